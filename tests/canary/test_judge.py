@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness._verdicts import Verdict
+from harness.canary._judge import (
+    JudgeConfig,
+    compare_errors,
+    compare_latency,
+    compare_latency_tail,
+    hodges_lehmann,
+    judge_samples,
+)
+
+
+def _lognormal(rng: np.random.Generator, n: int, median_ms: float, sigma: float = 0.4) -> np.ndarray:
+    return rng.lognormal(np.log(median_ms), sigma, n)
+
+
+def _frame(rng: np.random.Generator, n_base: int, n_canary: int, canary_median: float, canary_err: float) -> pd.DataFrame:
+    rows = []
+    for revision, n, median, err in (("baseline", n_base, 40.0, 0.002), ("canary", n_canary, canary_median, canary_err)):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "name": "POST /v1/route",
+                    "revision": revision,
+                    "latency_ms": _lognormal(rng, n, median),
+                    "ok": rng.random(n) >= err,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_identical_distributions_pass_every_comparison():
+    rng = np.random.default_rng(1)
+    checks = judge_samples(_frame(rng, 3000, 800, 40.0, 0.002))
+    assert [c.verdict for c in checks] == [Verdict.PASS] * 3
+    assert all(c.kind == "comparison" and "p_value" in c.extra for c in checks)
+
+
+def test_a_clearly_slower_and_failing_canary_fails_latency_tail_and_errors():
+    rng = np.random.default_rng(2)
+    checks = {c.name: c for c in judge_samples(_frame(rng, 3000, 800, 60.0, 0.05))}
+    assert checks["compare/latency"].verdict is Verdict.FAIL
+    assert checks["compare/latency"].value == pytest.approx(20.0, rel=0.25)
+    assert checks["compare/latency-p95"].verdict is Verdict.FAIL
+    assert checks["compare/errors"].verdict is Verdict.FAIL
+    assert checks["compare/errors"].value == pytest.approx(0.048, abs=0.02)
+
+
+def test_a_one_percent_slower_canary_with_huge_samples_passes_although_significant():
+    rng = np.random.default_rng(3)
+    base = _lognormal(rng, 100_000, 40.0)
+    canary = _lognormal(rng, 100_000, 40.4)
+    check = compare_latency(base, canary)
+    assert check.extra["p_value"] < 0.01
+    assert check.verdict is Verdict.PASS
+
+
+def test_thin_data_is_inconclusive_even_when_the_canary_looks_terrible():
+    rng = np.random.default_rng(4)
+    checks = judge_samples(_frame(rng, 3000, 30, 200.0, 0.5))
+    assert [c.verdict for c in checks] == [Verdict.INCONCLUSIVE] * 3
+    assert "too few samples" in checks[0].detail
+
+
+def test_a_large_regression_that_is_not_significant_is_inconclusive_not_pass():
+    rng = np.random.default_rng(8)
+    # very noisy data: the canary's median is 25 % higher but the spread is huge
+    base = _lognormal(rng, 120, 40.0, sigma=1.6)
+    canary = _lognormal(rng, 120, 50.0, sigma=1.6)
+    check = compare_latency(base, canary, JudgeConfig(min_samples=100))
+    assert check.value > check.objective
+    assert check.extra["p_value"] > 0.01
+    assert check.verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_tail_only_regression_fails_the_tail_comparison():
+    rng = np.random.default_rng(6)
+    base = _lognormal(rng, 5000, 40.0)
+    canary = _lognormal(rng, 2000, 40.0)
+    slow = rng.random(2000) < 0.10
+    canary[slow] += 300.0
+    check = compare_latency_tail(base, canary)
+    assert check.verdict is Verdict.FAIL
+    assert check.extra["canary_exceedance"] > 0.1
+
+
+def test_a_small_error_increase_below_the_floor_passes():
+    check = compare_errors(20, 10_000, 25, 10_000)
+    assert check.verdict is Verdict.PASS
+    assert check.value == pytest.approx(0.0005)
+
+
+def test_hodges_lehmann_recovers_a_known_shift_inside_its_interval():
+    rng = np.random.default_rng(7)
+    base = rng.normal(100.0, 10.0, 4000)
+    canary = rng.normal(112.0, 10.0, 1500)
+    est, lo, hi = hodges_lehmann(canary, base)
+    assert lo < 12.0 < hi
+    assert est == pytest.approx(12.0, abs=1.5)
+
+
+def test_baseline_is_restricted_to_the_requests_the_canary_served():
+    rng = np.random.default_rng(8)
+    frame = _frame(rng, 2000, 600, 40.0, 0.002)
+    other = pd.DataFrame(
+        {"name": "GET /v1/runtime", "revision": "baseline", "latency_ms": _lognormal(rng, 4000, 5.0), "ok": True}
+    )
+    checks = judge_samples(pd.concat([frame, other], ignore_index=True))
+    assert checks[0].verdict is Verdict.PASS
+    assert checks[0].extra["baseline_samples"] <= 2000
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="alpha"):
+        JudgeConfig(alpha=1.5)
