@@ -1,0 +1,218 @@
+"""The samples file: one row per request, the source of truth for every SLI.
+
+Format: an Arrow IPC *stream* (schema first, then one record batch per flush).
+Chosen by measurement (`bench/bench_samples.py`): appending a row costs the
+same as a CSV row, but pandas reads a million rows from Arrow in a fraction of
+the CSV time and memory, and unlike Parquet (whose footer is written at close)
+a stream cut off by a crash stays readable up to its last complete batch. The
+writer flushes a batch at least every `flush_interval` seconds, so a crash
+loses at most that much.
+
+This module never imports locust: the orchestrator reads samples with it, and
+the Locust plugin (`harness.locust`) writes them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+
+from harness._exceptions import LoadError
+
+__all__ = [
+    "COLUMNS",
+    "SCHEMA",
+    "Row",
+    "SampleWriter",
+    "read_samples",
+    "rows_to_batch",
+    "encode_batch",
+    "decode_batch",
+    "empty_samples",
+]
+
+#: The samples contract (docs/architecture.md), in file order.
+SCHEMA = pa.schema(
+    [
+        ("ts", pa.float64()),  # actual start, epoch seconds
+        ("intended_ts", pa.float64()),  # intended start (open-model pacing)
+        ("name", pa.string()),
+        ("method", pa.string()),
+        ("status", pa.int32()),  # 0 when no response
+        ("ok", pa.bool_()),
+        ("error_kind", pa.string()),  # "" when ok
+        ("latency_ms", pa.float64()),  # service time
+        ("co_latency_ms", pa.float64()),  # from the intended start
+        ("bytes", pa.int64()),
+        ("revision", pa.string()),
+        ("region", pa.string()),
+        ("worker", pa.string()),
+    ]
+)
+COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+
+#: One sample as a tuple in `COLUMNS` order (tuples are the cheapest thing to
+#: build in the request hook; they are transposed into columns per flush).
+Row = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str]
+
+
+def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
+    """Transpose row tuples into one Arrow record batch of `SCHEMA`."""
+    if not rows:
+        return pa.RecordBatch.from_pylist([], schema=SCHEMA)
+    columns = list(zip(*rows, strict=True))
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def encode_batch(batch: pa.RecordBatch) -> bytes:
+    """Serialise one batch as a self-contained IPC stream (for worker→master messages)."""
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, SCHEMA) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue()
+
+
+def decode_batch(data: bytes) -> pa.Table:
+    """Inverse of `encode_batch`; raises `LoadError` on bytes that are not samples."""
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LoadError(f"samples batch is not a valid Arrow stream: {exc}") from exc
+    if table.schema != SCHEMA:
+        raise LoadError("samples batch has a different schema than harness.samples.SCHEMA")
+    return table
+
+
+class SampleWriter:
+    """Stream sample rows to an Arrow IPC file, one batch per flush.
+
+    `add` only appends a tuple; when `flush_interval` seconds have passed since
+    the last flush it writes the pending rows as a record batch and flushes
+    the OS buffer, so a crash loses at most that interval. `close()` writes
+    the rest and the end-of-stream marker (a reader does not need it).
+
+    Example:
+        with SampleWriter("samples.arrow") as w:
+            w.add((t, t, "GET /", "GET", 200, True, "", 3.1, 3.1, 12, "baseline", "", "local"))
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 1.0) -> None:
+        self.path = Path(path)
+        self.flush_interval = flush_interval
+        self.rows_written = 0
+        self._pending: list[Row] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self._writer = pa.ipc.new_stream(self._file, SCHEMA)
+        self._file.flush()
+        self._last_flush = time.monotonic()
+        self._closed = False
+
+    def add(self, row: Row) -> None:
+        """Queue one row; writes a batch when the flush interval has passed."""
+        self._pending.append(row)
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def add_table(self, table: pa.Table | pa.RecordBatch) -> None:
+        """Write already-columnar samples (e.g. a batch received from a worker) now."""
+        if self._closed:
+            raise LoadError(f"{self.path}: samples writer is closed")
+        self.flush()
+        if isinstance(table, pa.RecordBatch):
+            self._writer.write_batch(table)
+        else:
+            self._writer.write_table(table)
+        self.rows_written += table.num_rows
+        self._file.flush()
+
+    def take_pending(self) -> list[Row]:
+        """Hand over the queued rows without writing them (the worker→master transport)."""
+        rows, self._pending = self._pending, []
+        return rows
+
+    def flush(self) -> int:
+        """Write queued rows as one batch and flush to the OS; returns rows written."""
+        self._last_flush = time.monotonic()
+        if self._closed or not self._pending:
+            return 0
+        rows = self.take_pending()
+        self._writer.write_batch(rows_to_batch(rows))
+        self._file.flush()
+        self.rows_written += len(rows)
+        return len(rows)
+
+    def close(self) -> None:
+        """Write what is queued and the end-of-stream marker; idempotent."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        self._writer.close()
+        self._file.close()
+
+    def __enter__(self) -> SampleWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def empty_samples() -> pd.DataFrame:
+    """A samples frame with the contract's columns and dtypes but no rows."""
+    return SCHEMA.empty_table().to_pandas()
+
+
+def _read_one(path: Path) -> list[pa.RecordBatch]:
+    """Every complete batch of one stream; a truncated tail (crash) is dropped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise LoadError(f"{path}: samples file not found") from exc
+    if not data:
+        return []
+    batches: list[pa.RecordBatch] = []
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        if len(data) < 1024:  # crashed while writing the schema itself
+            return []
+        raise LoadError(f"{path}: not a samples file (Arrow IPC stream): {exc}") from exc
+    if reader.schema != SCHEMA:
+        raise LoadError(f"{path}: samples file has columns {reader.schema.names}, expected {list(COLUMNS)}")
+    while True:
+        try:
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError):
+            break  # truncated by a crash: keep every complete batch before it
+    return batches
+
+
+def read_samples(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Read one or more samples files into one DataFrame with exactly `COLUMNS`.
+
+    Files cut short by a crash are read up to their last complete batch.
+    Raises `LoadError` naming the file when one is missing or not a samples file.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    batches: list[pa.RecordBatch] = []
+    for path in paths:
+        batches.extend(_read_one(Path(path)))
+    if not batches:
+        return empty_samples()
+    table = pa.Table.from_batches(batches, schema=SCHEMA)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
