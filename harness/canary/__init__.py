@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from harness.canary._cost import (
+    CostConfig,
+    CostEstimate,
+    PriceTable,
+    Usage,
+    compare_cost,
+    estimate_cost,
+    load_prices,
+    parse_usage,
+    scrape_usage,
+)
 from harness.canary._judge import (
     JudgeConfig,
     compare_errors,
@@ -12,6 +23,15 @@ from harness.canary._judge import (
 )
 
 __all__ = [
+    "CostConfig",
+    "CostEstimate",
+    "PriceTable",
+    "Usage",
+    "compare_cost",
+    "estimate_cost",
+    "load_prices",
+    "parse_usage",
+    "scrape_usage",
     "JudgeConfig",
     "compare_errors",
     "compare_latency",
