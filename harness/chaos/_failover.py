@@ -1,0 +1,257 @@
+"""Failover and recovery measured from the samples and the fault journal.
+
+Pure pandas: the samples DataFrame (one row per request, `harness.samples`
+columns) is cut into fixed windows aligned on the moment a fault was injected
+(or removed), each window is judged healthy or not by an explicit
+`HealthyRule`, and the first run of consecutive healthy windows marks the
+failover (during the fault) or the recovery (after it). Nothing here talks to
+a process, so every edge of the rule is pinned by tests on synthetic frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness._verdicts import Check, Verdict
+from harness.chaos._experiment import HealthyRule
+
+__all__ = [
+    "FaultWindow",
+    "FaultMeasurement",
+    "window_stats",
+    "first_sustained_healthy",
+    "measure_fault",
+    "measure_faults",
+    "failover_checks",
+    "primary_region_of",
+]
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """When one fault was active (epoch seconds); `removed_at` None = never removed."""
+
+    action: str
+    target: str
+    kind: str
+    injected_at: float
+    removed_at: float | None
+    judge: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultMeasurement:
+    """What one fault did to the traffic. Times are seconds; None = did not happen."""
+
+    action: str
+    target: str
+    kind: str
+    injected_at: float
+    removed_at: float | None
+    first_error_s: float | None
+    failover_s: float | None
+    recovery_s: float | None
+    requests: int
+    failed: int
+    error_ratio: float | None
+    primary_region: str | None
+    primary_returned: bool | None
+    primary_return_s: float | None
+    rule: str
+    judge: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (NaN becomes None)."""
+        data = asdict(self)
+        data["judge"] = list(self.judge)
+        for key, value in data.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                data[key] = None
+        return data
+
+
+def window_stats(samples: pd.DataFrame, start: float, end: float, width: float = 1.0) -> pd.DataFrame:
+    """Per-window request count, errors, error ratio and p95 latency over [start, end).
+
+    Windows are aligned on `start`; only whole windows are returned, empty
+    ones included (with 0 requests), so a silence shows as a gap in health.
+    """
+    count = max(0, int(math.floor((end - start) / width + 1e-9)))
+    index = pd.RangeIndex(count, name="window")
+    columns = ["start", "offset_s", "requests", "errors", "error_ratio", "p95_ms"]
+    if count == 0:
+        return pd.DataFrame(columns=columns)
+    frame = samples.loc[(samples["ts"] >= start) & (samples["ts"] < start + count * width), ["ts", "ok", "latency_ms"]]
+    slot = np.floor((frame["ts"].to_numpy(dtype=float) - start) / width).astype(int)
+    grouped = frame.assign(window=slot).groupby("window")
+    stats = pd.DataFrame(
+        {
+            "requests": grouped.size(),
+            "errors": grouped["ok"].apply(lambda ok: int((~ok.astype(bool)).sum())),
+            "p95_ms": grouped["latency_ms"].quantile(0.95),
+        }
+    ).reindex(index)
+    stats["requests"] = stats["requests"].fillna(0).astype(int)
+    stats["errors"] = stats["errors"].fillna(0).astype(int)
+    stats["error_ratio"] = stats["errors"] / stats["requests"].where(stats["requests"] > 0)
+    stats["offset_s"] = index.to_numpy() * width
+    stats["start"] = start + stats["offset_s"]
+    return stats.reset_index()[["window", *columns]]
+
+
+def _healthy(stats: pd.DataFrame, rule: HealthyRule) -> pd.Series:
+    return (
+        (stats["requests"] >= rule.min_requests)
+        & (stats["error_ratio"].fillna(1.0) < rule.max_error_ratio)
+        & (stats["p95_ms"].fillna(math.inf) < rule.max_p95_ms)
+    )
+
+
+def first_sustained_healthy(samples: pd.DataFrame, start: float, end: float, rule: HealthyRule) -> float | None:
+    """Seconds from `start` to the first run of `rule.consecutive` healthy windows before `end`.
+
+    None when no such run fits inside [start, end): a shorter healthy blip
+    does not count, and neither does a run cut off by `end`.
+    """
+    stats = window_stats(samples, start, end, rule.window)
+    if len(stats) < rule.consecutive:
+        return None
+    healthy = _healthy(stats, rule).astype(int)
+    runs = healthy.rolling(rule.consecutive).sum()
+    hits = np.flatnonzero(runs.to_numpy() == rule.consecutive)
+    if hits.size == 0:
+        return None
+    first = int(hits[0]) - rule.consecutive + 1
+    return float(stats["offset_s"].iloc[first])
+
+
+def primary_region_of(samples: pd.DataFrame, before: float) -> str | None:
+    """The region that served most requests before `before` (the steady state's primary)."""
+    if "region" not in samples.columns:
+        return None
+    regions = samples.loc[samples["ts"] < before, "region"].astype(str)
+    regions = regions[regions.str.len() > 0]
+    if regions.empty:
+        return None
+    return str(regions.value_counts().idxmax())
+
+
+def _primary_return(samples: pd.DataFrame, start: float, end: float, primary: str, width: float) -> float | None:
+    """Seconds from `start` to the first window where the primary region serves most requests."""
+    if "region" not in samples.columns:
+        return None
+    frame = samples.loc[(samples["ts"] >= start) & (samples["ts"] < end), ["ts", "region"]]
+    frame = frame[frame["region"].astype(str).str.len() > 0]
+    if frame.empty:
+        return None
+    slot = np.floor((frame["ts"].to_numpy(dtype=float) - start) / width).astype(int)
+    share = (frame["region"].astype(str) == primary).groupby(slot).mean()
+    returned = share[share >= 0.5]
+    return None if returned.empty else float(returned.index[0] * width)
+
+
+def measure_fault(
+    samples: pd.DataFrame,
+    fault: FaultWindow,
+    rule: HealthyRule,
+    *,
+    run_end: float,
+    primary_region: str | None = None,
+) -> FaultMeasurement:
+    """Measure one fault: first error, failover, recovery, errors, return to the primary region.
+
+    Failover is searched while the fault is active ([injected, removed)), or
+    until `run_end` when it never was removed; recovery from its removal to
+    `run_end`.
+    """
+    fault_end = fault.removed_at if fault.removed_at is not None else run_end
+    during = samples.loc[(samples["ts"] >= fault.injected_at) & (samples["ts"] < fault_end)]
+    failed = during.loc[~during["ok"].astype(bool)]
+    first_error = None if failed.empty else float(failed["ts"].min() - fault.injected_at)
+    recovery = None
+    primary_return = None
+    if fault.removed_at is not None:
+        recovery = first_sustained_healthy(samples, fault.removed_at, run_end, rule)
+        if primary_region is not None:
+            primary_return = _primary_return(samples, fault.removed_at, run_end, primary_region, rule.window)
+    returned = None
+    if primary_region is not None and fault.removed_at is not None and "region" in samples.columns:
+        after = samples.loc[samples["ts"] >= fault.removed_at, "region"].astype(str)
+        returned = None if (after.str.len() > 0).sum() == 0 else primary_return is not None
+    return FaultMeasurement(
+        action=fault.action,
+        target=fault.target,
+        kind=fault.kind,
+        injected_at=fault.injected_at,
+        removed_at=fault.removed_at,
+        first_error_s=first_error,
+        failover_s=first_sustained_healthy(samples, fault.injected_at, fault_end, rule),
+        recovery_s=recovery,
+        requests=int(len(during)),
+        failed=int(len(failed)),
+        error_ratio=None if during.empty else float(len(failed) / len(during)),
+        primary_region=primary_region,
+        primary_returned=returned,
+        primary_return_s=primary_return,
+        rule=rule.describe(),
+        judge=fault.judge,
+    )
+
+
+def measure_faults(
+    samples: pd.DataFrame,
+    faults: Iterable[FaultWindow],
+    rule: HealthyRule,
+    *,
+    run_end: float,
+    primary_region: str | None = None,
+) -> list[FaultMeasurement]:
+    """Measure every fault; the primary region defaults to the busiest one before the first fault."""
+    faults = list(faults)
+    if primary_region is None and faults:
+        primary_region = primary_region_of(samples, min(f.injected_at for f in faults))
+    return [measure_fault(samples, f, rule, run_end=run_end, primary_region=primary_region) for f in faults]
+
+
+def failover_checks(
+    measurements: Iterable[FaultMeasurement], objective_s: float, *, op: str = "lt", slo: str = "failover"
+) -> list[Check]:
+    """Judge the figures each fault asked for (`judge: [failover, recovery]`) against the objective.
+
+    A figure that never happened (None: the platform never became healthy
+    again in the window) is a FAIL, never an INCONCLUSIVE: not recovering is
+    the outcome the game day exists to catch.
+    """
+    compare = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__, "gte": float.__ge__}[op]
+    checks: list[Check] = []
+    for m in measurements:
+        for what in m.judge:
+            value = m.failover_s if what == "failover" else m.recovery_s
+            if value is None:
+                verdict = Verdict.FAIL
+                detail = f"never {'failed over' if what == 'failover' else 'recovered'}: no run of {m.rule}"
+            else:
+                verdict = Verdict.PASS if compare(float(value), float(objective_s)) else Verdict.FAIL
+                detail = f"rule: {m.rule}"
+            checks.append(
+                Check(
+                    name=f"{what}/{m.action}",
+                    verdict=verdict,
+                    value=value,
+                    objective=objective_s,
+                    op=op,
+                    unit="s",
+                    samples=m.requests,
+                    scope=m.target,
+                    kind="failover",
+                    detail=detail,
+                    extra={"slo": slo},
+                )
+            )
+    return checks

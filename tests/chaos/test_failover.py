@@ -1,0 +1,146 @@
+"""Failover measurement on synthetic sample frames: the rule's edges, pinned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness._verdicts import Verdict
+from harness.chaos._experiment import HealthyRule
+from harness.chaos._failover import (
+    FaultWindow,
+    failover_checks,
+    first_sustained_healthy,
+    measure_fault,
+    measure_faults,
+    window_stats,
+)
+
+T0 = 1_000_000.0
+RULE = HealthyRule(window=1.0, consecutive=5, max_error_ratio=0.01, max_p95_ms=100.0, min_requests=5)
+
+
+def frame(
+    seconds: float,
+    *,
+    rate: int = 20,
+    bad: Callable[[float], bool] = lambda t: False,
+    slow: Callable[[float], bool] = lambda t: False,
+    region: Callable[[float], str] = lambda t: "primary",
+) -> pd.DataFrame:
+    """`rate` requests per second for `seconds`; `bad(t)` fails them, `slow(t)` makes them 300 ms."""
+    offsets = np.arange(0, seconds, 1 / rate)
+    return pd.DataFrame(
+        {
+            "ts": T0 + offsets,
+            "ok": [not bad(t) for t in offsets],
+            "status": [503 if bad(t) else 200 for t in offsets],
+            "latency_ms": [300.0 if slow(t) else 20.0 for t in offsets],
+            "region": [region(t) for t in offsets],
+            "name": "/v1/route",
+        }
+    )
+
+
+def fault(at: float, until: float | None, judge: tuple[str, ...] = ("failover", "recovery")) -> FaultWindow:
+    return FaultWindow("outage", "link", "down", T0 + at, None if until is None else T0 + until, judge)
+
+
+def test_windows_are_aligned_on_the_start_and_empty_ones_are_kept() -> None:
+    samples = frame(10, bad=lambda t: 2 <= t < 3).query("ts < @T0 + 4 or ts >= @T0 + 5")
+    stats = window_stats(samples, T0, T0 + 6)
+    assert list(stats["requests"]) == [20, 20, 20, 20, 0, 20]
+    assert stats["error_ratio"].iloc[2] == 1.0
+    assert stats["error_ratio"].iloc[0] == 0.0
+
+
+def test_failover_is_the_start_of_the_first_five_healthy_windows() -> None:
+    samples = frame(40, bad=lambda t: 10 <= t < 17)
+    assert first_sustained_healthy(samples, T0 + 10, T0 + 40, RULE) == 7.0
+
+
+def test_a_four_second_healthy_blip_does_not_count() -> None:
+    samples = frame(40, bad=lambda t: 10 <= t < 13 or 17 <= t < 20)
+    # healthy 13..17 is only 4 windows; the sustained run starts at 20 s
+    assert first_sustained_healthy(samples, T0 + 10, T0 + 40, RULE) == 10.0
+
+
+def test_one_error_in_a_window_of_twenty_breaks_the_one_percent_rule() -> None:
+    samples = frame(30, bad=lambda t: abs(t - 12.5) < 0.01)
+    assert first_sustained_healthy(samples, T0 + 10, T0 + 30, RULE) == 3.0
+
+
+def test_slow_windows_are_not_healthy_even_without_errors() -> None:
+    samples = frame(40, slow=lambda t: 10 <= t < 22)
+    assert first_sustained_healthy(samples, T0 + 10, T0 + 40, RULE) == 12.0
+
+
+def test_windows_with_too_few_requests_are_not_healthy() -> None:
+    samples = frame(30, rate=4)
+    assert first_sustained_healthy(samples, T0, T0 + 30, RULE) is None
+    assert first_sustained_healthy(samples, T0, T0 + 30, HealthyRule(min_requests=4)) == 0.0
+
+
+def test_a_run_cut_off_by_the_end_of_the_fault_does_not_count() -> None:
+    samples = frame(40, bad=lambda t: 10 <= t < 16)
+    # the fault ends at 20 s: healthy 16..20 is 4 windows inside it
+    assert first_sustained_healthy(samples, T0 + 10, T0 + 20, RULE) is None
+
+
+def test_never_recovered_gives_no_value_and_a_failing_verdict() -> None:
+    samples = frame(40, bad=lambda t: t >= 10)
+    measured = measure_fault(samples, fault(10, 30), RULE, run_end=T0 + 40)
+    assert measured.failover_s is None and measured.recovery_s is None
+    checks = failover_checks([measured], 30.0)
+    assert [c.verdict for c in checks] == [Verdict.FAIL, Verdict.FAIL]
+    assert checks[0].value is None and "never failed over" in checks[0].detail
+
+
+def test_failover_within_the_objective_passes_and_beyond_it_fails() -> None:
+    samples = frame(60, bad=lambda t: 10 <= t < 18)
+    measured = measure_fault(samples, fault(10, 50, ("failover",)), RULE, run_end=T0 + 60)
+    assert measured.failover_s == 8.0
+    assert failover_checks([measured], 30.0)[0].verdict is Verdict.PASS
+    assert failover_checks([measured], 5.0)[0].verdict is Verdict.FAIL
+
+
+def test_first_error_errors_and_ratio_cover_only_the_fault_window() -> None:
+    samples = frame(40, bad=lambda t: 12 <= t < 14 or t < 2)
+    measured = measure_fault(samples, fault(10, 20), RULE, run_end=T0 + 40)
+    assert measured.first_error_s == pytest.approx(2.0)
+    assert measured.requests == 200 and measured.failed == 40
+    assert measured.error_ratio == pytest.approx(0.2)
+
+
+def test_a_fault_without_errors_has_no_first_error_and_fails_over_at_once() -> None:
+    measured = measure_fault(frame(40), fault(10, 20), RULE, run_end=T0 + 40)
+    assert measured.first_error_s is None
+    assert measured.failover_s == 0.0 and measured.recovery_s == 0.0
+
+
+def test_recovery_is_measured_from_the_removal_of_the_fault() -> None:
+    samples = frame(60, bad=lambda t: 10 <= t < 33)
+    measured = measure_fault(samples, fault(10, 30), RULE, run_end=T0 + 60)
+    assert measured.failover_s is None
+    assert measured.recovery_s == 3.0
+
+
+def test_traffic_returning_to_the_primary_region_is_detected() -> None:
+    samples = frame(60, region=lambda t: "backup" if 10 <= t < 34 else "primary")
+    [measured] = measure_faults(samples, [fault(10, 30)], RULE, run_end=T0 + 60)
+    assert measured.primary_region == "primary"
+    assert measured.primary_returned is True and measured.primary_return_s == 4.0
+
+
+def test_traffic_stuck_on_the_backup_region_is_reported_as_not_returned() -> None:
+    samples = frame(60, region=lambda t: "backup" if t >= 10 else "primary")
+    [measured] = measure_faults(samples, [fault(10, 30)], RULE, run_end=T0 + 60)
+    assert measured.primary_returned is False and measured.primary_return_s is None
+
+
+def test_only_the_figures_an_action_asks_for_are_judged() -> None:
+    measured = measure_fault(frame(40), fault(10, 20, ()), RULE, run_end=T0 + 40)
+    assert failover_checks([measured], 30.0) == []
