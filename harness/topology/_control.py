@@ -1,0 +1,196 @@
+"""Reach a platform that another process owns: its control endpoint and `AttachedPlatform`.
+
+Only the owner of the children can restart them (a restarted child must be
+tied to the owner's life), so the owner serves a tiny loopback HTTP API, guarded
+by the run's API key, and `Platform.attach(state_file)` talks to it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pandas as pd
+
+from harness._exceptions import ConfigError, HarnessError, ServiceUnreachable
+from harness.topology._coldstart import ColdStart
+from harness.topology._state import read_state
+
+if TYPE_CHECKING:
+    from harness.topology._platform import Platform
+    from harness.toxiproxy import ToxiproxyClient
+
+__all__ = ["AttachedPlatform", "ControlServer"]
+
+_ACTIONS = ("kill", "restart", "freeze", "thaw")
+
+
+class ControlServer:
+    """Serves `platform` on 127.0.0.1 (one request at a time) until `close()`."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        handler = type("Handler", (_Handler,), {"platform": platform})
+        self._server = HTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="harness-control", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    platform: Platform
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        return
+
+    def _reply(self, status: int, body: Any) -> None:
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        import hmac
+
+        if hmac.compare_digest(self.headers.get("X-API-Key", ""), self.platform.api_key):
+            return True
+        self._reply(403, {"error": "wrong or missing X-API-Key"})
+        return False
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if not self._authorized():
+            return
+        p = self.platform
+        if self.path == "/state":
+            self._reply(200, p.describe())
+        elif self.path == "/resources":
+            self._reply(200, p.resource_samples().to_dict(orient="records"))
+        elif self.path == "/events":
+            self._reply(200, [e.as_dict() for e in p.events])
+        elif self.path == "/cold-starts":
+            self._reply(200, [c.as_dict() for c in p.cold_starts])
+        else:
+            self._reply(404, {"error": f"no such endpoint {self.path}"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._authorized():
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            action, name = body.get("action"), body.get("instance")
+            if action not in _ACTIONS or not isinstance(name, str):
+                self._reply(400, {"error": f"action must be one of {_ACTIONS} with an 'instance'"})
+                return
+            result = getattr(self.platform, action)(name)
+            self._reply(200, result.as_dict())
+        except HarnessError as exc:
+            self._reply(409, {"error": str(exc)})
+        except ValueError as exc:
+            self._reply(400, {"error": f"bad request body: {exc}"})
+
+
+class AttachedPlatform:
+    """The `Platform` surface for a platform owned by a supervisor (see `Platform.attach`)."""
+
+    def __init__(self, state_file: str | Path) -> None:
+        self.state_file = Path(state_file)
+        self.state = read_state(self.state_file)
+        self.api_key: str = self.state["api_key"]
+        self.edge_url: str = self.state["edge_url"]
+        self.toxiproxy_url: str = self.state["toxiproxy_url"]
+        self.redis_mode: str = self.state.get("redis", {}).get("mode", "in-process")
+        self._control = httpx.Client(base_url=self.state["control_url"], timeout=60.0,
+                                     headers={"X-API-Key": self.api_key})
+        self._toxiproxy: ToxiproxyClient | None = None
+
+    def __enter__(self) -> AttachedPlatform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Undo this client's toxics and close connections (the platform keeps running)."""
+        if self._toxiproxy is not None:
+            self._toxiproxy.__exit__(None, None, None)  # rollback, then close
+        self._control.close()
+
+    @property
+    def toxiproxy(self) -> ToxiproxyClient:
+        if self._toxiproxy is None:
+            from harness.toxiproxy import ToxiproxyClient
+
+            self._toxiproxy = ToxiproxyClient(self.toxiproxy_url)
+        return self._toxiproxy
+
+    @property
+    def instances(self) -> dict[str, dict[str, Any]]:
+        return dict(self._get("/state")["instances"])
+
+    @property
+    def cold_starts(self) -> list[ColdStart]:
+        return [ColdStart(**c) for c in self._get("/cold-starts")]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return list(self._get("/events"))
+
+    def url(self, name: str) -> str:
+        inst = self.state["instances"].get(name)
+        if inst is None:
+            raise ConfigError(f"no such instance {name!r}", source=str(self.state_file))
+        return str(inst["url"])
+
+    def metrics_url(self, name: str) -> str:
+        return f"{self.url(name)}/metrics"
+
+    def resource_samples(self) -> pd.DataFrame:
+        return pd.DataFrame(self._get("/resources"), columns=["ts", "instance", "pid", "rss_bytes", "cpu_percent"])
+
+    def set_canary_weight(self, pct: int, service: str = "ai-routing-engine") -> None:
+        edge = self.url("edge")
+        resp = httpx.put(f"{edge}/admin/traffic", json={"service": service, "canary_percent": pct},
+                         headers={"X-API-Key": self.api_key}, timeout=5)
+        if not resp.is_success:
+            raise ServiceUnreachable(f"edge refused PUT /admin/traffic: HTTP {resp.status_code} {resp.text[:200]}")
+
+    def kill(self, name: str) -> dict[str, Any]:
+        return self._act("kill", name)
+
+    def freeze(self, name: str) -> dict[str, Any]:
+        return self._act("freeze", name)
+
+    def thaw(self, name: str) -> dict[str, Any]:
+        return self._act("thaw", name)
+
+    def restart(self, name: str) -> ColdStart:
+        return ColdStart(**self._act("restart", name))
+
+    def _act(self, action: str, name: str) -> dict[str, Any]:
+        resp = self._send("POST", "/actions", json={"action": action, "instance": name})
+        if resp.status_code != 200:
+            raise ConfigError(resp.json().get("error", resp.text), source=f"{action} {name}")
+        return dict(resp.json())
+
+    def _get(self, path: str) -> Any:
+        return self._send("GET", path).json()
+
+    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            return self._control.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise ServiceUnreachable(
+                f"the platform's supervisor at {self.state['control_url']} does not answer ({exc}); "
+                f"is it still up? (state file {self.state_file})"
+            ) from None

@@ -1,0 +1,185 @@
+"""Child processes that cannot outlive the harness, and free loopback ports.
+
+Every child runs in its own process group (so a stop reaches its own children
+too) and carries `PR_SET_PDEATHSIG`: when the thread that spawned it dies, the
+kernel SIGKILLs it. That signal is tied to the spawning *thread*, so all spawns
+of one owner go through `Spawner`, a single long-lived thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness._exceptions import PortInUse, ProcessError
+
+__all__ = ["Child", "Spawner", "free_port", "check_port_free", "pid_alive"]
+
+_PR_SET_PDEATHSIG = 1
+_libc: ctypes.CDLL | None = None
+
+
+def _child_setup(tie_to_parent: bool, parent_pid: int) -> Callable[[], None]:
+    """The preexec_fn: own process group, and die with the parent when tied."""
+    libc = _load_libc() if tie_to_parent else None
+
+    def setup() -> None:
+        os.setpgid(0, 0)
+        if libc is not None:
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                os._exit(1)
+
+    return setup
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    global _libc
+    if _libc is None and sys.platform.startswith("linux"):
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+@dataclass
+class Child:
+    """A spawned process: its log file, spawn time, and a graceful stop."""
+
+    name: str
+    argv: list[str]
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    spawned_at: float  # time.time() just before the spawn
+    spawned_mono: float  # time.monotonic() just before the spawn
+    stopped: bool = field(default=False)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def last_lines(self, n: int = 15) -> list[str]:
+        """The last `n` lines of the child's combined stdout/stderr."""
+        try:
+            with self.log_path.open("r", encoding="utf-8", errors="replace") as fh:
+                return [line.rstrip("\n") for line in deque(fh, maxlen=n)]
+        except OSError:
+            return []
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the child's whole process group (ignored once it has exited)."""
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # group vanished and pid reused: fall back to the pid itself
+            self.popen.send_signal(sig)
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM (after SIGCONT, in case it is frozen), then SIGKILL after `grace` seconds."""
+        self.stopped = True
+        if self.popen.poll() is None:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        try:  # reap anything left in the group (a service's own helpers)
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return self.popen.returncode
+
+
+class Spawner:
+    """Spawns children from one long-lived thread, so PDEATHSIG fires only when the owner dies.
+
+    `tie_to_parent=False` (a detached supervisor's launcher) spawns without it.
+    """
+
+    def __init__(self, log_dir: Path, *, tie_to_parent: bool = True) -> None:
+        self.log_dir = log_dir
+        self.tie_to_parent = tie_to_parent
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-spawner")
+
+    def spawn(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Child:
+        """Start `argv` with output appended to `<log_dir>/<name>.log`."""
+        return self._thread.submit(self._spawn, name, list(argv), dict(env or os.environ)).result()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name.replace('/', '_')}.log"
+        with log_path.open("ab") as log:
+            t_wall, t_mono = time.time(), time.monotonic()
+            try:
+                popen = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    preexec_fn=_child_setup(self.tie_to_parent, os.getpid()),  # noqa: PLW1509
+                    close_fds=True,
+                )
+            except OSError as exc:
+                raise ProcessError(f"{name}: cannot run {argv[0]}: {exc.strerror or exc}") from None
+        return Child(name, argv, popen, log_path, t_wall, t_mono)
+
+    def close(self) -> None:
+        """End the spawner thread (call only after every child is stopped)."""
+        self._thread.shutdown(wait=True)
+
+
+def free_port(taken: set[int] | None = None) -> int:
+    """A currently free loopback TCP port, not in `taken` (which it is added to)."""
+    taken = taken if taken is not None else set()
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in taken:
+            taken.add(port)
+            return port
+    raise ProcessError("no free loopback port found")
+
+
+def check_port_free(port: int, owner: str) -> None:
+    """Raise `PortInUse` naming `port` and `owner` when something listens on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUse(f"port {port} (for {owner}) is already in use on 127.0.0.1") from None
+
+
+def pid_alive(pid: int, create_time: float | None = None) -> bool:
+    """Whether `pid` runs and (when given) is the process created at `create_time`."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return create_time is None or abs(proc.create_time() - create_time) < 1.0
+    except psutil.Error:
+        return False
