@@ -1,0 +1,66 @@
+"""SLOs as OpenSLO v1 files: load and validate, then judge samples or measured values.
+
+    slos = load_slos("slos/")                      # SLOFileError names file + field
+    checks = evaluate(slos, read_samples(path))    # one Check per objective and group
+    check = judge_measurement(slo, 1.4, scope="instance=edge")   # cold start seconds
+
+Metric sources are pluggable by `metricSource.type`. A plugin is any object
+with two methods (`MetricSourcePlugin`):
+
+    validate(spec, fail) -> None
+        check `metricSource.spec` at load time; on a problem
+        `raise fail("field.path", "what is wrong")` (the error then names the
+        file and `...metricSource.spec.field.path`).
+    evaluate(slo, samples, *, min_samples) -> list[Check]
+        judge an SLO whose indicator uses this source; `samples` is the run's
+        samples frame (a source that queries elsewhere may ignore it).
+
+Register it with `register_metric_source("cloud-monitoring", plugin)` when its
+module is imported; `harness.monitoring` is imported on demand the first time
+a file names `cloud-monitoring`. The built-in `harness` source and its query
+language are described in `harness.slo._query` and slos/README.md.
+
+`register_file_validator(kind, validate, detect=...)` lets `harness validate`
+check other files (e.g. chaos experiments) next to SLO files.
+"""
+
+from __future__ import annotations
+
+from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, compare, evaluate, judge_measurement
+from harness.slo._model import OPS, SLI, SLO, MetricSource, Objective, RatioMetric, load_slos, parse_slo_documents
+from harness.slo._query import HarnessSpec, Query, parse_query
+from harness.slo._registry import (
+    FileValidator,
+    MetricSourcePlugin,
+    file_validators,
+    metric_source,
+    metric_source_types,
+    register_file_validator,
+    register_metric_source,
+)
+
+__all__ = [
+    "DEFAULT_MIN_SAMPLES",
+    "OPS",
+    "SLI",
+    "SLO",
+    "FileValidator",
+    "HarnessMetricSource",
+    "HarnessSpec",
+    "MetricSource",
+    "MetricSourcePlugin",
+    "Objective",
+    "Query",
+    "RatioMetric",
+    "compare",
+    "evaluate",
+    "file_validators",
+    "judge_measurement",
+    "load_slos",
+    "metric_source",
+    "metric_source_types",
+    "parse_query",
+    "parse_slo_documents",
+    "register_file_validator",
+    "register_metric_source",
+]

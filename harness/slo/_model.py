@@ -1,0 +1,358 @@
+"""OpenSLO v1 files as typed, validated models.
+
+Every problem raises `SLOFileError` naming the file and the field, e.g.
+`slos/x.yaml: spec.objectives[0].op: 'less' is not one of lt, lte, gt, gte`,
+so a bad file is rejected before any load runs. Only what the harness uses
+is modelled; unknown fields are errors (typos must not pass silently).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness._exceptions import SLOFileError
+from harness.slo._registry import metric_source, metric_source_types
+
+__all__ = [
+    "OPS",
+    "MetricSource",
+    "RatioMetric",
+    "SLI",
+    "Objective",
+    "SLO",
+    "load_slos",
+    "parse_slo_documents",
+]
+
+OPS = ("lt", "lte", "gt", "gte")
+BUDGETING_METHODS = ("Occurrences", "Timeslices", "RatioTimeslices")
+_DURATION = re.compile(r"^[1-9][0-9]*[mhdwMQY]$")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2629800, "Q": 7889400, "Y": 31557600}
+
+
+@dataclass(frozen=True)
+class MetricSource:
+    """`metricSource`: which plugin computes the value (`type`) and its query (`spec`)."""
+
+    type: str
+    spec: Mapping[str, Any]
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RatioMetric:
+    """`ratioMetric`: value = good/total, or 1 - bad/total."""
+
+    total: MetricSource
+    good: MetricSource | None = None
+    bad: MetricSource | None = None
+    counter: bool = True
+
+
+@dataclass(frozen=True)
+class SLI:
+    """An indicator: exactly one of `threshold` (`thresholdMetric`) or `ratio`."""
+
+    name: str
+    threshold: MetricSource | None = None
+    ratio: RatioMetric | None = None
+
+    @property
+    def source(self) -> MetricSource:
+        """The metric source that decides how the SLI is computed."""
+        if self.threshold is not None:
+            return self.threshold
+        assert self.ratio is not None
+        return self.ratio.total
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: `op`/`value` for threshold SLIs, `target` (a fraction) for ratios."""
+
+    display_name: str = ""
+    op: str | None = None
+    value: float | None = None
+    target: float | None = None
+    time_slice_target: float | None = None
+    time_slice_window_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SLO:
+    """One `kind: SLO` document, with its indicator resolved (inline or `indicatorRef`)."""
+
+    name: str
+    service: str
+    indicator: SLI
+    objectives: tuple[Objective, ...]
+    budgeting_method: str
+    time_window: str
+    source_file: str = ""
+    display_name: str = ""
+    description: str = ""
+    labels: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Reader:
+    """Walks one YAML document, raising errors that name the file and field path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> SLOFileError:
+        return SLOFileError(problem, source=self.source, field=where or None)
+
+    def mapping(self, value: Any, where: str, allowed: Iterable[str]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        unknown = sorted(set(map(str, value)) - set(allowed))
+        if unknown:
+            raise self.fail(f"{where}.{unknown[0]}" if where else unknown[0], "unknown field")
+        return value
+
+    def required(self, data: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in data or data[key] is None:
+            raise self.fail(_join(where, key), "required field is missing")
+        return data[key]
+
+    def text(self, data: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
+        if required:
+            self.required(data, key, where)
+        value = data.get(key, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(_join(where, key), f"expected a string, got {value!r}")
+        return value
+
+    def number(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(_join(where, key), f"expected a number, got {value!r}")
+        return float(value)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _metric_source(r: _Reader, data: Any, where: str) -> MetricSource:
+    data = r.mapping(data, where, {"metricSource"})
+    ms = r.mapping(r.required(data, "metricSource", where), f"{where}.metricSource", {"type", "spec", "metricSourceRef"})
+    ms_where = f"{where}.metricSource"
+    source_type = r.text(ms, "type", ms_where, required=True)
+    spec = ms.get("spec") or {}
+    if not isinstance(spec, Mapping):
+        raise r.fail(f"{ms_where}.spec", "expected a mapping")
+    ref = r.text(ms, "metricSourceRef", ms_where) or None
+    # Validation of the spec belongs to the metric-source plugin (registry).
+    plugin = metric_source(source_type)
+    if plugin is None:
+        raise r.fail(f"{ms_where}.type", f"{source_type!r} is not one of {', '.join(metric_source_types())}")
+    plugin.validate(spec, lambda f, p: r.fail(f"{ms_where}.spec{'.' + f if f else ''}", p))
+    return MetricSource(type=source_type, spec=dict(spec), ref=ref)
+
+
+def _sli(r: _Reader, data: Any, where: str) -> SLI:
+    data = r.mapping(data, where, {"metadata", "spec", "apiVersion", "kind"})
+    meta = r.mapping(data.get("metadata") or {}, f"{where}.metadata", {"name", "displayName", "labels", "annotations"})
+    spec = r.mapping(r.required(data, "spec", where), f"{where}.spec", {"thresholdMetric", "ratioMetric", "description"})
+    sw = f"{where}.spec"
+    name = r.text(meta, "name", f"{where}.metadata")
+    if ("thresholdMetric" in spec) == ("ratioMetric" in spec):
+        raise r.fail(sw, "needs exactly one of thresholdMetric, ratioMetric")
+    if "thresholdMetric" in spec:
+        return SLI(name=name, threshold=_metric_source(r, spec["thresholdMetric"], f"{sw}.thresholdMetric"))
+    rw = f"{sw}.ratioMetric"
+    ratio = r.mapping(spec["ratioMetric"], rw, {"counter", "good", "bad", "total", "raw", "rawType"})
+    if "raw" in ratio:
+        raise r.fail(f"{rw}.raw", "raw ratios are not supported by the harness; use good or bad with total")
+    if ("good" in ratio) == ("bad" in ratio):
+        raise r.fail(rw, "needs exactly one of good, bad (with total)")
+    total = _metric_source(r, r.required(ratio, "total", rw), f"{rw}.total")
+    good = _metric_source(r, ratio["good"], f"{rw}.good") if "good" in ratio else None
+    bad = _metric_source(r, ratio["bad"], f"{rw}.bad") if "bad" in ratio else None
+    for side, src in (("good", good), ("bad", bad), ("total", total)):
+        query = src.spec.get("query") if src is not None and src.type == "harness" else None
+        if src is not None and src.type == "harness" and not (isinstance(query, str) and query.startswith("count")):
+            raise r.fail(f"{rw}.{side}.metricSource.spec.query", "a ratio side counts samples: use count or count(PRED)")
+    counter = ratio.get("counter", True)
+    if not isinstance(counter, bool):
+        raise r.fail(f"{rw}.counter", f"expected true or false, got {counter!r}")
+    return SLI(name=name, ratio=RatioMetric(total=total, good=good, bad=bad, counter=counter))
+
+
+def _objective(r: _Reader, data: Any, where: str, sli: SLI, method: str) -> Objective:
+    allowed = {"displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow"}
+    data = r.mapping(data, where, allowed)
+    op = data.get("op")
+    if op is not None and op not in OPS:
+        raise r.fail(f"{where}.op", f"{op!r} is not one of {', '.join(OPS)}")
+    value = r.number(data, "value", where)
+    target = r.number(data, "target", where)
+    percent = r.number(data, "targetPercent", where)
+    if target is not None and percent is not None:
+        raise r.fail(where, "give target or targetPercent, not both")
+    if target is not None and not 0 <= target < 1:
+        raise r.fail(f"{where}.target", f"{target} is not in [0, 1)")
+    if percent is not None:
+        if not 0 <= percent < 100:
+            raise r.fail(f"{where}.targetPercent", f"{percent} is not in [0, 100)")
+        target = percent / 100
+    if sli.threshold is not None and (op is None or value is None):
+        missing = "op" if op is None else "value"
+        raise r.fail(f"{where}.{missing}", "required for a thresholdMetric objective")
+    if sli.ratio is not None and target is None:
+        raise r.fail(f"{where}.target", "required for a ratioMetric objective (or targetPercent)")
+    slice_target = r.number(data, "timeSliceTarget", where)
+    window = data.get("timeSliceWindow")
+    window_s = None
+    if window is not None:
+        window_s = parse_duration(r, window, f"{where}.timeSliceWindow")
+    if method == "Timeslices" and (window_s is None or (sli.ratio is not None and slice_target is None)):
+        missing = "timeSliceWindow" if window_s is None else "timeSliceTarget"
+        raise r.fail(f"{where}.{missing}", "required with budgetingMethod Timeslices")
+    if method == "Timeslices" and target is None:
+        raise r.fail(f"{where}.target", "required with budgetingMethod Timeslices (fraction of good slices)")
+    return Objective(
+        display_name=r.text(data, "displayName", where),
+        op=op,
+        value=value,
+        target=target,
+        time_slice_target=slice_target,
+        time_slice_window_s=window_s,
+    )
+
+
+def parse_duration(r: _Reader, value: Any, where: str) -> float:
+    """OpenSLO duration shorthand (`5m`, `28d`, `1M`; `m` is minutes) in seconds."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise r.fail(where, f"{value!r} is not a duration (a positive integer and one of m, h, d, w, M, Q, Y)")
+    return float(int(value[:-1]) * _SECONDS[value[-1]])
+
+
+def _slo(r: _Reader, doc: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLO:
+    meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
+    name = r.text(meta, "name", "metadata", required=True)
+    if not _NAME.match(name):
+        raise r.fail("metadata.name", f"{name!r} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+    allowed = {
+        "description", "service", "indicator", "indicatorRef", "timeWindow",
+        "budgetingMethod", "objectives", "alertPolicies",
+    }  # fmt: skip
+    spec = r.mapping(r.required(doc, "spec", ""), "spec", allowed)
+    if ("indicator" in spec) == ("indicatorRef" in spec):
+        raise r.fail("spec.indicator", "required: exactly one of indicator, indicatorRef")
+    if "indicator" in spec:
+        sli = _sli(r, spec["indicator"], "spec.indicator")
+    else:
+        ref = r.text(spec, "indicatorRef", "spec")
+        if ref not in slis:
+            raise r.fail("spec.indicatorRef", f"no SLI named {ref!r} in the loaded files")
+        sli = slis[ref]
+    method = r.text(spec, "budgetingMethod", "spec", required=True)
+    if method not in BUDGETING_METHODS:
+        raise r.fail("spec.budgetingMethod", f"{method!r} is not one of {', '.join(BUDGETING_METHODS)}")
+    if method == "RatioTimeslices":
+        raise r.fail("spec.budgetingMethod", "RatioTimeslices is not supported by the harness")
+    windows = r.required(spec, "timeWindow", "spec")
+    if not isinstance(windows, list) or len(windows) != 1:
+        raise r.fail("spec.timeWindow", "expected a list with exactly one item")
+    tw = r.mapping(windows[0], "spec.timeWindow[0]", {"duration", "isRolling", "calendar"})
+    duration = r.required(tw, "duration", "spec.timeWindow[0]")
+    parse_duration(r, duration, "spec.timeWindow[0].duration")
+    objectives = r.required(spec, "objectives", "spec")
+    if not isinstance(objectives, list) or not objectives:
+        raise r.fail("spec.objectives", "required: a non-empty list of objectives")
+    if sli.threshold is not None and len(objectives) > 1:
+        raise r.fail("spec.objectives", "a thresholdMetric SLO takes exactly one objective")
+    objs = tuple(_objective(r, o, f"spec.objectives[{i}]", sli, method) for i, o in enumerate(objectives))
+    return SLO(
+        name=name,
+        service=r.text(spec, "service", "spec", required=True),
+        indicator=sli,
+        objectives=objs,
+        budgeting_method=method,
+        time_window=str(duration),
+        source_file=r.source,
+        display_name=r.text(meta, "displayName", "metadata"),
+        description=r.text(spec, "description", "spec"),
+        labels=dict(meta.get("labels") or {}),
+    )
+
+
+def _documents(path: Path) -> list[tuple[_Reader, Mapping[str, Any]]]:
+    r = _Reader(str(path))
+    try:
+        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    except FileNotFoundError as exc:
+        raise SLOFileError("file not found", source=str(path)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark is not None else None
+        raise SLOFileError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), field=at) from exc
+    out = []
+    for i, doc in enumerate(docs):
+        where = "" if len(docs) == 1 else f"document[{i}]"
+        if not isinstance(doc, Mapping):
+            raise r.fail(where, "expected a mapping (an OpenSLO document)")
+        out.append((r, doc))
+    return out
+
+
+def parse_slo_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> list[SLO]:
+    """Validate (source, document) pairs: SLIs first, then SLOs that may reference them."""
+    pairs = [(_Reader(src), doc) for src, doc in docs]
+    slis: dict[str, SLI] = {}
+    for r, doc in pairs:
+        if doc.get("apiVersion") != "openslo/v1":
+            raise r.fail("apiVersion", f"{doc.get('apiVersion')!r} is not openslo/v1")
+        kind = doc.get("kind")
+        if kind not in ("SLO", "SLI"):
+            raise r.fail("kind", f"{kind!r} is not one of SLO, SLI (the harness reads no other OpenSLO kinds)")
+        if kind == "SLI":
+            sli = _sli(r, {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}, "")
+            if not sli.name:
+                raise r.fail("metadata.name", "required field is missing")
+            slis[sli.name] = sli
+    slos = [_slo(r, doc, slis) for r, doc in pairs if doc.get("kind") == "SLO"]
+    seen: dict[str, str] = {}
+    for slo in slos:
+        if slo.name in seen:
+            raise SLOFileError(f"duplicate SLO name {slo.name!r} (also in {seen[slo.name]})", source=slo.source_file, field="metadata.name")
+        seen[slo.name] = slo.source_file
+    return slos
+
+
+def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files.extend(sorted(p for p in item.iterdir() if p.suffix in (".yaml", ".yml")))
+        elif item.exists():
+            files.append(item)
+        else:
+            raise SLOFileError("no such file or directory", source=str(item))
+    return files
+
+
+def load_slos(paths: str | Path | Iterable[str | Path]) -> list[SLO]:
+    """Load and validate every SLO in the given files and/or directories (`*.yaml`, `*.yml`).
+
+    Raises `SLOFileError` naming file and field on the first problem found.
+    """
+    docs: list[tuple[str, Mapping[str, Any]]] = []
+    for path in _expand(paths):
+        docs.extend((r.source, doc) for r, doc in _documents(path))
+    return parse_slo_documents(docs)
