@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
-import pandas as pd
 import pytest
+from synthetic import RULE, T0, fault, frame
 
 from harness._verdicts import Verdict
 from harness.chaos._experiment import HealthyRule
 from harness.chaos._failover import (
-    FaultWindow,
     failover_checks,
     first_sustained_healthy,
     measure_fault,
     measure_faults,
     window_stats,
 )
-
-T0 = 1_000_000.0
-RULE = HealthyRule(window=1.0, consecutive=5, max_error_ratio=0.01, max_p95_ms=100.0, min_requests=5)
-
-
-def frame(
-    seconds: float,
-    *,
-    rate: int = 20,
-    bad: Callable[[float], bool] = lambda t: False,
-    slow: Callable[[float], bool] = lambda t: False,
-    region: Callable[[float], str] = lambda t: "primary",
-) -> pd.DataFrame:
-    """`rate` requests per second for `seconds`; `bad(t)` fails them, `slow(t)` makes them 300 ms."""
-    offsets = np.arange(0, seconds, 1 / rate)
-    return pd.DataFrame(
-        {
-            "ts": T0 + offsets,
-            "ok": [not bad(t) for t in offsets],
-            "status": [503 if bad(t) else 200 for t in offsets],
-            "latency_ms": [300.0 if slow(t) else 20.0 for t in offsets],
-            "region": [region(t) for t in offsets],
-            "name": "/v1/route",
-        }
-    )
-
-
-def fault(at: float, until: float | None, judge: tuple[str, ...] = ("failover", "recovery")) -> FaultWindow:
-    return FaultWindow("outage", "link", "down", T0 + at, None if until is None else T0 + until, judge)
 
 
 def test_windows_are_aligned_on_the_start_and_empty_ones_are_kept() -> None:
@@ -144,3 +111,4 @@ def test_traffic_stuck_on_the_backup_region_is_reported_as_not_returned() -> Non
 def test_only_the_figures_an_action_asks_for_are_judged() -> None:
     measured = measure_fault(frame(40), fault(10, 20, ()), RULE, run_end=T0 + 40)
     assert failover_checks([measured], 30.0) == []
+

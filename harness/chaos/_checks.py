@@ -1,0 +1,110 @@
+"""The experiment's own checks: a figure over one window of the game day, judged.
+
+Some promises only make sense during a fault — "a Redis outage keeps the
+error ratio under 1 %", "with governance unreachable no request passes
+unauthenticated" — so they are judged over the samples of the fault windows
+(or before, after, or the whole run) rather than through an SLO file.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness._verdicts import Check, Verdict
+from harness.chaos._experiment import WindowCheck
+from harness.chaos._failover import FaultWindow
+
+__all__ = ["window_mask", "evaluate_window_checks"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge,
+}
+_UNITS = {"error-ratio": "ratio", "p95-ms": "ms", "p99-ms": "ms", "successes": "requests",
+          "failures": "requests", "requests": "requests"}
+
+
+def window_mask(
+    samples: pd.DataFrame, window: str, faults: Sequence[FaultWindow], *, run_start: float, run_end: float
+) -> pd.Series:
+    """Which samples fall in `window` (fault / before / after / run)."""
+    ts = samples["ts"].astype(float)
+    if window == "run" or not faults:
+        inside = (ts >= run_start) & (ts < run_end)
+        return inside if window in {"run", "before"} else inside & False
+    first = min(f.injected_at for f in faults)
+    last = max(f.removed_at if f.removed_at is not None else run_end for f in faults)
+    if window == "before":
+        return (ts >= run_start) & (ts < first)
+    if window == "after":
+        return (ts >= last) & (ts < run_end)
+    mask = pd.Series(False, index=samples.index)
+    for f in faults:
+        end = f.removed_at if f.removed_at is not None else run_end
+        mask |= (ts >= f.injected_at) & (ts < end)
+    return mask
+
+
+def _figure(metric: str, frame: pd.DataFrame) -> float | None:
+    if metric == "requests":
+        return float(len(frame))
+    if metric == "failures":
+        return float((~frame["ok"].astype(bool)).sum())
+    if metric == "successes":
+        status = frame["status"].astype(int)
+        return float(((status >= 200) & (status < 300)).sum())
+    if frame.empty:
+        return None
+    if metric == "error-ratio":
+        return float((~frame["ok"].astype(bool)).mean())
+    q = 0.95 if metric == "p95-ms" else 0.99
+    return float(np.quantile(frame["latency_ms"].astype(float), q))
+
+
+def evaluate_window_checks(
+    samples: pd.DataFrame,
+    checks: Iterable[WindowCheck],
+    faults: Sequence[FaultWindow],
+    *,
+    run_start: float,
+    run_end: float,
+    min_samples: int = 1,
+) -> list[Check]:
+    """Judge each check over its window; too few samples (or none matched) is INCONCLUSIVE.
+
+    Counting checks (`successes`, `failures`) are judged even on a handful of
+    samples, but a window without a single matching request is INCONCLUSIVE:
+    "no unauthenticated success" proves nothing if none was attempted.
+    """
+    out: list[Check] = []
+    for check in checks:
+        frame = samples.loc[window_mask(samples, check.window, faults, run_start=run_start, run_end=run_end)]
+        if check.requests is not None:
+            frame = frame.loc[frame["name"].astype(str).str.contains(re.compile(check.requests), regex=True)]
+        value = _figure(check.metric, frame)
+        if len(frame) < max(1, min_samples) or value is None:
+            verdict = Verdict.INCONCLUSIVE
+            detail = f"only {len(frame)} matching requests in the {check.window} window"
+        else:
+            verdict = Verdict.PASS if _OPS[check.op](value, check.value) else Verdict.FAIL
+            detail = f"over the {check.window} window" + (f", requests matching {check.requests!r}" if check.requests else "")
+        out.append(
+            Check(
+                name=check.name,
+                verdict=verdict,
+                value=value,
+                objective=check.value,
+                op=check.op,
+                unit=_UNITS[check.metric],
+                samples=int(len(frame)),
+                scope=f"window={check.window}",
+                kind="slo",
+                detail=detail,
+                extra={"metric": check.metric, "requests": check.requests},
+            )
+        )
+    return out

@@ -1,0 +1,39 @@
+"""The experiment's own checks, judged over the windows of a game day."""
+
+from __future__ import annotations
+
+import numpy as np
+from synthetic import T0, fault, frame
+
+from harness._verdicts import Verdict
+from harness.chaos._checks import evaluate_window_checks
+from harness.chaos._experiment import WindowCheck
+
+
+def test_a_window_check_sees_only_the_fault_window() -> None:
+    samples = frame(40, bad=lambda t: t < 10)  # errors only before the fault
+    checks = [
+        WindowCheck("fault errors", "error-ratio", "lt", 0.01, window="fault"),
+        WindowCheck("before errors", "error-ratio", "lt", 0.01, window="before"),
+    ]
+    during, before = evaluate_window_checks(samples, checks, [fault(10, 20)], run_start=T0, run_end=T0 + 40)
+    assert during.verdict is Verdict.PASS and during.value == 0.0 and during.samples == 200
+    assert before.verdict is Verdict.FAIL and before.value == 1.0
+
+
+def test_counting_successes_of_matching_requests_catches_a_single_bypass() -> None:
+    samples = frame(30)
+    samples["name"] = np.where(np.arange(len(samples)) % 2 == 0, "auth: no key", "/v1/route")
+    samples["status"] = np.where(samples["name"] == "auth: no key", 401, 200)
+    check = WindowCheck("no unauthenticated success", "successes", "lte", 0, requests="^auth:")
+    [clean] = evaluate_window_checks(samples, [check], [fault(10, 20)], run_start=T0, run_end=T0 + 30)
+    assert clean.verdict is Verdict.PASS and clean.value == 0 and clean.samples == 100
+    samples.loc[samples.index[(samples["name"] == "auth: no key") & (samples["ts"] > T0 + 15)][:1], "status"] = 200
+    [bypass] = evaluate_window_checks(samples, [check], [fault(10, 20)], run_start=T0, run_end=T0 + 30)
+    assert bypass.verdict is Verdict.FAIL and bypass.value == 1
+
+
+def test_a_check_with_no_matching_requests_is_inconclusive() -> None:
+    check = WindowCheck("no unauthenticated success", "successes", "lte", 0, requests="^auth:")
+    [result] = evaluate_window_checks(frame(30), [check], [fault(10, 20)], run_start=T0, run_end=T0 + 30)
+    assert result.verdict is Verdict.INCONCLUSIVE
