@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from harness._verdicts import Check, Verdict
 from harness.chaos._experiment import WindowCheck
 from harness.chaos._failover import FaultWindow
+from harness.slo import SLO, evaluate
 
 __all__ = ["window_mask", "evaluate_window_checks"]
 
@@ -72,6 +73,7 @@ def evaluate_window_checks(
     *,
     run_start: float,
     run_end: float,
+    slos: Mapping[str, SLO] | None = None,
     min_samples: int = 1,
 ) -> list[Check]:
     """Judge each check over its window; too few samples (or none matched) is INCONCLUSIVE.
@@ -85,6 +87,10 @@ def evaluate_window_checks(
         frame = samples.loc[window_mask(samples, check.window, faults, run_start=run_start, run_end=run_end)]
         if check.requests is not None:
             frame = frame.loc[frame["name"].astype(str).str.contains(re.compile(check.requests), regex=True)]
+        if check.slo is not None:
+            out.extend(_slo_checks(check, frame, slos or {}))
+            continue
+        assert check.metric is not None
         value = _figure(check.metric, frame)
         if len(frame) < max(1, min_samples) or value is None:
             verdict = Verdict.INCONCLUSIVE
@@ -108,3 +114,23 @@ def evaluate_window_checks(
             )
         )
     return out
+
+
+def _slo_checks(check: WindowCheck, frame: pd.DataFrame, slos: Mapping[str, SLO]) -> list[Check]:
+    """Evaluate a named SLO over the window's samples; nothing to judge is INCONCLUSIVE."""
+    slo = slos.get(str(check.slo))
+    if slo is None:
+        return [Check(name=check.name, verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
+                      scope=f"window={check.window}", detail=f"SLO {check.slo!r} was not loaded")]
+    results = evaluate([slo], frame)
+    if not results:
+        return [Check(name=check.name, verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
+                      samples=int(len(frame)), scope=f"window={check.window}",
+                      detail=f"SLO {slo.name!r} found no matching requests in the {check.window} window")]
+    return [
+        Check(name=check.name, verdict=c.verdict, value=c.value, objective=c.objective, op=c.op, unit=c.unit,
+              samples=c.samples, scope=f"window={check.window} {c.scope}", kind=c.kind,
+              detail=f"SLO {slo.name!r} over the {check.window} window" + (f": {c.detail}" if c.detail else ""),
+              extra={**c.extra, "slo": slo.name})
+        for c in results
+    ]

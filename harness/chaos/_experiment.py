@@ -165,17 +165,20 @@ class HealthyRule:
 class WindowCheck:
     """A judged figure over the samples of one window of the game day.
 
-    `window` is `fault` (while any fault is active), `before` (before the
-    first fault), `after` (after the last fault ends) or `run` (everything);
-    `requests` is a regular expression over the request name (all if None).
+    Either `slo` names an SLO (evaluated over the window's samples only), or
+    `metric` / `op` / `value` state the figure inline. `window` is `fault`
+    (while any fault is active), `before` (before the first fault), `after`
+    (after the last fault ends) or `run` (everything); `requests` is a regular
+    expression over the request name (all requests if None).
     """
 
     name: str
-    metric: str
-    op: str
-    value: float
+    metric: str | None = None
+    op: str = "lte"
+    value: float = 0.0
     window: str = "fault"
     requests: str | None = None
+    slo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,11 +262,13 @@ def parse_experiment(
     *,
     links: Collection[str] | None = None,
     processes: Collection[str] | None = None,
+    slos: Collection[str] | None = None,
 ) -> Experiment:
     """Validate a parsed YAML document into an `Experiment`.
 
     When `links` / `processes` are given (from a topology), every target name
-    is checked against them.
+    is checked against them; when `slos` is given (SLO names from the SLO
+    files), every SLO the experiment names is checked too.
     """
     r = _Reader(source)
     doc = r.mapping(data, "(top level)")
@@ -312,12 +317,27 @@ def parse_experiment(
         primary_region=r.text(doc, "primary-region", "", required=False),
         source=source,
     )
+    if slos is not None:
+        _check_slo_names(r, experiment, slos)
     if experiment.duration is not None and experiment.method_end > experiment.duration:
         raise r.fail(
             "load.duration",
             f"{experiment.duration:g}s is shorter than the method, which ends at {experiment.method_end:g}s",
         )
     return experiment
+
+
+def _check_slo_names(r: _Reader, experiment: Experiment, slos: Collection[str]) -> None:
+    known = ", ".join(sorted(slos)) or "none"
+    if experiment.steady_state is not None:
+        for i, name in enumerate(experiment.steady_state.slos):
+            if name not in slos:
+                raise r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {name!r} (known: {known})")
+    if any(a.judge for a in experiment.method) and experiment.failover_slo not in slos:
+        raise r.fail("failover-slo", f"no SLO named {experiment.failover_slo!r} (known: {known})")
+    for i, check in enumerate(experiment.checks):
+        if check.slo is not None and check.slo not in slos:
+            raise r.fail(f"checks[{i}].slo", f"no SLO named {check.slo!r} (known: {known})")
 
 
 def _action(
@@ -453,16 +473,23 @@ def _checks(r: _Reader, value: object) -> tuple[WindowCheck, ...]:
     for i, item in enumerate(value):
         where = f"checks[{i}]"
         data = r.mapping(item, where)
-        r.only(data, where, {"name", "metric", "op", "value", "window", "requests"})
-        metric = str(r.text(data, "metric", f"{where}."))
-        if metric not in CHECK_METRICS:
-            raise r.fail(f"{where}.metric", f"unknown metric {metric!r} (known: {', '.join(sorted(CHECK_METRICS))})")
-        op = str(r.text(data, "op", f"{where}."))
-        if op not in _OPS:
-            raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {op!r}")
-        if "value" not in data:
-            raise r.fail(f"{where}.value", "required field is missing")
-        objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
+        r.only(data, where, {"name", "metric", "op", "value", "window", "requests", "slo"})
+        slo = r.text(data, "slo", f"{where}.", required=False)
+        if slo is not None:
+            extra = sorted({"metric", "op", "value"} & set(data))
+            if extra:
+                raise r.fail(f"{where}.{extra[0]}", "give either `slo` or `metric`/`op`/`value`, not both")
+            metric, op, objective = None, "lte", 0.0
+        else:
+            metric = str(r.text(data, "metric", f"{where}."))
+            if metric not in CHECK_METRICS:
+                raise r.fail(f"{where}.metric", f"unknown metric {metric!r} (known: {', '.join(sorted(CHECK_METRICS))})")
+            op = str(r.text(data, "op", f"{where}."))
+            if op not in _OPS:
+                raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {op!r}")
+            if "value" not in data:
+                raise r.fail(f"{where}.value", "required field is missing")
+            objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
         window = data.get("window", "fault")
         if window not in CHECK_WINDOWS:
             raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {window!r}")
@@ -472,8 +499,11 @@ def _checks(r: _Reader, value: object) -> tuple[WindowCheck, ...]:
                 re.compile(pattern)
             except re.error as exc:
                 raise r.fail(f"{where}.requests", f"not a valid regular expression: {exc}") from None
-        name = r.text(data, "name", f"{where}.", required=False) or f"{metric} {op} {objective:g} ({window})"
-        out.append(WindowCheck(name=name, metric=metric, op=op, value=objective, window=window, requests=pattern))
+        default = slo if slo is not None else f"{metric} {op} {objective:g}"
+        name = r.text(data, "name", f"{where}.", required=False) or f"{default} ({window})"
+        out.append(
+            WindowCheck(name=name, metric=metric, op=op, value=objective, window=window, requests=pattern, slo=slo)
+        )
     return tuple(out)
 
 
@@ -482,6 +512,7 @@ def load_experiment(
     *,
     links: Collection[str] | None = None,
     processes: Collection[str] | None = None,
+    slos: Collection[str] | None = None,
 ) -> Experiment:
     """Read and validate an experiment file; raises `ExperimentError` naming file and field."""
     source = str(path)
@@ -495,4 +526,4 @@ def load_experiment(
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         raise ExperimentError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", source=source, field=where) from None
-    return parse_experiment(data, source, links=links, processes=processes)
+    return parse_experiment(data, source, links=links, processes=processes, slos=slos)

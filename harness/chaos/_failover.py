@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 
 from harness._verdicts import Check, Verdict
 from harness.chaos._experiment import HealthyRule
+from harness.slo import SLO, judge_measurement
 
 __all__ = [
     "FaultWindow",
@@ -219,39 +220,22 @@ def measure_faults(
     return [measure_fault(samples, f, rule, run_end=run_end, primary_region=primary_region) for f in faults]
 
 
-def failover_checks(
-    measurements: Iterable[FaultMeasurement], objective_s: float, *, op: str = "lt", slo: str = "failover"
-) -> list[Check]:
-    """Judge the figures each fault asked for (`judge: [failover, recovery]`) against the objective.
+def failover_checks(measurements: Iterable[FaultMeasurement], slo: SLO) -> list[Check]:
+    """Judge the figures each fault asked for (`judge: [failover, recovery]`) against `slo`.
 
-    A figure that never happened (None: the platform never became healthy
-    again in the window) is a FAIL, never an INCONCLUSIVE: not recovering is
-    the outcome the game day exists to catch.
+    Measured values go through `harness.slo.judge_measurement`. A figure that
+    never happened (None: no sustained healthy run in the window) is a FAIL,
+    not an INCONCLUSIVE: not recovering is what the game day exists to catch.
     """
-    compare = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__, "gte": float.__ge__}[op]
     checks: list[Check] = []
     for m in measurements:
         for what in m.judge:
             value = m.failover_s if what == "failover" else m.recovery_s
-            if value is None:
-                verdict = Verdict.FAIL
-                detail = f"never {'failed over' if what == 'failover' else 'recovered'}: no run of {m.rule}"
-            else:
-                verdict = Verdict.PASS if compare(float(value), float(objective_s)) else Verdict.FAIL
-                detail = f"rule: {m.rule}"
-            checks.append(
-                Check(
-                    name=f"{what}/{m.action}",
-                    verdict=verdict,
-                    value=value,
-                    objective=objective_s,
-                    op=op,
-                    unit="s",
-                    samples=m.requests,
-                    scope=m.target,
-                    kind="failover",
-                    detail=detail,
-                    extra={"slo": slo},
-                )
+            judged = judge_measurement(
+                slo, value, samples=m.requests, scope=m.target, kind="failover", detail=f"rule: {m.rule}"
             )
+            if value is None:
+                never = "failed over" if what == "failover" else "recovered"
+                judged = replace(judged, verdict=Verdict.FAIL, detail=f"never {never}: no run of {m.rule}")
+            checks.append(replace(judged, name=f"{what}/{m.action}", extra={**judged.extra, "slo": slo.name}))
     return checks

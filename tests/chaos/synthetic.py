@@ -24,14 +24,22 @@ def frame(
 ) -> pd.DataFrame:
     """`rate` requests per second for `seconds`; `bad(t)` fails them, `slow(t)` makes them 300 ms."""
     offsets = np.arange(0, seconds, 1 / rate)
+    latency = [300.0 if slow(t) else 20.0 for t in offsets]
     return pd.DataFrame(
         {
             "ts": T0 + offsets,
-            "ok": [not bad(t) for t in offsets],
+            "intended_ts": T0 + offsets,
+            "name": "POST /v1/route",
+            "method": "POST",
             "status": [503 if bad(t) else 200 for t in offsets],
-            "latency_ms": [300.0 if slow(t) else 20.0 for t in offsets],
+            "ok": [not bad(t) for t in offsets],
+            "error_kind": ["http" if bad(t) else "" for t in offsets],
+            "latency_ms": latency,
+            "co_latency_ms": latency,
+            "bytes": 100,
+            "revision": "baseline",
             "region": [region(t) for t in offsets],
-            "name": "/v1/route",
+            "worker": "0",
         }
     )
 

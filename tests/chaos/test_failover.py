@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from synthetic import RULE, T0, fault, frame
 
 from harness._verdicts import Verdict
+from harness.slo import SLO, load_slos
 from harness.chaos._experiment import HealthyRule
 from harness.chaos._failover import (
     failover_checks,
@@ -14,6 +17,8 @@ from harness.chaos._failover import (
     measure_faults,
     window_stats,
 )
+
+FAILOVER_SLO: SLO = next(s for s in load_slos(Path(__file__).parents[2] / "slos") if s.name == "failover")
 
 
 def test_windows_are_aligned_on_the_start_and_empty_ones_are_kept() -> None:
@@ -61,7 +66,7 @@ def test_never_recovered_gives_no_value_and_a_failing_verdict() -> None:
     samples = frame(40, bad=lambda t: t >= 10)
     measured = measure_fault(samples, fault(10, 30), RULE, run_end=T0 + 40)
     assert measured.failover_s is None and measured.recovery_s is None
-    checks = failover_checks([measured], 30.0)
+    checks = failover_checks([measured], FAILOVER_SLO)
     assert [c.verdict for c in checks] == [Verdict.FAIL, Verdict.FAIL]
     assert checks[0].value is None and "never failed over" in checks[0].detail
 
@@ -70,8 +75,11 @@ def test_failover_within_the_objective_passes_and_beyond_it_fails() -> None:
     samples = frame(60, bad=lambda t: 10 <= t < 18)
     measured = measure_fault(samples, fault(10, 50, ("failover",)), RULE, run_end=T0 + 60)
     assert measured.failover_s == 8.0
-    assert failover_checks([measured], 30.0)[0].verdict is Verdict.PASS
-    assert failover_checks([measured], 5.0)[0].verdict is Verdict.FAIL
+    [check] = failover_checks([measured], FAILOVER_SLO)
+    assert (check.verdict, check.value, check.objective, check.op) == (Verdict.PASS, 8.0, 30.0, "lt")
+    slow = measure_fault(frame(60, bad=lambda t: 10 <= t < 42), fault(10, 50, ("failover",)), RULE, run_end=T0 + 60)
+    assert slow.failover_s == 32.0
+    assert failover_checks([slow], FAILOVER_SLO)[0].verdict is Verdict.FAIL
 
 
 def test_first_error_errors_and_ratio_cover_only_the_fault_window() -> None:
@@ -110,5 +118,5 @@ def test_traffic_stuck_on_the_backup_region_is_reported_as_not_returned() -> Non
 
 def test_only_the_figures_an_action_asks_for_are_judged() -> None:
     measured = measure_fault(frame(40), fault(10, 20, ()), RULE, run_end=T0 + 40)
-    assert failover_checks([measured], 30.0) == []
+    assert failover_checks([measured], FAILOVER_SLO) == []
 
