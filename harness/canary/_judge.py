@@ -18,7 +18,7 @@ p < alpha → FAIL; effect ≥ floor and p ≥ alpha → INCONCLUSIVE.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -264,11 +264,22 @@ def compare_errors(
     )
 
 
-def judge_samples(samples: pd.DataFrame, config: JudgeConfig | None = None) -> list[Check]:
-    """Every comparison of one stage's samples (the `harness.samples` columns)."""
+def judge_samples(
+    samples: pd.DataFrame, config: JudgeConfig | None = None, *, reference: pd.DataFrame | None = None
+) -> list[Check]:
+    """Every comparison of one stage's samples (the `harness.samples` columns).
+
+    At a 100 % stage no baseline traffic is left; `reference` (an earlier
+    stage's samples) then supplies the baseline, and each check's scope says
+    so (`canary-vs-earlier-baseline`), since it is no longer same-time traffic.
+    """
     cfg = config or JudgeConfig()
     canary = samples[samples["revision"] == cfg.canary_revision]
     baseline = samples[samples["revision"] == cfg.baseline_revision]
+    scope = "canary-vs-baseline"
+    if len(baseline) < cfg.min_samples and reference is not None and len(reference):
+        baseline = reference[reference["revision"] == cfg.baseline_revision]
+        scope = "canary-vs-earlier-baseline"
     if cfg.same_requests_only and len(canary):
         baseline = baseline[baseline["name"].isin(set(canary["name"]))]
     ok_b = baseline["ok"].astype(bool)
@@ -276,8 +287,9 @@ def judge_samples(samples: pd.DataFrame, config: JudgeConfig | None = None) -> l
     lat_b = baseline.loc[ok_b, cfg.latency_column] if cfg.latency_ok_only else baseline[cfg.latency_column]
     lat_c = canary.loc[ok_c, cfg.latency_column] if cfg.latency_ok_only else canary[cfg.latency_column]
     lat_b_arr, lat_c_arr = lat_b.dropna().to_numpy(float), lat_c.dropna().to_numpy(float)
-    return [
+    checks = [
         compare_latency(lat_b_arr, lat_c_arr, cfg),
         compare_latency_tail(lat_b_arr, lat_c_arr, cfg),
         compare_errors(int((~ok_b).sum()), len(baseline), int((~ok_c).sum()), len(canary), cfg),
     ]
+    return [replace(c, scope=scope) for c in checks]

@@ -119,3 +119,13 @@ def test_baseline_is_restricted_to_the_requests_the_canary_served():
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="alpha"):
         JudgeConfig(alpha=1.5)
+
+
+def test_a_full_canary_stage_is_judged_against_an_earlier_baseline():
+    rng = np.random.default_rng(9)
+    earlier = _frame(rng, 3000, 300, 40.0, 0.002)
+    full = _frame(rng, 0, 3000, 60.0, 0.002)
+    checks = judge_samples(full, reference=earlier)
+    assert checks[0].verdict is Verdict.FAIL
+    assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
+    assert judge_samples(full)[0].verdict is Verdict.INCONCLUSIVE

@@ -1,0 +1,26 @@
+"""`harness report PATH`: rebuild a run's HTML, JUnit and summary.md from its saved JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "report",
+        help="re-render a run's report from its JSON",
+        description="Rebuild index.html, summary.md and junit.xml (run and stages) from summary.json "
+        "and each stage's report.json.",
+    )
+    p.add_argument("path", nargs="?", default="reports/latest", help="run directory or its summary.json (default: reports/latest)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.report._render import render_run
+
+    run_dir = render_run(args.path)
+    print(f"{run_dir / 'index.html'}")
+    return 0
