@@ -1,0 +1,118 @@
+"""The monitoring flags shared by `harness rollout` and `harness gameday`.
+
+Each flag falls back to an environment variable (flag wins):
+
+    --gcp-project PROJECT          GOOGLE_CLOUD_PROJECT          nothing is sent without one
+    --monitoring-endpoint H:PORT   XYNERGY_MONITORING_ENDPOINT   emulator / test server on loopback
+    --monitoring-interval SECONDS  XYNERGY_MONITORING_INTERVAL   live export period (0 = off, else >= 5)
+    --monitoring-timeout SECONDS   XYNERGY_MONITORING_TIMEOUT    total time budget of one export
+    --require-export               XYNERGY_REQUIRE_EXPORT=1      an export failure fails the run (exit 2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from harness._exceptions import ConfigError
+from harness.monitoring._export import MonitoringExporter
+
+__all__ = ["MonitoringConfig", "add_monitoring_arguments", "exporter_from_args", "monitoring_config_from_args"]
+
+MIN_LIVE_INTERVAL = 5.0
+"""Cloud Monitoring accepts one point per time series every 5 seconds."""
+
+_LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Resolved monitoring settings (flags over environment)."""
+
+    project: str | None
+    endpoint: str | None
+    interval: float
+    timeout: float
+    require_export: bool
+
+
+def add_monitoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the Cloud Monitoring flags (an argument group) to a subcommand's parser."""
+    group = parser.add_argument_group("Cloud Monitoring export")
+    group.add_argument("--gcp-project", metavar="PROJECT", help="GCP project to export results to (env GOOGLE_CLOUD_PROJECT; uses Application Default Credentials). Without one nothing is sent.")
+    group.add_argument("--monitoring-endpoint", metavar="HOST:PORT", help="send to an emulator or test server on loopback instead of monitoring.googleapis.com: insecure channel, no credentials (env XYNERGY_MONITORING_ENDPOINT)")
+    group.add_argument("--monitoring-interval", metavar="SECONDS", help="also export live snapshots every SECONDS while a stage runs (0 = off, else >= 5; env XYNERGY_MONITORING_INTERVAL)")
+    group.add_argument("--monitoring-timeout", metavar="SECONDS", help="total time one export may take, retries included (default 15; env XYNERGY_MONITORING_TIMEOUT)")
+    group.add_argument("--require-export", action="store_true", default=None, help="fail the run (exit 2) when the export fails (env XYNERGY_REQUIRE_EXPORT=1)")
+
+
+def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> MonitoringConfig:
+    """Resolve flags and environment into a validated `MonitoringConfig` (ConfigError names the flag)."""
+    env = os.environ if environ is None else environ
+
+    def pick(attr: str, var: str) -> tuple[str | None, str]:
+        value = getattr(args, attr, None)
+        if value not in (None, ""):
+            return str(value), "--" + attr.replace("_", "-")
+        return (env.get(var) or None), var
+
+    project, _ = pick("gcp_project", "GOOGLE_CLOUD_PROJECT")
+    endpoint, endpoint_src = pick("monitoring_endpoint", "XYNERGY_MONITORING_ENDPOINT")
+    interval_text, interval_src = pick("monitoring_interval", "XYNERGY_MONITORING_INTERVAL")
+    timeout_text, timeout_src = pick("monitoring_timeout", "XYNERGY_MONITORING_TIMEOUT")
+    require_flag = getattr(args, "require_export", None)
+    require = bool(require_flag) or env.get("XYNERGY_REQUIRE_EXPORT", "").strip().lower() in ("1", "true", "yes")
+
+    if project is not None and not re.fullmatch(r"(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]", project):
+        raise ConfigError(f"not a GCP project id: {project!r}", source="--gcp-project")
+    interval = _seconds(interval_text, interval_src, default=0.0)
+    if 0 < interval < MIN_LIVE_INTERVAL:
+        raise ConfigError(f"must be 0 (off) or at least {MIN_LIVE_INTERVAL:g} seconds, got {interval_text}", source=interval_src)
+    timeout = _seconds(timeout_text, timeout_src, default=15.0)
+    if timeout <= 0:
+        raise ConfigError(f"must be positive, got {timeout_text}", source=timeout_src)
+    if endpoint is not None:
+        endpoint = _loopback_endpoint(endpoint, endpoint_src)
+    if require and project is None:
+        raise ConfigError("needs a project: set --gcp-project or GOOGLE_CLOUD_PROJECT", source="--require-export")
+    return MonitoringConfig(project=project, endpoint=endpoint, interval=interval, timeout=timeout, require_export=require)
+
+
+def exporter_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> MonitoringExporter:
+    """A `MonitoringExporter` built from the flags; disabled (sends nothing) without a project.
+
+    Raises `ConfigError` for a bad flag, and `ExportError` at once when
+    `--require-export` is set but no credentials can be found.
+    """
+    config = monitoring_config_from_args(args, environ)
+    return MonitoringExporter(
+        config.project, endpoint=config.endpoint, timeout=config.timeout, require_export=config.require_export
+    )
+
+
+def _seconds(text: str | None, source: str, *, default: float) -> float:
+    if text is None:
+        return default
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    if match is None:
+        raise ConfigError(f"expected seconds like 30 or 30s, got {text!r}", source=source)
+    return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+
+
+def _loopback_endpoint(text: str, source: str) -> str:
+    """Validate `HOST:PORT` (HOST on loopback: the channel is insecure and unauthenticated)."""
+    match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", text.strip())
+    if match is None or not 0 < int(match.group(2)) < 65536:
+        raise ConfigError(f"expected HOST:PORT, got {text!r}", source=source)
+    host = match.group(1)
+    try:
+        loopback = host in _LOOPBACK_NAMES or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(f"must be on loopback (127.0.0.1, ::1, localhost): the channel is insecure; got {host!r}", source=source)
+    return f"[{host}]:{match.group(2)}" if ":" in host else f"{host}:{match.group(2)}"
