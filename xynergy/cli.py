@@ -1,0 +1,122 @@
+"""``python -m xynergy SERVICE --port N …``: parse, validate, serve with uvicorn.
+
+Bad configuration (unknown service, bad port, malformed defect, missing keys,
+defects without ``XYNERGY_ALLOW_DEFECTS=1``) is one line on stderr and exit 2.
+SIGTERM drains: uvicorn stops accepting, in-flight requests finish (up to the
+grace period), then the lifespan closes pools and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from xynergy.common.observability import JsonFormatter
+from xynergy.config import SERVICES, ConfigurationError, ServiceConfig, load_api_keys, validate_config
+from xynergy.defects import ALLOW_DEFECTS_ENV, parse_defects
+
+__all__ = ["main", "build_parser", "config_from_args", "GRACEFUL_SHUTDOWN_S"]
+
+GRACEFUL_SHUTDOWN_S = 15
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"xynergy: error: {message}\n")
+
+
+def _pairs(flag: str, items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ConfigurationError(f"{flag}: expected NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m xynergy", description="Run one Xynergy reference service.")
+    parser.add_argument("service", metavar="SERVICE", help=f"one of: {', '.join(SERVICES)}")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--revision", default="baseline")
+    parser.add_argument("--region", default="local")
+    parser.add_argument("--defect", default=None, metavar="SPEC",
+                        help=f"defect profile (needs {ALLOW_DEFECTS_ENV}=1), e.g. latency=150ms@0.3,breaker-off")
+    parser.add_argument("--upstream", action="append", default=[], metavar="NAME=URL")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)
+    parser.add_argument("--canary-weight", action="append", default=[], metavar="SERVICE=PCT")
+    parser.add_argument("--max-concurrency", type=int, default=50)
+    parser.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ServiceConfig:
+    """Turn parsed flags (and the environment) into a validated ``ServiceConfig``."""
+    if args.service not in SERVICES:
+        raise ConfigurationError(f"unknown service {args.service!r} (choose from {', '.join(SERVICES)})")
+    if args.defect is not None and os.environ.get(ALLOW_DEFECTS_ENV) != "1":
+        raise ConfigurationError(f"--defect refused: set {ALLOW_DEFECTS_ENV}=1 to start a defective revision")
+    try:
+        defects = parse_defects(args.defect)
+    except ValueError as exc:
+        raise ConfigurationError(f"--defect: {exc}") from None
+    weights: dict[str, int] = {}
+    for name, pct in _pairs("--canary-weight", args.canary_weight).items():
+        try:
+            weights[name] = int(pct)
+        except ValueError:
+            raise ConfigurationError(f"--canary-weight {name}: percent must be an integer, got {pct!r}") from None
+    config = ServiceConfig(
+        service=args.service, api_keys=load_api_keys(), host=args.host, port=args.port,
+        revision=args.revision, region=args.region, defects=defects,
+        upstreams=_pairs("--upstream", args.upstream), redis_url=args.redis_url, canary_weights=weights,
+        max_concurrency=args.max_concurrency, request_timeout_s=args.request_timeout, access_log=args.access_log,
+    )
+    validate_config(config)
+    return config
+
+
+def _configure_logging(config: ServiceConfig) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(config.service, config.revision, config.region))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def serve(config: ServiceConfig) -> None:
+    """Run ``config``'s service until SIGTERM/SIGINT (blocking)."""
+    import prometheus_client
+    import uvicorn
+
+    from xynergy.app import create_app
+
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide, so only here, never on import
+    _configure_logging(config)
+    app = create_app(config)
+    uvicorn.run(
+        app, host=config.host, port=config.port, log_config=None, access_log=False,
+        loop="auto", http="auto", ws="websockets-sansio", lifespan="on", server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30, backlog=2048,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m xynergy``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigurationError as exc:
+        print(f"xynergy: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        serve(config)
+    except KeyboardInterrupt:
+        return 0
+    return 0

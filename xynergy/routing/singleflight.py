@@ -1,0 +1,50 @@
+"""De-duplication of identical in-flight requests: one upstream call serves them all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+__all__ = ["SingleFlight"]
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    """Runs one call per key at a time; later callers with the same key join it."""
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[T]] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._flights
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    async def join(self, key: str) -> T | None:
+        """Await the call in flight for ``key``; None when there is none."""
+        future = self._flights.get(key)
+        if future is None:
+            return None
+        return await asyncio.shield(future)
+
+    async def lead(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` as the leader for ``key``; joiners get its result or its exception."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._flights[key] = future
+        try:
+            result = await call()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: joiners may be none
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._flights[key]
