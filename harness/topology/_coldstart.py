@@ -11,11 +11,18 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
-__all__ = ["ColdStart", "ColdStartSummary", "Probe", "PROBES", "summarize", "wait_until"]
+from harness._exceptions import ConfigError
+from harness._verdicts import Check
+
+__all__ = [
+    "ColdStart", "ColdStartSummary", "Probe", "PROBES", "judge_cold_starts", "measure_cold_starts", "summarize",
+    "wait_until",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +123,30 @@ def http_ok(client: httpx.Client, method: str, url: str, **kw: Any) -> bool:
         return client.request(method, url, **kw).is_success
     except httpx.HTTPError:
         return False
+
+
+class _Restartable(Protocol):
+    def restart(self, name: str) -> ColdStart: ...
+
+
+def measure_cold_starts(platform: _Restartable, instances: Iterable[str], repeat: int) -> list[ColdStart]:
+    """Restart each instance `repeat` times, one at a time (so starts do not compete for CPU)."""
+    names = list(instances)
+    return [platform.restart(name) for _ in range(repeat) for name in names]
+
+
+def judge_cold_starts(summaries: Iterable[ColdStartSummary], slo_path: str | Path) -> dict[str, Check]:
+    """Judge each instance's *worst* readiness time against the cold-start SLO (every start must meet it)."""
+    from harness.slo import judge_measurement, load_slos
+
+    slos = load_slos(slo_path)
+    if len(slos) != 1:
+        raise ConfigError(f"expected exactly one SLO, found {len(slos)}", source=str(slo_path))
+    return {
+        s.instance: judge_measurement(
+            slos[0], s.ready_max_s, samples=s.n, scope=f"instance={s.instance}", kind="coldstart",
+            detail=f"worst of {s.n} starts; median {s.ready_median_s:.2f} s, "
+            f"first successful request median {s.first_ok_median_s if s.first_ok_median_s is None else round(s.first_ok_median_s, 2)} s",
+        )
+        for s in summaries
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,9 @@ class ControlServer:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        handler = type("Handler", (_Handler,), {"platform": platform})
+        self.on_change: Callable[[], None] = lambda: None
+        """Called after every action (the supervisor rewrites the state file)."""
+        handler = type("Handler", (_Handler,), {"platform": platform, "control": self})
         self._server = HTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="harness-control", daemon=True)
@@ -48,6 +51,7 @@ class ControlServer:
 
 class _Handler(BaseHTTPRequestHandler):
     platform: Platform
+    control: ControlServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         return
@@ -93,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(400, {"error": f"action must be one of {_ACTIONS} with an 'instance'"})
                 return
             result = getattr(self.platform, action)(name)
+            self.control.on_change()
             self._reply(200, result.as_dict())
         except HarnessError as exc:
             self._reply(409, {"error": str(exc)})

@@ -332,6 +332,17 @@ class Platform:
             return pd.DataFrame(columns=["ts", "instance", "pid", "rss_bytes", "cpu_percent"])
         return self._sampler.frame()
 
+    def idle_rss_mib(self, names: list[str] | None = None) -> dict[str, float]:
+        """RSS of each running instance now, in MiB (meaningful when no load is running)."""
+        import psutil
+
+        out: dict[str, float] = {}
+        for name, pid in self._pids().items():
+            if names is None or name in names:
+                with contextlib.suppress(psutil.Error):
+                    out[name] = psutil.Process(pid).memory_info().rss / (1024 * 1024)
+        return out
+
     def memory_growth(self, warmup_s: float = 5.0) -> list[MemoryGrowth]:
         """Memory slope per instance after warm-up, flagged against the 512 MiB budget."""
         return memory_growth(self.resource_samples(), warmup_s=warmup_s)
