@@ -17,10 +17,24 @@ from harness.monitoring._args import MonitoringConfig, add_monitoring_arguments,
 from harness.monitoring._export import MAX_SERIES_PER_CALL, DescriptorCache, ExportResult, MonitoringExporter
 from harness.monitoring._fake import FakeMetricService
 from harness.monitoring._live import LiveExport
+from harness.monitoring._source import (
+    CloudMonitoringSource,
+    CloudMonitoringSpec,
+    Reading,
+    monitoring_window,
+    parse_cloud_monitoring_spec,
+    read_sli,
+)
 from harness.monitoring._metrics import CATALOGUE, METRIC_PREFIX, MetricSpec, Point, RunLabels, checks_to_points
 
 __all__ = [
     "CATALOGUE",
+    "CloudMonitoringSource",
+    "CloudMonitoringSpec",
+    "Reading",
+    "monitoring_window",
+    "parse_cloud_monitoring_spec",
+    "read_sli",
     "MAX_SERIES_PER_CALL",
     "METRIC_PREFIX",
     "DescriptorCache",

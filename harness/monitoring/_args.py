@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from harness._exceptions import ConfigError
 from harness.monitoring._export import MonitoringExporter
 
-__all__ = ["MonitoringConfig", "add_monitoring_arguments", "exporter_from_args", "monitoring_config_from_args"]
+__all__ = ["loopback_endpoint", "MonitoringConfig", "add_monitoring_arguments", "exporter_from_args", "monitoring_config_from_args"]
 
 MIN_LIVE_INTERVAL = 5.0
 """Cloud Monitoring accepts one point per time series every 5 seconds."""
@@ -76,7 +76,7 @@ def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, 
     if timeout <= 0:
         raise ConfigError(f"must be positive, got {timeout_text}", source=timeout_src)
     if endpoint is not None:
-        endpoint = _loopback_endpoint(endpoint, endpoint_src)
+        endpoint = loopback_endpoint(endpoint, endpoint_src)
     if require and project is None:
         raise ConfigError("needs a project: set --gcp-project or GOOGLE_CLOUD_PROJECT", source="--require-export")
     return MonitoringConfig(project=project, endpoint=endpoint, interval=interval, timeout=timeout, require_export=require)
@@ -103,7 +103,7 @@ def _seconds(text: str | None, source: str, *, default: float) -> float:
     return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
 
 
-def _loopback_endpoint(text: str, source: str) -> str:
+def loopback_endpoint(text: str, source: str) -> str:
     """Validate `HOST:PORT` (HOST on loopback: the channel is insecure and unauthenticated)."""
     match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", text.strip())
     if match is None or not 0 < int(match.group(2)) < 65536:

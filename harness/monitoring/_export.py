@@ -34,7 +34,7 @@ from harness.monitoring._metrics import MetricSpec, Point, RunLabels, checks_to_
 if TYPE_CHECKING:
     from harness.monitoring._live import LiveExport
 
-__all__ = ["ExportResult", "MonitoringExporter", "DescriptorCache", "MAX_SERIES_PER_CALL"]
+__all__ = ["ExportResult", "MonitoringExporter", "DescriptorCache", "MAX_SERIES_PER_CALL", "make_client", "describe_error"]
 
 log = logging.getLogger("harness.monitoring")
 
@@ -146,7 +146,7 @@ class _Budget:
 
     def _count(self, exc: Exception) -> None:
         self.retries += 1
-        log.info("monitoring export: transient error, retrying: %s", _describe(exc))
+        log.info("monitoring export: transient error, retrying: %s", describe_error(exc))
 
 
 def _gives_up(exc: BaseException) -> bool:
@@ -156,10 +156,10 @@ def _gives_up(exc: BaseException) -> bool:
     )
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """`PERMISSION_DENIED: the caller does not have permission` from any error we meet."""
     if isinstance(exc, gexc.RetryError) and exc.cause is not None:
-        return f"gave up after retries: {_describe(exc.cause)}"
+        return f"gave up after retries: {describe_error(exc.cause)}"
     if isinstance(exc, gexc.GoogleAPICallError):
         code = exc.grpc_status_code.name if exc.grpc_status_code is not None else type(exc).__name__
         return f"{code}: {_short(str(exc.message))}"
@@ -169,6 +169,15 @@ def _describe(exc: BaseException) -> str:
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def make_client(endpoint: str | None = None, credentials: gauth.Credentials | None = None) -> monitoring_v3.MetricServiceClient:
+    """A MetricServiceClient: Google with `credentials` or ADC, or `endpoint` over an insecure channel, anonymously."""
+    if endpoint is None:
+        return monitoring_v3.MetricServiceClient(credentials=credentials)
+    anonymous = gauth.AnonymousCredentials()  # type: ignore[no-untyped-call]
+    transport = MetricServiceGrpcTransport(host=endpoint, credentials=anonymous, channel=grpc.insecure_channel(endpoint))
+    return monitoring_v3.MetricServiceClient(transport=transport)
 
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
@@ -230,20 +239,12 @@ class MonitoringExporter:
         if self.project is None:
             return
         try:
-            self._client = self._make_client(endpoint, credentials)
+            self._client = make_client(endpoint, credentials)
         except gauth_exc.GoogleAuthError as exc:
             self._init_error = f"no usable Google credentials ({exc})"
             log.warning("monitoring export disabled: %s", self._init_error)
             if require_export:
                 raise ExportError(f"--require-export: {self._init_error}") from None
-
-    @staticmethod
-    def _make_client(endpoint: str | None, credentials: gauth.Credentials | None) -> monitoring_v3.MetricServiceClient:
-        if endpoint is None:
-            return monitoring_v3.MetricServiceClient(credentials=credentials)
-        anonymous = gauth.AnonymousCredentials()  # type: ignore[no-untyped-call]
-        transport = MetricServiceGrpcTransport(host=endpoint, credentials=anonymous, channel=grpc.insecure_channel(endpoint))
-        return monitoring_v3.MetricServiceClient(transport=transport)
 
     @property
     def enabled(self) -> bool:
@@ -332,7 +333,7 @@ class MonitoringExporter:
             except gexc.AlreadyExists:
                 pass
             except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised mid-run
-                errors.append(f"creating descriptor {spec.type}: {_describe(exc)}")
+                errors.append(f"creating descriptor {spec.type}: {describe_error(exc)}")
                 if _gives_up(exc):
                     fatal = True
                     break
@@ -345,7 +346,7 @@ class MonitoringExporter:
                 budget.call(client.create_time_series, {"name": self._name, "time_series": [self._series(p) for p in batch]})
                 written += len(batch)
             except Exception as exc:  # noqa: BLE001
-                errors.append(f"writing {len(batch)} series: {_describe(exc)}")
+                errors.append(f"writing {len(batch)} series: {describe_error(exc)}")
                 if _gives_up(exc):
                     break
         return ExportResult(
