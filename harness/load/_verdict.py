@@ -1,0 +1,129 @@
+"""The end-of-run SLO verdict over a samples file: judge, print, save.
+
+Shared by the Locust plugin (at the end of a plain `locust` run) and by the
+orchestrator (which can re-judge any saved samples file); no locust import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness._exceptions import SLOFileError
+from harness._verdicts import Check, Verdict, combine_verdicts
+from harness.samples import read_samples
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
+from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
+
+__all__ = ["RunVerdict", "resolve_slos", "judge_samples", "print_verdict", "write_verdict"]
+
+_STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCONCLUSIVE: "bold yellow"}
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """The judged run: overall verdict, its checks and where the data came from."""
+
+    verdict: Verdict
+    checks: tuple[Check, ...]
+    samples: int
+    samples_files: tuple[str, ...]
+    slo_source: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 breach, 2 inconclusive."""
+        return self.verdict.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the verdict file)."""
+        return {
+            "verdict": self.verdict.value,
+            "exit_code": self.exit_code,
+            "samples": self.samples,
+            "samples_files": list(self.samples_files),
+            "slo_source": self.slo_source,
+            "checks": [c.to_dict() for c in self.checks],
+            **self.extra,
+        }
+
+
+def resolve_slos(slo_dir: str | os.PathLike[str] | None) -> tuple[list[SLO], str]:
+    """SLOs from `slo_dir`; with None, `./slos` if present, else the built-in defaults.
+
+    The defaults are the shipped latency (p95 < 100 ms) and error-ratio (< 1 %)
+    SLOs, so any locustfile that imports the plugin is gated without SLO files.
+    """
+    if slo_dir is not None and str(slo_dir) != "":
+        path = Path(slo_dir)
+        if not path.exists():
+            raise SLOFileError("no such file or directory", source=str(path), field="--slo-dir")
+        return load_slos(path), str(path)
+    if Path("slos").is_dir():
+        return load_slos(Path("slos")), "slos"
+    return parse_slo_documents(DEFAULT_SLO_DOCUMENTS), "built-in defaults"
+
+
+def judge_samples(
+    samples_files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    slos: Iterable[SLO],
+    *,
+    slo_source: str = "",
+    min_samples: int = DEFAULT_MIN_SAMPLES,
+    extra_checks: Iterable[Check] = (),
+) -> RunVerdict:
+    """Read samples, evaluate every SLO, combine into one verdict (no data → INCONCLUSIVE)."""
+    paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
+    frame = read_samples(paths)
+    checks = tuple(evaluate(slos, frame, min_samples=min_samples)) + tuple(extra_checks)
+    return RunVerdict(
+        verdict=combine_verdicts(c.verdict for c in checks),
+        checks=checks,
+        samples=len(frame),
+        samples_files=tuple(map(str, paths)),
+        slo_source=slo_source,
+        extra={"judged_at": time.time()},
+    )
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.3e}"
+    return f"{text} {unit}".strip()
+
+
+def print_verdict(result: RunVerdict, console: Console | None = None) -> None:
+    """The verdict table: one row per check, then the overall verdict and exit code."""
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    table = Table(title=f"SLO verdict ({result.samples} samples, SLOs from {result.slo_source})")
+    for col in ("SLO", "scope", "value", "objective", "samples", "verdict", "detail"):
+        table.add_column(col, overflow="fold")
+    ops = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+    for c in result.checks:
+        table.add_row(
+            c.name, c.scope, _fmt(c.value, c.unit), f"{ops.get(c.op, c.op)} {_fmt(c.objective, c.unit)}",
+            str(c.samples), f"[{_STYLE[c.verdict]}]{c.verdict.value.upper()}[/]", c.detail,
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"verdict: [{_STYLE[result.verdict]}]{result.verdict.value.upper()}[/] (exit code {result.exit_code})")
+
+
+def write_verdict(result: RunVerdict, path: str | os.PathLike[str]) -> Path:
+    """Write the verdict JSON atomically (a reader never sees half a file)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
