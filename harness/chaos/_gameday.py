@@ -1,0 +1,320 @@
+"""The game day: steady state, load with the fault timeline, measurement, judgement, report.
+
+    result = run_gameday(GameDayConfig(Path("chaos/region-outage.yaml"), rps=20))
+    sys.exit(result.exit_code)
+
+1. Validate everything first (experiment against the topology and SLO names).
+2. Bring the platform up (or attach to `harness up --detach`).
+3. Steady state under load before any fault; when it does not hold, refuse
+   chaos and say why (exit 1, or 2 when it could not be shown either way).
+4. Load for the whole experiment with the timeline beside it; the timeline is
+   always rolled back (normal end, failure, exception, Ctrl-C).
+5. Measure failover/recovery from the samples and the journal, judge the
+   steady state after, the failover SLO and the experiment's own checks.
+6. Save report.json/summary.json and render HTML, JUnit and Markdown from
+   them; an interrupted game day still writes a report, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness._exceptions import ConfigError, HarnessError
+from harness._verdicts import Check, Verdict, combine_verdicts
+from harness.chaos._checks import evaluate_window_checks
+from harness.chaos._experiment import Experiment, load_experiment
+from harness.chaos._failover import FaultMeasurement, failover_checks, measure_faults
+from harness.chaos._timeline import FaultTimeline
+from harness.report._gameday import GameDayResult, render_gameday, save_gameday
+from harness.report._model import Series, Window
+from harness.report._series import sample_series
+from harness.report._store import new_run_id, update_latest
+from harness.samples import empty_samples, read_samples
+from harness.slo import SLO, evaluate, load_slos
+from harness.topology import Platform, load_topology
+
+__all__ = ["GameDayConfig", "run_gameday", "load_for_topology", "region_series"]
+
+
+@dataclass(frozen=True)
+class GameDayConfig:
+    """What `harness gameday` was asked to do; file values are the defaults flags override."""
+
+    experiment: Path
+    rps: float | None = None
+    duration: float | None = None
+    topology: Path | None = None
+    attach: Path | None = None
+    out: Path = Path("reports")
+    slo_dir: Path = Path("slos")
+    scenario: Path | None = None
+    canary_defect: str | None = None
+    canary_weight: int | None = None
+    min_samples: int = 30
+    users: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: The load seam: run load for `duration` s at `rps` against `platform`, samples to `path`.
+LoadFn = Callable[..., Path]
+
+
+def load_for_topology(path: Path, topology: Path | None, slo_names: list[str]) -> Experiment:
+    """Load the experiment, checking its links, processes and SLO names against the topology."""
+    topo = load_topology(topology)
+    links = [link.name for link in topo.links()]
+    processes = [inst.name for inst in topo.instances()]
+    if topo.redis.mode in ("auto", "spawn"):
+        processes.append("redis")
+    return load_experiment(path, links=links, processes=processes, slos=slo_names)
+
+
+def _platform(config: GameDayConfig) -> contextlib.AbstractContextManager[Any]:
+    if config.attach is not None:
+        return Platform.attach(config.attach)
+    return Platform.up(config.topology, canary_defect=config.canary_defect)
+
+
+def _scoped(checks: list[Check], scope: str) -> list[Check]:
+    return [replace(c, scope=f"{scope} {c.scope}".strip(), name=c.name) for c in checks]
+
+
+def _steady(slos: list[SLO], samples: pd.DataFrame, min_samples: int, scope: str) -> list[Check]:
+    checks = _scoped(evaluate(slos, samples, min_samples=min_samples), scope)
+    if not checks:
+        checks = [Check(name="steady-state", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
+                        scope=scope, detail="no samples to judge the steady state on")]
+    return checks
+
+
+def region_series(samples: pd.DataFrame, t0: float, bucket_s: float = 1.0) -> list[Series]:
+    """Requests per second by the AI region that answered (`x-xynergy-region`)."""
+    frame = samples[samples["region"].astype(str).str.len() > 0]
+    if frame.empty:
+        return []
+    bucket = np.floor((frame["ts"].astype(float) - t0) / bucket_s) * bucket_s
+    counts = frame.groupby([frame["region"].astype(str), bucket]).size() / bucket_s
+    out = []
+    for region, per in counts.groupby(level=0):
+        per = per.droplevel(0)
+        out.append(Series(str(region), "region", per.index.tolist(), per.astype(float).tolist(), "req/s"))
+    return out
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[list[BaseException]]:
+    """Collect a Ctrl-C (or a harness error) instead of propagating it, so the report still gets written."""
+    caught: list[BaseException] = []
+    try:
+        yield caught
+    except (KeyboardInterrupt, HarnessError) as exc:
+        caught.append(exc)
+
+
+def _describe(checks: list[Check]) -> str:
+    bad = [c for c in checks if c.verdict is not Verdict.PASS]
+    return "; ".join(
+        f"{c.name} ({c.scope}) {c.verdict.value}: "
+        + ("no value" if c.value is None else f"{c.value:.4g}{(' ' + c.unit) if c.unit else ''}")
+        + ("" if c.objective is None else f" vs {c.op} {c.objective:.4g}")
+        for c in bad[:4]
+    )
+
+
+def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDayResult:
+    """Run one game day end to end and return its (saved and rendered) result.
+
+    `load` is the load seam (default: Locust as a subprocess through
+    `harness.load`); a Ctrl-C is re-raised after the partial report is written.
+    """
+    slos = load_slos(config.slo_dir)
+    by_name = {s.name: s for s in slos}
+    if config.attach is not None:
+        experiment = load_experiment(config.experiment, slos=list(by_name))
+    else:
+        experiment = load_for_topology(config.experiment, config.topology, list(by_name))
+    steady = experiment.steady_state
+    rps = config.rps or experiment.rps or 20.0
+    tail = steady.after if steady is not None else 5.0
+    duration = config.duration or experiment.duration or experiment.method_end + tail + 5.0
+    if duration < experiment.method_end:
+        raise ConfigError(
+            f"{duration:g}s is shorter than the experiment's method, which ends at {experiment.method_end:g}s",
+            field="--duration",
+        )
+    run_load = load or _locust_load(config)
+    run_id = new_run_id("gameday")
+    run_dir = config.out / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = GameDayResult(
+        name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
+        experiment=_experiment_dict(experiment),
+        config={"rps": rps, "duration_s": duration, "topology": str(config.topology or "default"),
+                "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
+                "canary_weight": _canary_weight(config)},
+    )  # fmt: skip
+    interrupted: BaseException | None = None
+    samples = empty_samples()
+    timeline: FaultTimeline | None = None
+    with _interruptible() as caught:
+        with _platform(config) as platform:
+            if _canary_weight(config):
+                platform.set_canary_weight(_canary_weight(config))
+            if steady is not None:
+                before_path = run_dir / "steady-before.arrow"
+                before = read_samples(run_load(platform, duration=steady.duration, rps=rps, path=before_path))
+                checks = _steady([by_name[n] for n in steady.slos], before, config.min_samples, "steady-state before")
+                result.checks.extend(checks)
+                verdict = combine_verdicts(c.verdict for c in checks)
+                if verdict is not Verdict.PASS:
+                    result.reason = f"steady state did not hold before chaos; no fault injected: {_describe(checks)}"
+                    result.verdict = verdict
+                    return _finish(result, run_dir, judged=False)
+            timeline = FaultTimeline(
+                experiment.method, toxiproxy=platform.toxiproxy, platform=platform, rollbacks=experiment.rollbacks
+            )
+            samples_path = run_dir / "samples.arrow"
+            result.started_at = time.time()
+            with _interruptible() as during:
+                try:
+                    timeline.start(result.started_at)
+                    run_load(platform, duration=duration, rps=rps, path=samples_path)
+                finally:
+                    timeline.stop()
+                    timeline.rollback()
+            result.ended_at = time.time()
+            caught.extend(during)
+            result.events = [
+                {"t": round(e.ts - result.started_at, 3), "label": f"{e.action} {e.instance}"}
+                for e in getattr(platform, "events", [])
+                if isinstance(getattr(e, "ts", None), float) and e.ts >= result.started_at
+            ]
+            result.cold_starts = [
+                {"instance": c.instance, "seconds": c.ready_s}
+                for c in getattr(platform, "cold_starts", [])
+                if c.spawned_at >= result.started_at
+            ]
+            if samples_path.exists():
+                samples = read_samples(samples_path)
+    if caught:
+        interrupted = caught[0]
+        if timeline is None:
+            raise interrupted  # nothing ran yet: a plain error, no report to write
+        result.complete = False
+        result.incomplete_reason = (
+            "interrupted (Ctrl-C); faults rolled back, processes stopped"
+            if isinstance(interrupted, KeyboardInterrupt)
+            else f"{type(interrupted).__name__}: {interrupted}"
+        )
+    assert timeline is not None
+    _analyse(result, experiment, timeline, samples, by_name, config.min_samples)
+    _finish(result, run_dir, judged=True)
+    if isinstance(interrupted, KeyboardInterrupt):
+        raise interrupted
+    return result
+
+
+def _canary_weight(config: GameDayConfig) -> int:
+    if config.canary_weight is not None:
+        return config.canary_weight
+    return 100 if config.canary_defect else 0
+
+
+def _experiment_dict(experiment: Experiment) -> dict[str, Any]:
+    data = experiment.to_dict()
+    data["tags"] = list(experiment.tags)
+    return data
+
+
+def _analyse(
+    result: GameDayResult,
+    experiment: Experiment,
+    timeline: FaultTimeline,
+    samples: pd.DataFrame,
+    slos: dict[str, SLO],
+    min_samples: int,
+) -> None:
+    """Fill in measurements, checks and chart data from the samples and the journal."""
+    t0 = result.started_at
+    run_end = max(result.ended_at, float(samples["ts"].max()) if not samples.empty else t0)
+    journal = timeline.journal
+    result.journal = [e.to_dict() for e in journal]
+    faults = timeline.fault_windows()
+    measurements: list[FaultMeasurement] = measure_faults(
+        samples, faults, experiment.healthy, run_end=run_end, primary_region=experiment.primary_region
+    )
+    result.faults = [m.to_dict() for m in measurements]
+    result.windows = [
+        Window(f.injected_at - t0, (f.removed_at if f.removed_at is not None else run_end) - t0, f.action)
+        for f in faults
+    ]
+    result.checks.extend(failover_checks(measurements, slos[experiment.failover_slo]) if any(
+        m.judge for m in measurements) else [])
+    result.checks.extend(
+        evaluate_window_checks(samples, experiment.checks, faults, run_start=t0, run_end=run_end, slos=slos)
+    )
+    steady = experiment.steady_state
+    if steady is not None and result.complete:
+        last_fault_end = max((f.removed_at or run_end for f in faults), default=t0)
+        start = max(run_end - steady.after, last_fault_end)
+        tail = samples[(samples["ts"] >= start) & (samples["ts"] < run_end)]
+        checks = _steady([slos[n] for n in steady.slos], tail, min_samples, "steady-state after")
+        if run_end - start < steady.after - 0.5:
+            result.notes.append(
+                f"steady state after was judged on {run_end - start:.1f} s after the last fault ended "
+                f"({steady.after:g} s asked); lengthen --duration for the full window"
+            )
+        result.checks.extend(checks)
+    failures = timeline.failures
+    if failures:
+        result.complete = False
+        result.incomplete_reason = result.incomplete_reason or "; ".join(
+            f"{e.action}: {e.error or e.undo_error}" for e in failures
+        )
+    elif not timeline.finished and result.complete:
+        result.complete = False
+        result.incomplete_reason = "the method did not run to its end"
+    result.series = sample_series(samples, t0) + region_series(samples, t0)
+    result.requests = {str(k): int(v) for k, v in samples.groupby("revision").size().items()}
+
+
+def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayResult:
+    """Judge (unless already decided), save, render, point `latest` here."""
+    if judged:
+        result.judge()
+        if not result.reason:
+            bad = result.failed_checks()
+            result.reason = (
+                f"{len(bad)} check(s) not passing: {_describe(bad)}" if bad else "every check passed"
+            )
+    if not result.ended_at:
+        result.ended_at = time.time()
+    if not result.started_at:
+        result.started_at = result.ended_at
+    save_gameday(result, run_dir)
+    render_gameday(run_dir)
+    update_latest(run_dir)
+    return result
+
+
+def _locust_load(config: GameDayConfig) -> LoadFn:
+    """Locust as a subprocess (the load/SLO subsystem's runner), the same scenarios as rollouts."""
+
+    def run(platform: Any, *, duration: float, rps: float, path: Path) -> Path:
+        from harness.load import run_locust
+
+        run_locust(
+            host=platform.edge_url, api_key=platform.api_key, duration=duration, rps=rps,
+            samples_path=path, locustfile=config.scenario, users=config.users,
+        )  # fmt: skip
+        return path
+
+    return run

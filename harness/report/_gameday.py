@@ -1,0 +1,181 @@
+"""The game-day result: saved as JSON, rendered to HTML, JUnit and Markdown from disk.
+
+A game day lives beside the rollout reports (`reports/<run-id>/`) with
+`report.json` (everything, chart data included), `summary.json` (the shape
+`harness gate` reads, `kind: gameday`, no stages), and the derived
+`index.html`, `junit.xml` and `summary.md`, all rebuilt by `render_gameday`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness._exceptions import ReportError
+from harness.report._junit import write_junit
+from harness.report._markdown import format_value
+from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _num
+from harness.report._render import environment
+from harness.report._store import write_json
+
+__all__ = ["GameDayResult", "save_gameday", "load_gameday", "render_gameday", "render_gameday_html"]
+
+
+@dataclass
+class GameDayResult(ResultBase):
+    """One game day: the experiment, its journal, per-fault figures and every check.
+
+    `checks` holds steady-state checks (scope `steady-state before|after`),
+    failover/recovery checks (kind `failover`) and the experiment's window
+    checks; `faults` holds `FaultMeasurement.to_dict()` with offsets from
+    `started_at`; `journal` holds the timeline's entries.
+    """
+
+    run_id: str = ""
+    kind: str = "gameday"
+    experiment: dict[str, Any] = field(default_factory=dict)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    rule: str = ""
+    reason: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 fail, 2 inconclusive or incomplete — as for rollouts."""
+        return 2 if not self.complete else self.verdict.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        """report.json: the whole result, chart data included."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "run_id": self.run_id,
+            **self.base_dict(),
+            "experiment": self.experiment,
+            "journal": self.journal,
+            "faults": [{k: _num(v) if isinstance(v, float) else v for k, v in f.items()} for f in self.faults],
+            "rule": self.rule,
+            "reason": self.reason,
+            "config": self.config,
+            "requests": self.requests,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GameDayResult:
+        return cls(
+            **cls.base_fields(d), run_id=d["run_id"], kind=d.get("kind", "gameday"),
+            experiment=dict(d.get("experiment", {})), journal=list(d.get("journal", [])),
+            faults=list(d.get("faults", [])), rule=d.get("rule", ""), reason=d.get("reason", ""),
+            config=dict(d.get("config", {})), requests=dict(d.get("requests", {})),
+        )  # fmt: skip
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json in the shape `harness gate` reads (no stages; the checks are the run's)."""
+        failed = [
+            {"stage": None, "name": c.name, "verdict": c.verdict.value, "value": _num(c.value),
+             "objective": _num(c.objective), "op": c.op, "unit": c.unit, "detail": c.detail}
+            for c in self.failed_checks()
+        ]  # fmt: skip
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "verdict": self.verdict.value,
+            "exit_code": self.exit_code,
+            "complete": self.complete,
+            "incomplete_reason": self.incomplete_reason,
+            "rolled_back": False,
+            "reason": self.reason,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": round(self.duration_s, 3),
+            "config": self.config,
+            "experiment": {k: self.experiment.get(k) for k in ("title", "source", "tags")},
+            "stages": [],
+            "checks": [c.to_dict() for c in self.checks],
+            "faults": self.to_dict()["faults"],
+            "failed_checks": failed,
+            "report": "report.json",
+        }
+
+
+def save_gameday(result: GameDayResult, run_dir: Path) -> Path:
+    """Write report.json and summary.json (atomically); returns `run_dir`."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "report.json", result.to_dict())
+    write_json(run_dir / "summary.json", result.summary())
+    return run_dir
+
+
+def load_gameday(path: str | Path) -> tuple[Path, GameDayResult]:
+    """A game-day directory (or its report.json) → the saved result."""
+    p = Path(path)
+    run_dir = p.parent if p.name in ("report.json", "summary.json") else p
+    file = run_dir / "report.json"
+    try:
+        data = json.loads(file.read_text())
+    except OSError as exc:
+        raise ReportError(f"{file}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict) or data.get("kind") != "gameday":
+        raise ReportError(f"{file}: not a game-day report (kind {data.get('kind') if isinstance(data, dict) else None!r})")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ReportError(f"{file}: schema_version {data.get('schema_version')!r} is not supported")
+    try:
+        return run_dir, GameDayResult.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"{file}: invalid game-day report ({exc})") from None
+
+
+def _series(result: GameDayResult, chart: str, prefix: str = "") -> list[Series]:
+    return [s for s in result.series if s.chart == chart and s.name.startswith(prefix)]
+
+
+def render_gameday_html(result: GameDayResult) -> str:
+    """The game day's page: verdict, fault figures against objectives, timeline charts, journal."""
+    return environment().get_template("gameday.html.j2").render(
+        run=result, gseries=lambda chart, prefix="": _series(result, chart, prefix)
+    )
+
+
+def _markdown(result: GameDayResult) -> str:
+    lines = [
+        f"## Game day `{result.run_id}`: **{result.verdict.value.upper()}**" + ("" if result.complete else " (incomplete)"),
+        "",
+        f"{result.experiment.get('title', '')} — {result.reason}".strip(" —"),
+        "",
+    ]
+    if not result.complete:
+        lines += [f"> Incomplete: {result.incomplete_reason}", ""]
+    if result.faults:
+        lines += ["| fault | target | first error | failover | recovery | failed / requests |", "|---|---|---|---|---|---|"]
+        for f in result.faults:
+            lines.append(
+                f"| {f['action']} | `{f['target']}` | {format_value(f.get('first_error_s'), 's')} | "
+                f"{format_value(f.get('failover_s'), 's')} | {format_value(f.get('recovery_s'), 's')} | "
+                f"{f.get('failed', 0)} / {f.get('requests', 0)} |"
+            )
+        lines.append("")
+    lines += ["| verdict | check | scope | value | objective |", "|---|---|---|---|---|"]
+    for c in result.checks:
+        lines.append(
+            f"| {c.verdict.value} | `{c.name}` | {c.scope} | {format_value(c.value, c.unit)} | "
+            f"{c.op} {format_value(c.objective, c.unit)} |"
+        )
+    if result.rule:
+        lines += ["", f"Healthy-window rule: {result.rule}."]
+    return "\n".join(lines) + "\n"
+
+
+def render_gameday(path: str | Path) -> Path:
+    """Rebuild index.html, junit.xml and summary.md of the game day at `path` from report.json."""
+    run_dir, result = load_gameday(path)
+    (run_dir / "index.html").write_text(render_gameday_html(result))
+    write_junit([(f"{result.run_id}.gameday", result)], run_dir / "junit.xml")
+    (run_dir / "summary.md").write_text(_markdown(result))
+    return run_dir
