@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--canary-weight", action="append", default=[], metavar="SERVICE=PCT")
     parser.add_argument("--max-concurrency", type=int, default=50)
     parser.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--upstream-timeout", type=float, default=2.0, metavar="SECONDS",
+                        help="ai-routing-engine: per-call timeout to an AI region")
     parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
     return parser
 
@@ -77,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         revision=args.revision, region=args.region, defects=defects,
         upstreams=_pairs("--upstream", args.upstream), redis_url=args.redis_url, canary_weights=weights,
         max_concurrency=args.max_concurrency, request_timeout_s=args.request_timeout, access_log=args.access_log,
+        upstream_timeout_s=args.upstream_timeout,
     )
     validate_config(config)
     return config

@@ -140,5 +140,7 @@ def validate_config(config: ServiceConfig) -> None:
             raise ConfigurationError(f"--canary-weight {name}: percent must be 0..100, got {pct}")
         if pct and f"{name}@canary" not in config.upstreams:
             raise ConfigurationError(f"--canary-weight {name}: no --upstream {name}@canary=URL given")
+    if config.upstream_timeout_s <= 0 or config.request_timeout_s <= 0:
+        raise ConfigurationError("--upstream-timeout/--request-timeout: must be > 0 seconds")
     if config.max_concurrency < 1:
         raise ConfigurationError(f"max concurrency must be >= 1, got {config.max_concurrency}")
