@@ -12,7 +12,9 @@ Learned from Kayenta's NetflixACAJudge and changed where it is weak:
 
 Decision rule per comparison (documented in docs/summary-schema.md as well):
 thin data → INCONCLUSIVE; effect < floor → PASS; effect ≥ floor and
-p < alpha → FAIL; effect ≥ floor and p ≥ alpha → INCONCLUSIVE.
+p < alpha → FAIL; effect ≥ floor and alpha ≤ p < suggestive_p → INCONCLUSIVE
+(suggestive, unproven); effect ≥ floor and p ≥ suggestive_p → PASS (noise:
+one error in 200 requests is not evidence of anything).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ class JudgeConfig:
     min_samples: int = 100
     """Fewer rows than this on either side → INCONCLUSIVE."""
     alpha: float = 0.01
-    """One-sided significance level of every test."""
+    """One-sided significance level of every test: below it a large effect FAILs."""
+    suggestive_p: float = 0.2
+    """Between `alpha` and this, a large effect is INCONCLUSIVE; above it, noise (PASS)."""
     latency_column: str = "latency_ms"
     """Service time by default; `co_latency_ms` includes load-generator queueing."""
     latency_ok_only: bool = True
@@ -66,18 +70,24 @@ class JudgeConfig:
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise ValueError("alpha must be in (0, 1)")
+        if not self.alpha <= self.suggestive_p <= 1:
+            raise ValueError("suggestive_p must be in [alpha, 1]")
         if self.min_samples < 2:
             raise ValueError("min_samples must be >= 2")
         if not 0 < self.tail_quantile < 1:
             raise ValueError("tail_quantile must be in (0, 1)")
 
 
-def _decide(effect: float, floor: float, p_value: float, alpha: float) -> tuple[Verdict, str]:
+def _decide(effect: float, floor: float, p_value: float, config: JudgeConfig) -> tuple[Verdict, str]:
     if effect < floor:
         return Verdict.PASS, "below the minimum effect"
-    if p_value < alpha:
-        return Verdict.FAIL, f"regression at least the minimum effect and significant (p={p_value:.2g} < {alpha})"
-    return Verdict.INCONCLUSIVE, f"regression at least the minimum effect but not significant (p={p_value:.2g} >= {alpha})"
+    if p_value < config.alpha:
+        return Verdict.FAIL, f"at least the minimum effect and significant (p={p_value:.2g} < {config.alpha})"
+    if p_value < config.suggestive_p:
+        return Verdict.INCONCLUSIVE, (
+            f"at least the minimum effect but not significant (p={p_value:.2g}): more data needed"
+        )
+    return Verdict.PASS, f"at least the minimum effect but indistinguishable from noise (p={p_value:.2g})"
 
 
 def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float = 0.98) -> tuple[float, float, float]:
@@ -148,7 +158,7 @@ def compare_latency(baseline: np.ndarray, canary: np.ndarray, config: JudgeConfi
     shift, ci_low, ci_high = hodges_lehmann(c, b, confidence=1 - 2 * cfg.alpha)
     base_median = float(np.median(b))
     floor = max(cfg.latency_min_relative * base_median, cfg.latency_min_absolute_ms)
-    verdict, why = _decide(shift, floor, p_value, cfg.alpha)
+    verdict, why = _decide(shift, floor, p_value, cfg)
     relative = shift / base_median if base_median > 0 else math.nan
     return Check(
         name=name,
@@ -195,7 +205,7 @@ def compare_latency_tail(baseline: np.ndarray, canary: np.ndarray, config: Judge
     p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
     increase = canary_q - base_q
     floor = max(cfg.latency_min_relative * base_q, cfg.latency_min_absolute_ms)
-    verdict, why = _decide(increase, floor, p_value, cfg.alpha)
+    verdict, why = _decide(increase, floor, p_value, cfg)
     return Check(
         name=name,
         verdict=verdict,
@@ -234,7 +244,7 @@ def compare_errors(
     p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
     base_ratio, canary_ratio = baseline_errors / baseline_total, canary_errors / canary_total
     increase = canary_ratio - base_ratio
-    verdict, why = _decide(increase, cfg.error_min_increase, p_value, cfg.alpha)
+    verdict, why = _decide(increase, cfg.error_min_increase, p_value, cfg)
     return Check(
         name=name,
         verdict=verdict,

@@ -129,3 +129,10 @@ def test_a_full_canary_stage_is_judged_against_an_earlier_baseline():
     assert checks[0].verdict is Verdict.FAIL
     assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
     assert judge_samples(full)[0].verdict is Verdict.INCONCLUSIVE
+
+
+def test_one_error_in_two_hundred_requests_is_noise_not_a_blocker():
+    check = compare_errors(0, 180, 1, 200)
+    assert check.value >= check.objective
+    assert check.verdict is Verdict.PASS
+    assert "noise" in check.detail

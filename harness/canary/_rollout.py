@@ -1,0 +1,311 @@
+"""The rollout loop: canary stages 10 → 50 → 100 %, judged, rolled back on failure.
+
+    run_dir, run = run_rollout(RolloutConfig(stages=(10, 50, 100), rps=200))
+
+Per stage: set the edge's canary weight, run Locust (a subprocess) for the
+warm-up plus the stage duration while an optional experiment hook runs inside
+the judged window, scrape `/metrics` of both revisions before and after, then
+judge (`judge_stage`). PASS promotes to the next stage; FAIL or INCONCLUSIVE
+sets the canary weight to 0 and stops (an inconclusive stage never promotes).
+The result is saved after every stage, so a crash or Ctrl-C still leaves a
+report on disk — marked incomplete, with the rollback done.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from harness._exceptions import ConfigError, HarnessError
+from harness._verdicts import Check, Verdict
+from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
+from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
+from harness.canary._judge import JudgeConfig
+from harness.canary._live import StageProgress
+from harness.canary._stage import StageExtras, StageInputs, judge_stage
+from harness.report._markdown import format_value
+from harness.report._model import RunResult, StageResult
+from harness.report._render import render_run
+from harness.report._store import new_run_id, save_run, update_latest
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
+
+__all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
+
+_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """Settings of one rollout (the `harness rollout` flags)."""
+
+    topology: str | None = None
+    """Topology file (default: the packaged xynergy topology)."""
+    attach: str | None = None
+    """State file of a platform already up (`harness up`); None brings one up."""
+    stages: tuple[int, ...] = (10, 50, 100)
+    stage_duration_s: float = 60.0
+    warmup_s: float = 10.0
+    rps: float = 200.0
+    users: int = 0
+    """Locust users (0: one per 10 req/s, at least 2)."""
+    canary_defect: str | None = None
+    experiment: str | None = None
+    out: str = "reports"
+    slo_dir: str = "slos"
+    locustfile: str = "scenarios/platform.py"
+    prices: str | None = None
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    live: bool = True
+
+    def validate(self) -> None:
+        """Reject bad settings before anything starts; errors name the flag."""
+        if not self.stages:
+            raise ConfigError("give at least one stage", field="--stages")
+        if any(not 1 <= s <= 100 for s in self.stages) or list(self.stages) != sorted(set(self.stages)):
+            raise ConfigError(f"{','.join(map(str, self.stages))}: stages must be increasing percentages 1-100",
+                              field="--stages")
+        for flag, value in (("--stage-duration", self.stage_duration_s), ("--rps", self.rps)):
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{value} must be positive", field=flag)
+        if not math.isfinite(self.warmup_s) or self.warmup_s < 0:
+            raise ConfigError(f"{self.warmup_s} must be zero or positive", field="--warmup")
+        if self.stage_duration_s > 3600 or self.rps > 10_000:
+            raise ConfigError("stage duration at most 1 h and rate at most 10000 req/s", field="--stage-duration/--rps")
+        if self.canary_defect:
+            from xynergy.defects import parse_defects
+
+            try:
+                parse_defects(self.canary_defect)
+            except ValueError as exc:
+                raise ConfigError(str(exc), field="--canary-defect") from None
+        if not Path(self.locustfile).is_file():
+            raise ConfigError("locustfile not found", source=self.locustfile, field="--locustfile")
+
+    @property
+    def user_count(self) -> int:
+        return self.users or max(2, min(200, math.ceil(self.rps / 10)))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stages"] = ",".join(map(str, self.stages))
+        data.pop("judge"), data.pop("cost"), data.pop("live")
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def failure_reason(stage: StageResult) -> str:
+    """'stage 10 %: compare/latency failed: +51.0 ms against < 5.0 ms (…)' for the first bad check."""
+    bad = sorted(stage.failed_checks(), key=lambda c: c.verdict is not Verdict.FAIL)
+    if not bad:
+        return f"stage {stage.weight} %: {stage.verdict.value} ({stage.incomplete_reason or 'no checks'})"
+    c: Check = bad[0]
+    more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+    return (f"stage {stage.weight} %: {c.name} [{c.scope}] {c.verdict.value}: {format_value(c.value, c.unit)} "
+            f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)} — {c.detail}{more}")
+
+
+class _Rollout:
+    """One rollout in progress; owns the run result and the rollback."""
+
+    def __init__(self, config: RolloutConfig, platform: Any, run: RunResult, run_dir: Path, slos: list[SLO],
+                 prices: PriceTable, hook: ExperimentHook | None, console: Console) -> None:
+        self.config, self.platform, self.run, self.run_dir = config, platform, run, run_dir
+        self.slos, self.prices, self.hook, self.console = slos, prices, hook, console
+        self.canary = _instance_of(platform, "canary")
+        self.baseline = self.canary.split("@", 1)[0]
+        self.stop = threading.Event()
+        self.history: list[str] = []
+
+    def execute(self) -> None:
+        reference: pd.DataFrame | None = None
+        for index, weight in enumerate(self.config.stages):
+            stage, judged = self.stage(weight, first=index == 0, reference=reference)
+            self.run.stages.append(stage)
+            self.history.append(f"{weight} % {stage.verdict.value}")
+            self.save()
+            self.console.print(f"stage {weight} %: [bold]{stage.verdict.value.upper()}[/] "
+                               f"({sum(c.verdict is Verdict.PASS for c in stage.checks)}/{len(stage.checks)} checks pass)")
+            if stage.verdict is not Verdict.PASS:
+                self.rollback()
+                self.run.reason = failure_reason(stage)
+                return
+            baseline = judged[judged["revision"] == self.config.judge.baseline_revision]
+            if len(baseline) >= self.config.judge.min_samples:
+                reference = baseline
+        self.run.reason = f"promoted to {self.config.stages[-1]} %"
+
+    def rollback(self) -> None:
+        """Canary weight 0; also on Ctrl-C. A failure here is reported, not raised."""
+        try:
+            self.platform.set_canary_weight(0)
+            self.run.rolled_back = True
+            self.run.events.append({"t": time.time() - self.run.started_at, "label": "rollback: canary weight 0"})
+        except HarnessError as exc:
+            self.run.notes.append(f"rollback failed: {exc}")
+
+    def save(self) -> None:
+        self.run.ended_at = time.time()
+        self.run.judge()
+        save_run(self.run, self.run_dir)
+
+    def usage(self) -> dict[str, Usage]:
+        out = {}
+        for revision, name in (("baseline", self.baseline), ("canary", self.canary)):
+            try:
+                out[revision] = scrape_usage(self.platform.metrics_url(name))
+            except HarnessError as exc:
+                self.run.notes.append(f"no /metrics from {name}: {exc}")
+        return out
+
+    def stage(self, weight: int, *, first: bool, reference: pd.DataFrame | None) -> tuple[StageResult, pd.DataFrame]:
+        from harness.load import LocustConfig, run_locust
+        from harness.samples import read_samples
+
+        cfg = self.config
+        out_dir = self.run_dir / f"stage-{weight}"
+        self.platform.set_canary_weight(weight)
+        before = self.usage()
+        started = time.time()
+        judged_from = started + cfg.warmup_s
+        deadline = judged_from + cfg.stage_duration_s
+        load_cfg = LocustConfig(locustfile=Path(cfg.locustfile), host=self.platform.edge_url, out_dir=out_dir,
+                                users=cfg.user_count, run_time_s=cfg.warmup_s + cfg.stage_duration_s, rps=cfg.rps,
+                                slo_dir=Path(cfg.slo_dir), min_samples=cfg.min_samples, api_key=self.platform.api_key)
+        extras: list[StageExtras | None] = []
+        hook_thread = self._start_hook(weight, started, judged_from, deadline, load_cfg.samples_file, extras)
+        ticker = self._start_progress(weight, load_cfg.samples_file)
+        try:
+            load = run_locust(load_cfg)
+        finally:
+            self.stop.set()
+            if hook_thread is not None:
+                hook_thread.join(timeout=30)
+            if ticker is not None:
+                ticker.join(timeout=5)
+            self.stop.clear()
+        after = self.usage()
+        ended = time.time()
+        samples = read_samples(load.samples_file)
+        usage = {rev: after[rev] - before[rev] for rev in after if rev in before}
+        inputs = StageInputs(
+            weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples, usage=usage,
+            resources=_resources(self.platform), cold_starts=_cold_starts(self.platform), canary_instance=self.canary,
+            first_canary_stage=first, reference=reference, extras=extras[0] if extras else None,
+        )  # fmt: skip
+        stage = judge_stage(inputs, self.slos, judge=cfg.judge, prices=self.prices, cost=cfg.cost,
+                            min_samples=cfg.min_samples)
+        if load.killed:
+            stage.notes.append("Locust had to be killed at its deadline; samples up to then are judged")
+        judged = samples[samples["ts"] >= judged_from] if len(samples) else samples
+        return stage, judged
+
+    def _start_hook(self, weight: int, started: float, t0: float, deadline: float, samples: Path,
+                    sink: list[StageExtras | None]) -> threading.Thread | None:
+        if self.hook is None:
+            return None
+        hook = self.hook
+        ctx = StageContext(self.platform, weight, started, t0, deadline, self.stop, samples)
+
+        def run() -> None:
+            if self.stop.wait(max(0.0, t0 - time.time())):
+                return
+            try:
+                sink.append(hook(ctx))
+            except Exception as exc:  # a hook failure is an observation, reported as incomplete
+                sink.append(StageExtras(complete=False, incomplete_reason=f"experiment failed: {exc}"))
+
+        thread = threading.Thread(target=run, name=f"experiment-stage-{weight}", daemon=True)
+        thread.start()
+        return thread
+
+    def _start_progress(self, weight: int, samples: Path) -> threading.Thread | None:
+        if not self.config.live:
+            return None
+        progress = StageProgress(self.console, weight, self.config.stage_duration_s, self.config.warmup_s, samples,
+                                 self.history)
+
+        def run() -> None:
+            with progress:
+                while not self.stop.wait(1.0):
+                    progress.refresh()
+
+        thread = threading.Thread(target=run, name=f"progress-stage-{weight}", daemon=True)
+        thread.start()
+        return thread
+
+
+def _instance_of(platform: Any, revision: str) -> str:
+    for name, inst in platform.instances.items():
+        rev = inst.get("revision") if isinstance(inst, dict) else getattr(inst, "revision", None)
+        if rev == revision:
+            return str(name)
+    raise ConfigError(f"the topology has no {revision} revision to roll out", field="--topology")
+
+
+def _resources(platform: Any) -> pd.DataFrame | None:
+    try:
+        return platform.resource_samples()  # type: ignore[no-any-return]
+    except HarnessError:
+        return None
+
+
+def _cold_starts(platform: Any) -> list[dict[str, Any]]:
+    return [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in platform.cold_starts]
+
+
+def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None,
+                console: Console | None = None) -> tuple[Path, RunResult]:
+    """Run the whole rollout and write its report; returns the run directory and result.
+
+    On Ctrl-C or a harness error mid-run the canary is rolled back, the partial
+    report is written (marked incomplete), and the exception propagates.
+    """
+    config.validate()
+    slos = load_slos(config.slo_dir)
+    prices = load_prices(config.prices)
+    hook = experiment or (chaos_file_hook(config.experiment) if config.experiment else None)
+    out = console or Console()
+    run_id = new_run_id("rollout")
+    run_dir = Path(config.out) / run_id
+    run = RunResult(name="rollout", run_id=run_id, started_at=time.time(), config=config.as_dict(),
+                    complete=False, incomplete_reason="the run did not finish")
+    from harness.topology import Platform
+
+    up = Platform.attach(config.attach) if config.attach else Platform.up(config.topology, config.canary_defect)
+    try:
+        with up as platform:
+            run.cold_starts = [{"instance": c["instance"], "seconds": c["ready_s"]} for c in _cold_starts(platform)]
+            rollout = _Rollout(config, platform, run, run_dir, slos, prices, hook, out)
+            out.print(f"rollout {run_id}: stages {config.as_dict()['stages']} at {config.rps:g} req/s, "
+                      f"{config.stage_duration_s:g} s each (+{config.warmup_s:g} s warm-up)")
+            try:
+                rollout.execute()
+            except BaseException:
+                rollout.stop.set()
+                rollout.rollback()
+                raise
+            run.complete, run.incomplete_reason = True, ""
+    except BaseException as exc:
+        reason = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
+        run.complete = False
+        run.incomplete_reason = reason + ("; canary rolled back" if run.rolled_back else "")
+        raise
+    finally:
+        _finish(run, run_dir)
+    return run_dir, run
+
+
+def _finish(run: RunResult, run_dir: Path) -> None:
+    run.ended_at = time.time()
+    run.judge()
+    save_run(run, run_dir)
+    render_run(run_dir)
+    update_latest(run_dir)

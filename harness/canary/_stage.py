@@ -1,0 +1,182 @@
+"""Judge one canary stage: every check, the chart data, one `StageResult`.
+
+Pure analysis over what the stage left behind (samples, `/metrics` usage,
+resource samples, cold starts), so it can be tested without a platform.
+Absolute SLOs are judged for the canary and for the whole stage; the judge
+compares canary with baseline; the cost check prices both; measurement SLOs
+(cold start, peak RSS) and a memory-leak check cover the canary process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness._verdicts import Check, Verdict
+from harness.canary._cost import CostConfig, PriceTable, Usage, compare_cost, estimate_cost
+from harness.canary._judge import JudgeConfig, judge_samples
+from harness.report._model import StageResult, Window
+from harness.report._series import latency_distributions, resource_series, sample_series
+from harness.slo import SLO, evaluate, judge_measurement
+
+__all__ = ["StageInputs", "StageExtras", "judge_stage", "measurement_slo"]
+
+
+@dataclass
+class StageExtras:
+    """What an experiment hook adds to a stage: shaded windows, journal, its own checks."""
+
+    windows: list[Window] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    complete: bool = True
+    incomplete_reason: str = ""
+
+
+@dataclass
+class StageInputs:
+    """Everything a finished stage left behind, in epoch seconds."""
+
+    weight: int
+    started_at: float
+    """Start of the stage (warm-up included); chart time 0."""
+    judged_from: float
+    """End of the warm-up: only samples from here on are judged."""
+    ended_at: float
+    samples: pd.DataFrame
+    usage: dict[str, Usage] = field(default_factory=dict)
+    """`/metrics` usage delta per revision (`baseline`, `canary`)."""
+    resources: pd.DataFrame | None = None
+    cold_starts: list[dict[str, Any]] = field(default_factory=list)
+    """`ColdStart.as_dict()` of every start so far."""
+    canary_instance: str = "ai-routing-engine@canary"
+    first_canary_stage: bool = False
+    reference: pd.DataFrame | None = None
+    """Judged samples of the previous stage (baseline for a 100 % stage)."""
+    extras: StageExtras | None = None
+
+
+def measurement_slo(slos: Iterable[SLO], measurement: str) -> SLO | None:
+    """The SLO judging a measured quantity (`cold_start_seconds`, `peak_rss_mib`, …)."""
+    for slo in slos:
+        if slo.indicator.source.type == "harness" and slo.indicator.source.spec.get("measurement") == measurement:
+            return slo
+    return None
+
+
+def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, canary_rev: str,
+                min_samples: int) -> list[Check]:
+    checks: list[Check] = []
+    canary = judged[judged["revision"] == canary_rev]
+    checks.extend(evaluate(slos, canary, min_samples=min_samples))
+    if inputs.weight < 100:
+        whole = evaluate(slos, judged.assign(revision="all"), min_samples=min_samples)
+        checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
+    return checks
+
+
+def _rescope(check: Check, scope: str) -> Check:
+    from dataclasses import replace
+
+    return replace(check, scope=scope)
+
+
+def _process_checks(slos: Sequence[SLO], inputs: StageInputs) -> list[Check]:
+    checks: list[Check] = []
+    cold = measurement_slo(slos, "cold_start_seconds")
+    if cold is not None and inputs.first_canary_stage:
+        starts = [c for c in inputs.cold_starts if c.get("instance") == inputs.canary_instance]
+        if starts:
+            value = max(float(c["ready_s"]) for c in starts)
+            checks.append(judge_measurement(cold, value, scope=f"instance={inputs.canary_instance}", kind="coldstart",
+                                            detail="spawn → first 200 on /readyz"))
+    res = inputs.resources
+    if res is None or res.empty or "instance" not in res:
+        return checks
+    mine = res[(res["instance"] == inputs.canary_instance) & (res["ts"] >= inputs.started_at) & (res["ts"] <= inputs.ended_at)]
+    rss = measurement_slo(slos, "peak_rss_mib")
+    if rss is not None and len(mine):
+        peak = float(mine["rss_bytes"].max()) / 2**20
+        checks.append(judge_measurement(rss, peak, samples=len(mine), scope=f"instance={inputs.canary_instance}",
+                                        kind="resource", detail="peak RSS during the stage"))
+    growth = _leak_check(mine, inputs)
+    if growth is not None:
+        checks.append(growth)
+    return checks
+
+
+def _leak_check(mine: pd.DataFrame, inputs: StageInputs) -> Check | None:
+    """Memory growth of the canary, projected against the 512 MiB budget (topology's estimator)."""
+    from harness.topology import memory_growth
+
+    if len(mine) < 10:
+        return None
+    found = [g for g in memory_growth(mine, warmup_s=min(5.0, inputs.judged_from - inputs.started_at))
+             if g.instance == inputs.canary_instance]
+    if not found:
+        return None
+    g = found[0]
+    verdict = Verdict.FAIL if g.leak_suspected else Verdict.PASS
+    slope = g.slope_bytes_per_s / 2**20
+    to_budget = "" if g.seconds_to_budget is None else f"; budget reached in ~{g.seconds_to_budget:.0f} s"
+    return Check(
+        name="memory-leak", verdict=verdict, value=slope, objective=0.0, op="lte", unit="MiB/s", samples=g.samples,
+        scope=f"instance={inputs.canary_instance}", kind="resource",
+        detail=f"RSS slope {slope:+.2f} MiB/s (lower bound {g.slope_low_bytes_per_s / 2**20:+.2f}){to_budget}",
+        extra=g.as_dict(),
+    )  # fmt: skip
+
+
+def judge_stage(
+    inputs: StageInputs,
+    slos: Sequence[SLO],
+    *,
+    judge: JudgeConfig | None = None,
+    prices: PriceTable | None = None,
+    cost: CostConfig | None = None,
+    min_samples: int = 100,
+) -> StageResult:
+    """Every check of one stage and its chart data, judged over the post-warm-up samples."""
+    cfg = judge or JudgeConfig()
+    samples = inputs.samples
+    judged = samples[samples["ts"] >= inputs.judged_from] if len(samples) else samples
+    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples) if len(judged) else []
+    if len(judged):
+        checks += judge_samples(judged, cfg, reference=inputs.reference)
+    cost_by_rev: dict[str, dict[str, Any]] = {}
+    if prices is not None and {cfg.baseline_revision, cfg.canary_revision} <= set(inputs.usage):
+        base = estimate_cost(inputs.usage[cfg.baseline_revision], prices, cfg.baseline_revision)
+        can = estimate_cost(inputs.usage[cfg.canary_revision], prices, cfg.canary_revision)
+        cost_by_rev = {cfg.baseline_revision: base.to_dict(), cfg.canary_revision: can.to_dict()}
+        if inputs.weight < 100:
+            checks.append(compare_cost(base, can, cost))
+    checks += _process_checks(slos, inputs)
+    extras = inputs.extras or StageExtras()
+    checks += extras.checks
+    warmup = inputs.judged_from - inputs.started_at
+    windows = ([Window(0.0, warmup, "warm-up", kind="warmup")] if warmup > 0 else []) + extras.windows
+    series = sample_series(samples, inputs.started_at, latency_column=cfg.latency_column)
+    if inputs.resources is not None:
+        series += resource_series(inputs.resources, inputs.started_at, inputs.ended_at)
+    stage = StageResult(
+        name=f"stage-{inputs.weight}",
+        weight=inputs.weight,
+        started_at=inputs.started_at,
+        ended_at=inputs.ended_at,
+        complete=extras.complete,
+        incomplete_reason=extras.incomplete_reason,
+        checks=checks,
+        series=series,
+        windows=windows,
+        distributions=latency_distributions(judged, latency_column=cfg.latency_column,
+                                            revisions=[cfg.baseline_revision, cfg.canary_revision]),
+        cold_starts=[{"instance": c.get("instance"), "seconds": c.get("ready_s")} for c in inputs.cold_starts],
+        events=list(extras.events),
+        requests={str(k): int(v) for k, v in judged["revision"].value_counts().items()} if len(judged) else {},
+        cost=cost_by_rev,
+    )
+    stage.judge()
+    return stage
