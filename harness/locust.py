@@ -23,17 +23,36 @@ Importing this module (it is the only harness module that imports locust):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import gevent
-from locust import events
+
+def _restore_stdlib_platform() -> None:
+    """Undo a name clash: Locust registers a locustfile in `sys.modules` under its file
+    name, so `scenarios/platform.py` replaces the standard library's `platform`
+    (which pandas needs). Put the real one back; Locust keeps its own reference."""
+    current = sys.modules.get("platform")
+    if current is None or hasattr(current, "python_implementation"):
+        return
+    spec = importlib.util.spec_from_file_location("platform", Path(sysconfig.get_paths()["stdlib"]) / "platform.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["platform"] = module
+
+
+_restore_stdlib_platform()
+
+import gevent  # noqa: E402 - after the clash is undone
+from locust import events  # noqa: E402
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
