@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness._exceptions import ConfigError, HarnessError
+from harness._exceptions import ConfigError, HarnessError, LoadError
 from harness._verdicts import Check, Verdict, combine_verdicts
 from harness.chaos._checks import evaluate_window_checks
 from harness.chaos._experiment import Experiment, load_experiment
@@ -133,7 +134,9 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
     """Run one game day end to end and return its (saved and rendered) result.
 
     `load` is the load seam (default: Locust as a subprocess through
-    `harness.load`); a Ctrl-C is re-raised after the partial report is written.
+    `harness.load`): called as `load(platform, duration=s, rps=r, path=dir)`
+    it runs load and returns the samples file. A Ctrl-C is re-raised after
+    the partial report is written.
     """
     slos = load_slos(config.slo_dir)
     by_name = {s.name: s for s in slos}
@@ -169,8 +172,7 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
             if _canary_weight(config):
                 platform.set_canary_weight(_canary_weight(config))
             if steady is not None:
-                before_path = run_dir / "steady-before.arrow"
-                before = read_samples(run_load(platform, duration=steady.duration, rps=rps, path=before_path))
+                before = read_samples(run_load(platform, duration=steady.duration, rps=rps, path=run_dir / "steady"))
                 checks = _steady([by_name[n] for n in steady.slos], before, config.min_samples, "steady-state before")
                 result.checks.extend(checks)
                 verdict = combine_verdicts(c.verdict for c in checks)
@@ -181,12 +183,13 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
             timeline = FaultTimeline(
                 experiment.method, toxiproxy=platform.toxiproxy, platform=platform, rollbacks=experiment.rollbacks
             )
-            samples_path = run_dir / "samples.arrow"
+            load_dir = run_dir / "load"
+            samples_path = load_dir / "samples.arrow"
             result.started_at = time.time()
             with _interruptible() as during:
                 try:
                     timeline.start(result.started_at)
-                    run_load(platform, duration=duration, rps=rps, path=samples_path)
+                    samples_path = run_load(platform, duration=duration, rps=rps, path=load_dir)
                 finally:
                     timeline.stop()
                     timeline.rollback()
@@ -305,16 +308,27 @@ def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayRes
     return result
 
 
+DEFAULT_SCENARIO = Path("scenarios/platform.py")
+
+
 def _locust_load(config: GameDayConfig) -> LoadFn:
-    """Locust as a subprocess (the load/SLO subsystem's runner), the same scenarios as rollouts."""
+    """Locust as a subprocess (`harness.load.run_locust`), the same scenarios as rollouts."""
 
     def run(platform: Any, *, duration: float, rps: float, path: Path) -> Path:
-        from harness.load import run_locust
+        from harness.load import LocustConfig, run_locust
 
-        run_locust(
-            host=platform.edge_url, api_key=platform.api_key, duration=duration, rps=rps,
-            samples_path=path, locustfile=config.scenario, users=config.users,
+        users = config.users or max(5, min(200, math.ceil(rps / 2)))
+        locust = run_locust(
+            LocustConfig(
+                locustfile=config.scenario or DEFAULT_SCENARIO, host=platform.edge_url, out_dir=path,
+                users=users, run_time_s=duration, rps=rps, api_key=platform.api_key, slo_dir=config.slo_dir,
+                min_samples=config.min_samples,
+            )
         )  # fmt: skip
-        return path
+        if not locust.samples_file.exists():
+            raise LoadError(f"Locust wrote no samples (exit code {locust.exit_code}); see {locust.log_file}")
+        if locust.killed:
+            raise LoadError(f"Locust had to be killed after {locust.duration_s:.0f} s; see {locust.log_file}")
+        return locust.samples_file
 
     return run
