@@ -70,8 +70,9 @@ class FakeMetricService:
     ```
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, on_call: Callable[[str, Any], None] | None = None) -> None:
         self._address = (host, port)
+        self._on_call = on_call
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
@@ -150,6 +151,8 @@ class FakeMetricService:
                     fault.times -= 1
                     if fault.times <= 0:
                         queue.pop(0)  # type: ignore[union-attr]
+            if self._on_call is not None:
+                self._on_call(name, request)
             if fault is not None:
                 context.abort(fault.code, fault.message)
             try:
