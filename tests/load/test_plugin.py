@@ -1,0 +1,153 @@
+"""The Locust plugin, end to end: Locust runs as a subprocess against a server with known latencies."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.load import LocustConfig, run_locust
+from harness.samples import COLUMNS, read_samples
+
+from tests.load.conftest import TimedServer
+
+REPO = Path(__file__).resolve().parents[2]
+SLOS = REPO / "slos"
+
+
+def _check(verdict: dict, name: str) -> dict:
+    matches = [c for c in verdict["checks"] if c["name"] == name]
+    assert len(matches) == 1, verdict["checks"]
+    return matches[0]
+
+
+def _nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[math.ceil(q / 100 * len(ordered)) - 1]
+
+
+def _run_with_slow_tenth(server: TimedServer, locustfile: Path, out: Path, slow_s: float) -> tuple[int, dict, list[float]]:
+    server.delay = lambda n: slow_s if n % 10 == 9 else 0.002  # 10 % slow: p95 is a slow one
+    run = run_locust(LocustConfig(locustfile=locustfile, host=server.url, out_dir=out, users=4,
+                                  run_time_s=3, rps=60, slo_dir=SLOS, min_samples=30))
+    verdict = run.verdict()
+    assert verdict is not None, run.log_file.read_text()
+    return run.exit_code, verdict, run.samples()["latency_ms"].tolist()
+
+
+@pytest.mark.slow
+def test_a_service_whose_p95_is_just_above_100ms_fails_and_one_just_below_passes(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "above", 0.101)
+    p95 = _check(verdict, "latency-p95")
+    assert (code, p95["verdict"]) == (1, "fail")
+    assert p95["value"] == _nearest_rank(latencies, 95)  # exact, from the rows, not Locust's buckets
+    assert 101.0 <= p95["value"]
+
+    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "below", 0.085)
+    p95 = _check(verdict, "latency-p95")
+    assert (code, p95["verdict"]) == (0, "pass"), p95
+    assert p95["value"] == _nearest_rank(latencies, 95)
+    assert 85.0 <= p95["value"] < 100.0
+
+
+@pytest.mark.slow
+def test_a_one_second_stall_shows_in_the_co_corrected_p99_and_not_in_the_uncorrected_one(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    timed_server.delay = lambda n: 1.0 if n == 40 else 0.001
+    run = run_locust(LocustConfig(locustfile=paced_locustfile, host=timed_server.url, out_dir=tmp_path,
+                                  users=1, run_time_s=4, rps=50, slo_dir=SLOS, min_samples=30))
+    frame = run.samples()
+    assert len(frame) >= 100, run.log_file.read_text()
+    service_p99 = _nearest_rank(frame["latency_ms"].tolist(), 99)
+    corrected_p99 = _nearest_rank(frame["co_latency_ms"].tolist(), 99)
+    assert frame["latency_ms"].max() >= 1000.0  # the stalled request itself
+    assert service_p99 < 200.0
+    assert corrected_p99 > 500.0  # the requests that were due during the stall
+    late = frame[frame["co_latency_ms"] - frame["latency_ms"] > 100.0]
+    assert (late["ts"] - late["intended_ts"]).min() > 0.1
+
+
+@pytest.mark.slow
+def test_locust_killed_mid_run_leaves_a_samples_file_missing_at_most_about_a_second(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    samples = tmp_path / "samples.arrow"
+    env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
+    args = [sys.executable, "-m", "locust", "-f", str(paced_locustfile), "--headless", "-u", "2", "-r", "2",
+            "-t", "60s", "--host", timed_server.url, "--rps", "100", "--samples-file", str(samples),
+            "--slo-dir", str(SLOS), "--only-summary"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while timed_server.count < 250 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        killed_at = time.time()
+    finally:
+        proc.kill()
+        proc.wait()
+    frame = read_samples(samples)
+    assert tuple(frame.columns) == COLUMNS
+    served_before = sum(1 for t in timed_server.arrivals if t < killed_at - 1.5)
+    assert served_before >= 100
+    assert len(frame) >= served_before  # everything older than the flush interval survived
+    assert frame["ok"].all()
+
+
+@pytest.mark.slow
+def test_invalid_slo_files_stop_locust_before_any_load_with_one_line_and_exit_code_2(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "slos"
+    bad.mkdir()
+    (bad / "latency.yaml").write_text((SLOS / "latency.yaml").read_text().replace("op: lt", "op: below"))
+    run = run_locust(LocustConfig(locustfile=paced_locustfile, host=timed_server.url, out_dir=tmp_path / "out",
+                                  users=1, run_time_s=5, slo_dir=bad))
+    log = run.log_file.read_text()
+    errors = [line for line in log.splitlines() if line.startswith("harness: error:")]
+    assert run.exit_code == 2
+    assert errors == [f"harness: error: {bad / 'latency.yaml'}: spec.objectives[0].op: 'below' is not one of lt, lte, gt, gte"]
+    assert timed_server.count == 0
+
+
+@pytest.mark.slow
+def test_a_users_own_locustfile_gets_the_default_gate_without_slo_files(timed_server: TimedServer, tmp_path: Path) -> None:
+    example = REPO / "scenarios" / "examples" / "own_locustfile.py"
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
+    args = [sys.executable, "-m", "locust", "-f", str(example), "--headless", "-u", "3", "-r", "3", "-t", "3s",
+            "--host", timed_server.url, "--samples-file", str(out / "s.arrow"), "--verdict-file", str(out / "v.json"),
+            "--min-samples", "10"]
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    verdict = json.loads((out / "v.json").read_text())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert verdict["slo_source"] == "built-in defaults"
+    assert {c["name"] for c in verdict["checks"]} == {"latency-p95", "error-ratio"}
+    assert verdict["samples"] == timed_server.count
+    assert "SLO verdict" in done.stdout
+
+
+@pytest.mark.slow
+def test_two_workers_deliver_every_sample_to_the_master_exactly_once(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    timed_server.delay = lambda n: 0.001
+    run = run_locust(LocustConfig(locustfile=paced_locustfile, host=timed_server.url, out_dir=tmp_path, users=4,
+                                  run_time_s=3, rps=80, workers=2, slo_dir=SLOS, min_samples=30))
+    frame = run.samples()
+    verdict = run.verdict()
+    assert verdict is not None, run.log_file.read_text()
+    assert len(frame) == timed_server.count > 100
+    assert frame["worker"].nunique() == 2
+    assert _check(verdict, "samples-complete")["verdict"] == "pass"
+    assert run.exit_code == 0 and run.worker_exit_codes == (0, 0)
