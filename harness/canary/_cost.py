@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from scipy import stats
 
 from harness._exceptions import ConfigError, ServiceUnreachable
 from harness._verdicts import Check, Verdict
@@ -153,6 +154,8 @@ class CostEstimate:
     """Total projected cost of the stage's usage."""
     currency: str = "USD"
     unpriced_tiers: tuple[str, ...] = ()
+    variance: float = 0.0
+    """Variance of `cost` treating each tier's call count as Poisson (Σ price² · calls)."""
 
     @property
     def requests(self) -> float:
@@ -179,6 +182,7 @@ class CostEstimate:
             "cost_per_million": self.cost_per_million,
             "currency": self.currency,
             "unpriced_tiers": list(self.unpriced_tiers),
+            "variance": self.variance,
         }
 
 
@@ -186,6 +190,7 @@ def estimate_cost(usage: Usage, prices: PriceTable, revision: str) -> CostEstima
     """Price `usage`; tiers with no price (and no `default`) are listed, not guessed."""
     unpriced: list[str] = []
     cost = usage.requests * prices.request + (usage.cache_hits + usage.cache_misses) * prices.cache_lookup
+    variance = 0.0
     for tier, calls in usage.model_calls.items():
         price = prices.call_price(tier)
         if price is None:
@@ -193,17 +198,27 @@ def estimate_cost(usage: Usage, prices: PriceTable, revision: str) -> CostEstima
                 unpriced.append(tier)
             continue
         cost += calls * price
-    return CostEstimate(revision, usage, cost, prices.currency, tuple(unpriced))
+        variance += calls * price * price
+    return CostEstimate(revision, usage, cost, prices.currency, tuple(unpriced), variance)
 
 
 @dataclass(frozen=True)
 class CostConfig:
-    """Cost policy: the canary may cost at most `max_increase` more per request."""
+    """Cost policy: the canary may cost at most `max_increase` more per request.
+
+    As with the latency judge, the increase is the effect and must also be
+    significant to FAIL: model calls are counted, so a few hundred requests
+    that happen to include two more large-tier calls are noise, not a verdict.
+    """
 
     max_increase: float = 0.10
     """Relative increase of cost per request allowed (0.10 = +10 %)."""
     min_requests: int = 50
     """Fewer requests on either revision → INCONCLUSIVE."""
+    alpha: float = 0.01
+    """One-sided significance level (normal approximation, Poisson call counts)."""
+    suggestive_p: float = 0.2
+    """A large increase with alpha ≤ p < this is INCONCLUSIVE; above it, noise."""
 
 
 def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfig | None = None) -> Check:
@@ -225,11 +240,22 @@ def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfi
         increase = can / base - 1.0
     else:
         increase = 0.0 if can == 0 else math.inf
-    verdict = Verdict.PASS if increase <= cfg.max_increase else Verdict.FAIL
+    # per-request cost difference over its standard error (Poisson call counts)
+    se = math.sqrt(canary.variance / canary.requests**2 + baseline.variance / baseline.requests**2)
+    diff = canary.cost / canary.requests - baseline.cost / baseline.requests
+    p_value = float(stats.norm.sf(diff / se)) if se > 0 else (0.0 if diff > 0 else 1.0)
+    if increase <= cfg.max_increase:
+        verdict, why = Verdict.PASS, "within the allowed increase"
+    elif p_value < cfg.alpha:
+        verdict, why = Verdict.FAIL, f"significant (p={p_value:.2g} < {cfg.alpha})"
+    elif p_value < cfg.suggestive_p:
+        verdict, why = Verdict.INCONCLUSIVE, f"not significant (p={p_value:.2g}): more data needed"
+    else:
+        verdict, why = Verdict.PASS, f"indistinguishable from noise (p={p_value:.2g})"
     detail = (
         f"cost per million requests {base:.2f} → {can:.2f} {canary.currency} "
-        f"({increase:+.1%}, allowed +{cfg.max_increase:.0%})"
+        f"({increase:+.1%}, allowed +{cfg.max_increase:.0%}): {why}"
     )
     value = increase if math.isfinite(increase) else None
-    extra["effect"] = value
+    extra.update(effect=value, p_value=p_value, alpha=cfg.alpha, test="z-test, Poisson call counts")
     return Check(name, verdict, value, detail=detail, extra=extra, **common)  # type: ignore[arg-type]

@@ -104,3 +104,22 @@ def test_the_packaged_price_table_loads_and_a_bad_one_names_the_field(tmp_path):
     bad.write_text("model_call:\n  small: -1\n")
     with pytest.raises(ConfigError, match=r"prices.yaml: model_call.small"):
         load_prices(bad)
+
+
+def test_a_costlier_canary_on_thin_traffic_is_noise_or_inconclusive_not_a_failure():
+    # 200 requests each; the canary drew 3 large-tier calls instead of 2: +~25 % cost, but chance
+    prices = PriceTable(currency="USD", model_call={"small": 0.0002, "large": 0.012})
+    base, canary = _Service("baseline"), _Service("canary")
+    base.calls.labels("small", "primary", "baseline").inc(198)
+    base.calls.labels("large", "primary", "baseline").inc(2)
+    canary.calls.labels("small", "primary", "canary").inc(197)
+    canary.calls.labels("large", "primary", "canary").inc(3)
+    for svc in (base, canary):
+        svc.http.labels("ai-routing-engine", svc.revision, "/v1/route", "POST", "200").inc(200)
+    check = compare_cost(
+        estimate_cost(parse_usage(base.text()), prices, "baseline"),
+        estimate_cost(parse_usage(canary.text()), prices, "canary"),
+    )
+    assert check.value > 0.10
+    assert check.verdict is not Verdict.FAIL
+    assert check.extra["p_value"] > 0.01
