@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,20 +28,33 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Probe:
-    """One real request that proves a service does its job."""
+    """One real request that proves a service does its job.
+
+    `{nonce}` in a string of `json` becomes a fresh value per request, so a
+    routing probe is never answered from the (Redis) cache of an earlier start.
+    """
 
     method: str
     path: str
     json: dict[str, Any] | None = None
 
+    def body(self) -> dict[str, Any] | None:
+        if self.json is None:
+            return None
+        nonce = uuid.uuid4().hex
+        return {k: v.replace("{nonce}", nonce) if isinstance(v, str) else v for k, v in self.json.items()}
 
-#: Per service kind; every one is behind the API key.
+
+_ROUTE = {"tenant": "coldstart", "prompt": "cold start probe {nonce}"}
+
+#: Per service kind; every one is behind the API key and goes through the whole
+#: service (the edge's probe also crosses governance, routing and inference).
 PROBES: dict[str, Probe] = {
-    "internal-ai-service": Probe("POST", "/v1/infer", {"model": "small", "prompt": "cold start probe"}),
-    "ai-routing-engine": Probe("POST", "/v1/route", {"tenant": "coldstart", "prompt": "cold start probe"}),
+    "internal-ai-service": Probe("POST", "/v1/infer", {"model": "xyn-small-v1", "prompt": "probe {nonce}"}),
+    "ai-routing-engine": Probe("POST", "/v1/route", _ROUTE),
     "security-governance": Probe("GET", "/v1/policies/coldstart"),
     "system-runtime": Probe("GET", "/v1/runtime/connections"),
-    "edge": Probe("POST", "/v1/route", {"tenant": "coldstart", "prompt": "cold start probe"}),
+    "edge": Probe("POST", "/v1/route", _ROUTE),
 }
 
 

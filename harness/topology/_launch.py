@@ -180,7 +180,8 @@ def _fill_service(
         if canary is not None:
             argv += ["--canary-weight", f"{up}={canary.weight}"]
     argv += list(svc.args)
-    env = {k: v for k, v in os.environ.items() if k != "XYNERGY_ALLOW_DEFECTS"}
+    # nothing inherited may bypass the plan: defects only where asked, Redis only through its proxy
+    env = {k: v for k, v in os.environ.items() if k not in ("XYNERGY_ALLOW_DEFECTS", "REDIS_URL")}
     env["XYNERGY_API_KEYS"] = api_key
     env["PYTHONUNBUFFERED"] = "1"
     if plan.defect:

@@ -211,13 +211,14 @@ class Platform:
         ready = ready or (lambda: http_ok(self._http, "GET", f"{plan.url}/readyz"))
         if probe is None and plan.kind in PROBES:
             p = PROBES[plan.kind]
-            probe = lambda: http_ok(self._http, p.method, f"{plan.url}{p.path}", json=p.json)  # noqa: E731
+            probe = lambda: http_ok(self._http, p.method, f"{plan.url}{p.path}", json=p.body())  # noqa: E731
         t_ready = wait_until(ready, timeout=self.ready_timeout, alive=child.alive)
         if t_ready is None:
             raise self._start_failure(child)
         t_ok = wait_until(probe, timeout=self.ready_timeout, alive=child.alive) if probe else None
         if probe is not None and t_ok is None:
-            raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
+            if not child.alive() or not plan.defect:  # a defective canary may fail its probe: no first-ok time
+                raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
         cs = ColdStart(name, child.pid, child.spawned_at, t_ready - child.spawned_mono,
                        None if t_ok is None else t_ok - child.spawned_mono)
         with self._lock:
