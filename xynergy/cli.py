@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from xynergy.common.observability import JsonFormatter
 from xynergy.config import SERVICES, ConfigurationError, ServiceConfig, load_api_keys, validate_config
@@ -103,11 +105,18 @@ def serve(config: ServiceConfig) -> None:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide, so only here, never on import
     _configure_logging(config)
     app = create_app(config)
+    # uvicorn drains on SIGTERM, then re-raises the signal with the handler it
+    # found; make that handler a clean exit so a drained service exits 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         app, host=config.host, port=config.port, log_config=None, access_log=False,
         loop="auto", http="auto", ws="websockets-sansio", lifespan="on", server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30, backlog=2048,
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,10 +49,13 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    break
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     yield f"redis://127.0.0.1:{port}/0", proc
     proc.terminate()
     proc.wait(timeout=10)

@@ -122,9 +122,11 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
         self.inner = httpx.ASGITransport(app=app)
         self.down = False
         self.attempts = 0
+        self.seen: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.attempts += 1
+        self.seen.append(request)
         if self.down:
             raise httpx.ConnectError("connection refused (link down)", request=request)
         return await self.inner.handle_async_request(request)

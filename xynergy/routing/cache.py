@@ -93,7 +93,7 @@ class RedisCache:
 
     kind = "redis"
 
-    def __init__(self, url: str, ttl_s: float = 300.0, timeout_s: float = 0.1,
+    def __init__(self, url: str, ttl_s: float = 300.0, timeout_s: float = 0.25,
                  cooldown_s: float = 1.0, max_cooldown_s: float = 8.0) -> None:
         self.ttl_s = ttl_s
         self.cooldown_s = cooldown_s
