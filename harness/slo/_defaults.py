@@ -38,18 +38,16 @@ _ERRORS: dict[str, Any] = {
     "spec": {
         "service": "xynergy",
         "indicator": {
-            "metadata": {"name": "request-success-ratio"},
+            "metadata": {"name": "request-error-ratio"},
             "spec": {
-                "ratioMetric": {
-                    "counter": True,
-                    "bad": {"metricSource": {"type": "harness", "spec": {"query": "count(not ok)"}}},
-                    "total": {"metricSource": {"type": "harness", "spec": {"query": "count", "groupBy": ["revision"]}}},
+                "thresholdMetric": {
+                    "metricSource": {"type": "harness", "spec": {"query": "ratio(not ok)", "groupBy": ["revision"]}}
                 }
             },
         },
         "timeWindow": [{"duration": "10m", "isRolling": True}],
         "budgetingMethod": "Occurrences",
-        "objectives": [{"displayName": "99 % of requests succeed", "target": 0.99}],
+        "objectives": [{"displayName": "error ratio < 1 %", "op": "lt", "value": 0.01}],
     },
 }
 
