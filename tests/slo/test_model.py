@@ -18,7 +18,7 @@ SLOS = REPO / "slos"
 def test_the_shipped_slo_files_load_with_the_reviews_objectives() -> None:
     slos = {s.name: s for s in load_slos(SLOS)}
     assert (slos["latency-p95"].objectives[0].op, slos["latency-p95"].objectives[0].value) == ("lt", 100.0)
-    assert slos["error-ratio"].objectives[0].target == 0.99
+    assert (slos["error-ratio"].objectives[0].op, slos["error-ratio"].objectives[0].value) == ("lt", 0.01)
     assert (slos["failover"].objectives[0].op, slos["failover"].objectives[0].value) == ("lt", 30.0)
     assert (slos["cold-start"].objectives[0].op, slos["cold-start"].objectives[0].value) == ("lte", 2.0)
     assert (slos["memory"].objectives[0].op, slos["memory"].objectives[0].value) == ("lt", 512.0)
@@ -47,14 +47,14 @@ def _variant(tmp_path: Path, source: str, old: str, new: str) -> Path:
         ("latency.yaml", "op: lt", "op: less", "spec.objectives[0].op"),
         ("latency.yaml", "duration: 10m", "duration: 10min", "spec.timeWindow[0].duration"),
         ("latency.yaml", "p95(latency_ms)", "p95(latency)", "spec.indicator.spec.thresholdMetric.metricSource.spec.query"),
-        ("errors.yaml", "count(not ok)", "count(not okay)", "spec.indicator.spec.ratioMetric.bad.metricSource.spec.query"),
-        ("errors.yaml", "target: 0.99", "target: 99", "spec.objectives[0].target"),
+        ("errors.yaml", "ratio(not ok)", "ratio(not okay)", "spec.indicator.spec.thresholdMetric.metricSource.spec.query"),
+        ("errors.yaml", "value: 0.01", "value: one percent", "spec.objectives[0].value"),
         ("latency.yaml", "type: harness", "type: prometheus", "spec.indicator.spec.thresholdMetric.metricSource.type"),
         ("latency.yaml", "budgetingMethod: Occurrences", "budgetingMethod: Ocurrences", "spec.budgetingMethod"),
         ("latency.yaml", "  service: xynergy\n", "  service: xynergy\n  servce: typo\n", "spec.servce"),
     ],
     ids=["unknown-kind", "missing-objective", "bad-op", "bad-duration", "bad-column", "bad-predicate",
-         "target-out-of-range", "unknown-source", "bad-budgeting", "unknown-field"],
+         "value-not-a-number", "unknown-source", "bad-budgeting", "unknown-field"],
 )
 def test_each_invalid_slo_file_is_one_line_naming_file_and_field_with_exit_code_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, old: str, new: str, field: str
