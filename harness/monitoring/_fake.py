@@ -49,9 +49,10 @@ class _Abort(Exception):
 
 @dataclass
 class _Fault:
-    code: grpc.StatusCode
+    code: grpc.StatusCode | None  # None: stall, then answer normally
     times: int
     message: str
+    stall_s: float = 0.0
 
 
 def _key(series: TimeSeries) -> tuple[Any, ...]:
@@ -76,6 +77,7 @@ class FakeMetricService:
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
+        self._stopping = threading.Event()
         self._last_end: dict[tuple[Any, ...], float] = {}
         self.port = 0
         self.calls: list[tuple[str, Any]] = []
@@ -104,6 +106,7 @@ class FakeMetricService:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="fake-monitoring"))
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
         self.port = server.add_insecure_port(f"{self._address[0]}:{self._address[1]}")
+        self._stopping.clear()
         server.start()
         self._server = server
         return self
@@ -111,6 +114,7 @@ class FakeMetricService:
     def stop(self) -> None:
         """Stop serving (idempotent); in-flight calls are cancelled."""
         server, self._server = self._server, None
+        self._stopping.set()  # end any stalled call
         if server is not None:
             server.stop(grace=None).wait(5)
 
@@ -125,6 +129,11 @@ class FakeMetricService:
         """Make the next `times` calls of `method` (e.g. "CreateTimeSeries") fail with `code`."""
         with self._lock:
             self._faults[method].append(_Fault(code, times, message))
+
+    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Make the next `times` calls of `method` wait `seconds` before answering (a slow or hung API)."""
+        with self._lock:
+            self._faults[method].append(_Fault(None, times, "", stall_s=seconds))
 
     def calls_to(self, method: str) -> list[Any]:
         """Requests received by `method`, in order."""
@@ -153,7 +162,9 @@ class FakeMetricService:
                         queue.pop(0)  # type: ignore[union-attr]
             if self._on_call is not None:
                 self._on_call(name, request)
-            if fault is not None:
+            if fault is not None and fault.code is None:
+                self._stopping.wait(fault.stall_s)
+            elif fault is not None:
                 context.abort(fault.code, fault.message)
             try:
                 if not re.fullmatch(r"projects/[a-z0-9.:-]+", request.name):

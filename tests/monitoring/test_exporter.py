@@ -139,3 +139,12 @@ def test_a_series_repeated_within_one_export_is_sent_once(fake, make_exporter):
 def test_export_results_serialise_for_the_run_summary(make_exporter):
     data = _export(make_exporter()).to_dict()
     assert data["ok"] is True and data["written"] == 10 and data["message"].startswith("monitoring export: 10/10")
+
+
+def test_a_hung_api_cannot_hold_the_run_longer_than_the_time_budget(fake, make_exporter):
+    fake.stall("CreateMetricDescriptor", 30.0, times=10)
+    started = time.monotonic()
+    result = _export(make_exporter(timeout=1.0))
+    elapsed = time.monotonic() - started
+    assert not result.ok and "DEADLINE_EXCEEDED" in result.message
+    assert elapsed < 4.0  # budget 1 s; generous bound for a loaded machine
