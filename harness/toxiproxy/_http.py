@@ -20,7 +20,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from urllib.parse import unquote
 
-from harness.toxiproxy._api import Api, Response
+from harness.toxiproxy._api import Api, Response, error
 
 __all__ = ["HttpProtocol", "new_request_id"]
 
@@ -149,7 +149,10 @@ class HttpProtocol(asyncio.Protocol):
                 raise _BadRequest
 
     async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, keep: bool) -> None:
-        response = await self.api.handle(method, path, body, headers.get("user-agent", ""))
+        try:
+            response = await self.api.handle(method, path, body, headers.get("user-agent", ""))
+        except Exception as exc:  # a bug must not hang the client: answer 500 like Go's recover
+            response = error(500, f"internal error: {type(exc).__name__}: {exc}")
         self._send(response, head_only=method == "HEAD", keep=keep)
         self.busy = False
         if keep and self.transport is not None and self.buf:

@@ -143,6 +143,7 @@ class Direction:
         self.done = False
         assert dst.transport is not None
         self._write_dst = dst.transport.write
+        self._chain = self._into_chain  # bound once, so `feed is self._chain` can be tested
         self.feed: Callable[[bytes], None] = self._write_dst
 
     # -- chain management ---------------------------------------------------
@@ -213,7 +214,7 @@ class Direction:
         if self.done:
             self.feed = _drop
         elif any(s.active or s.busy or s.queue or s.closed for s in self.stages):
-            self.feed = self._into_chain
+            self.feed = self._chain
         else:
             self.feed = self._write_dst
 
@@ -230,7 +231,7 @@ class Direction:
         if self.eof:
             return
         self.eof = True
-        if self.feed is self._into_chain:
+        if self.feed is self._chain:
             self.stages[0].push(None, self.loop.time())
         else:
             self._finish()

@@ -88,7 +88,10 @@ def _parse_attributes(raw: Any, toxic_type: str, base: dict[str, int]) -> dict[s
                 f"{struct}.attributes of type toxics.{struct}"
             )
         )
-    given = bind_fields(raw, spec, f"{struct}.attributes")
+    try:
+        given = bind_fields(raw, spec, f"{struct}.attributes")
+    except GoJSONError as exc:
+        raise _bad_body(exc) from None
     merged = {**base, **given}
     _refuse_pathological(toxic_type, merged)
     return merged
