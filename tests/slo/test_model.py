@@ -47,7 +47,7 @@ def _variant(tmp_path: Path, source: str, old: str, new: str) -> Path:
         ("latency.yaml", "op: lt", "op: less", "spec.objectives[0].op"),
         ("latency.yaml", "duration: 10m", "duration: 10min", "spec.timeWindow[0].duration"),
         ("latency.yaml", "p95(latency_ms)", "p95(latency)", "spec.indicator.spec.thresholdMetric.metricSource.spec.query"),
-        ("errors.yaml", "ratio(not ok)", "ratio(not okay)", "spec.indicator.spec.thresholdMetric.metricSource.spec.query"),
+        ("errors.yaml", "query: ratio(not ok)", "query: ratio(not okay)", "spec.indicator.spec.thresholdMetric.metricSource.spec.query"),
         ("errors.yaml", "value: 0.01", "value: one percent", "spec.objectives[0].value"),
         ("latency.yaml", "type: harness", "type: prometheus", "spec.indicator.spec.thresholdMetric.metricSource.type"),
         ("latency.yaml", "budgetingMethod: Occurrences", "budgetingMethod: Ocurrences", "spec.budgetingMethod"),
