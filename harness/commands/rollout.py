@@ -55,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from harness.canary._cost import CostConfig
     from harness.canary._rollout import RolloutConfig, run_rollout
@@ -83,6 +84,6 @@ def _run(args: argparse.Namespace) -> int:
     console = Console()
     run_dir, run = run_rollout(config, console=console)
     style = {0: "bold green", 1: "bold red"}.get(run.exit_code, "bold yellow")
-    console.print(f"[{style}]{run.verdict.value.upper()}[/]: {run.reason}", highlight=False)
+    console.print(f"[{style}]{run.verdict.value.upper()}[/]: {escape(run.reason)}", highlight=False)
     console.print(f"report: {run_dir / 'index.html'}", highlight=False)
     return run.exit_code

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.report._markdown import format_value
@@ -67,11 +68,11 @@ def print_gate(outcome: GateOutcome, console: Console | None = None, *, all_chec
             table.add_row(
                 "",
                 f"[{_STYLE.get(c.get('verdict', ''), '')}]{c.get('verdict')}[/]",
-                f"{c.get('name')} ({c.get('scope', 'all')})",
+                escape(f"{c.get('name')} ({c.get('scope', 'all')})"),
                 format_value(c.get("value"), unit),
                 f"{_OPS.get(c.get('op', ''), c.get('op', ''))} {format_value(c.get('objective'), unit)}",
                 str(c.get("samples", "")),
             )
     out.print(table)
     style = {0: "bold green", 1: "bold red"}.get(outcome.exit_code, "bold yellow")
-    out.print(f"[{style}]{outcome.message}[/] (exit {outcome.exit_code})", highlight=False)
+    out.print(f"[{style}]{escape(outcome.message)}[/] (exit {outcome.exit_code})", highlight=False)
