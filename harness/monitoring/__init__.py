@@ -17,6 +17,7 @@ from harness.monitoring._args import MonitoringConfig, add_monitoring_arguments,
 from harness.monitoring._export import MAX_SERIES_PER_CALL, DescriptorCache, ExportResult, MonitoringExporter
 from harness.monitoring._fake import FakeMetricService
 from harness.monitoring._live import LiveExport
+from harness.monitoring._saved import export_saved_run
 from harness.monitoring._source import (
     CloudMonitoringSource,
     CloudMonitoringSpec,
@@ -48,6 +49,7 @@ __all__ = [
     "RunLabels",
     "add_monitoring_arguments",
     "checks_to_points",
+    "export_saved_run",
     "exporter_from_args",
     "monitoring_config_from_args",
 ]
