@@ -1,0 +1,80 @@
+"""The samples file: contract columns, crash-tolerant reading, worker batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness._exceptions import LoadError
+from harness.samples import COLUMNS, SampleWriter, decode_batch, encode_batch, read_samples, rows_to_batch
+
+
+def row(i: int, *, ok: bool = True) -> tuple:
+    return (1000.0 + i, 999.5 + i, "GET /", "GET", 200 if ok else 503, ok, "" if ok else "http_503",
+            1.5 + i, 501.5 + i, 12, "canary", "us-central1", "local")
+
+
+def test_samples_round_trip_with_exactly_the_contract_columns(tmp_path: Path) -> None:
+    path = tmp_path / "s.arrow"
+    with SampleWriter(path) as writer:
+        for i in range(5):
+            writer.add(row(i, ok=i != 3))
+    frame = read_samples(path)
+    assert tuple(frame.columns) == COLUMNS
+    assert len(frame) == 5
+    assert frame.loc[3, "status"] == 503 and not frame.loc[3, "ok"] and frame.loc[3, "error_kind"] == "http_503"
+    assert frame.loc[4, "co_latency_ms"] - frame.loc[4, "latency_ms"] == 500.0
+    assert frame["ok"].dtype == bool and frame["status"].dtype.kind == "i"
+
+
+def test_rows_are_flushed_to_the_file_once_the_interval_has_passed(tmp_path: Path) -> None:
+    path = tmp_path / "s.arrow"
+    writer = SampleWriter(path, flush_interval=0.0)  # every add flushes
+    writer.add(row(0))
+    writer.add(row(1))
+    assert len(read_samples(path)) == 2  # readable while the writer is still open
+    writer.close()
+
+
+def test_a_file_cut_off_mid_batch_reads_every_complete_batch(tmp_path: Path) -> None:
+    path = tmp_path / "s.arrow"
+    writer = SampleWriter(path, flush_interval=3600)
+    for batch in range(3):
+        for i in range(100):
+            writer.add(row(batch * 100 + i))
+        writer.flush()
+    writer.close()
+    data = path.read_bytes()
+    cut = tmp_path / "cut.arrow"
+    cut.write_bytes(data[: len(data) - 200])  # the crash tore the last batch
+    assert len(read_samples(cut)) == 200
+    cut.write_bytes(data[:40])  # torn inside the schema
+    assert read_samples(cut).empty and tuple(read_samples(cut).columns) == COLUMNS
+    cut.write_bytes(b"")
+    assert read_samples(cut).empty
+
+
+def test_several_files_read_as_one_frame_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    paths = []
+    for n in range(2):
+        paths.append(tmp_path / f"{n}.arrow")
+        with SampleWriter(paths[-1]) as writer:
+            writer.add(row(n))
+    assert len(read_samples(paths)) == 2
+    with pytest.raises(LoadError, match="nope.arrow: samples file not found"):
+        read_samples(tmp_path / "nope.arrow")
+
+
+def test_a_file_that_is_not_samples_is_rejected_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "notes.arrow"
+    path.write_text("hello, this is not Arrow at all " * 100)
+    with pytest.raises(LoadError, match="notes.arrow: not a samples file"):
+        read_samples(path)
+
+
+def test_worker_batches_survive_encoding_and_bad_bytes_are_refused() -> None:
+    table = decode_batch(encode_batch(rows_to_batch([row(1), row(2)])))
+    assert table.num_rows == 2 and table.column("name").to_pylist() == ["GET /", "GET /"]
+    with pytest.raises(LoadError):
+        decode_batch(b"garbage")
