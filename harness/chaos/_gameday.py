@@ -88,12 +88,32 @@ def _scoped(checks: list[Check], scope: str) -> list[Check]:
     return [replace(c, scope=f"{scope} {c.scope}".strip(), name=c.name) for c in checks]
 
 
-def _steady(slos: list[SLO], samples: pd.DataFrame, min_samples: int, scope: str) -> list[Check]:
+def _steady(
+    slos: list[SLO], samples: pd.DataFrame, min_samples: int, scope: str, notes: list[str]
+) -> list[Check]:
+    """Judge the steady state; a thin group is left out when the SLO was judged on the rest.
+
+    With the canary at 100 % the baseline only sees the requests the edge
+    answers itself: too few to judge, but no reason to call the platform's
+    steady state unknown. Such groups are named in `notes`, never silently
+    dropped, and an SLO with no judgeable group at all stays INCONCLUSIVE.
+    """
     checks = _scoped(evaluate(slos, samples, min_samples=min_samples), scope)
-    if not checks:
-        checks = [Check(name="steady-state", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
-                        scope=scope, detail="no samples to judge the steady state on")]
-    return checks
+    kept: list[Check] = []
+    for slo in slos:
+        mine = [c for c in checks if c.name == slo.name]
+        judged = [c for c in mine if c.verdict is not Verdict.INCONCLUSIVE or c.samples >= min_samples]
+        if judged:
+            for c in mine:
+                if c not in judged:
+                    notes.append(f"{scope}: {c.name} ({c.scope}) not judged: {c.samples} samples < {min_samples}")
+            kept.extend(judged)
+        else:
+            kept.extend(mine)
+    if not kept:
+        kept = [Check(name="steady-state", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
+                      scope=scope, detail="no samples to judge the steady state on")]
+    return kept
 
 
 def region_series(samples: pd.DataFrame, t0: float, bucket_s: float = 1.0) -> list[Series]:
@@ -173,7 +193,8 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
                 platform.set_canary_weight(_canary_weight(config))
             if steady is not None:
                 before = read_samples(run_load(platform, duration=steady.duration, rps=rps, path=run_dir / "steady"))
-                checks = _steady([by_name[n] for n in steady.slos], before, config.min_samples, "steady-state before")
+                checks = _steady([by_name[n] for n in steady.slos], before, config.min_samples, "steady-state before",
+                                 result.notes)
                 result.checks.extend(checks)
                 verdict = combine_verdicts(c.verdict for c in checks)
                 if verdict is not Verdict.PASS:
@@ -269,7 +290,7 @@ def _analyse(
         last_fault_end = max((f.removed_at or run_end for f in faults), default=t0)
         start = max(run_end - steady.after, last_fault_end)
         tail = samples[(samples["ts"] >= start) & (samples["ts"] < run_end)]
-        checks = _steady([slos[n] for n in steady.slos], tail, min_samples, "steady-state after")
+        checks = _steady([slos[n] for n in steady.slos], tail, min_samples, "steady-state after", result.notes)
         if run_end - start < steady.after - 0.5:
             result.notes.append(
                 f"steady state after was judged on {run_end - start:.1f} s after the last fault ended "

@@ -17,7 +17,7 @@ SLO_NAMES = [s.name for s in load_slos(ROOT / "slos")]
 def test_the_library_covers_the_game_days_the_platform_needs() -> None:
     names = {p.stem for p in SHIPPED}
     assert {
-        "region-outage", "ai-latency-spike", "redis-outage", "bandwidth-throttle", "reset-peer-storm",
+        "region-outage", "region-down", "ai-latency-spike", "redis-outage", "bandwidth-throttle", "reset-peer-storm",
         "slow-close", "governance-unreachable", "crash-restart", "edge-freeze",
     } <= names
 
@@ -33,7 +33,8 @@ def test_a_shipped_experiment_validates_against_the_default_topology(path: Path)
 def test_the_region_outage_judges_failover_against_the_failover_slo() -> None:
     experiment = load_for_topology(ROOT / "chaos" / "region-outage.yaml", None, SLO_NAMES)
     [outage] = experiment.method
-    assert outage.link == "ai-routing-engine->internal-ai.primary" and outage.action == "down"
+    assert outage.link == "ai-routing-engine->internal-ai.primary" and outage.action == "toxic"
+    assert outage.toxic is not None and outage.toxic.type == "timeout"  # a blackhole, not a refusal
     assert outage.judge == ("failover", "recovery") and experiment.failover_slo == "failover"
 
 
