@@ -13,7 +13,12 @@ docs/cloud-monitoring.md for metric names, labels and example filters.
 
 from __future__ import annotations
 
-from harness.monitoring._args import MonitoringConfig, add_monitoring_arguments, exporter_from_args, monitoring_config_from_args
+from harness.monitoring._args import (
+    MonitoringConfig,
+    add_monitoring_arguments,
+    exporter_from_args,
+    monitoring_config_from_args,
+)
 from harness.monitoring._export import MAX_SERIES_PER_CALL, DescriptorCache, ExportResult, MonitoringExporter
 from harness.monitoring._fake import FakeMetricService
 from harness.monitoring._live import LiveExport

@@ -27,7 +27,8 @@ __all__ = ["main"]
 def _describe(name: str, request: Any) -> str:
     if name == "CreateTimeSeries":
         types = Counter(series.metric.type.rsplit("/", 1)[-1] for series in request.time_series)
-        return f"{name} {request.name}: {len(request.time_series)} series ({', '.join(f'{t} x{n}' for t, n in sorted(types.items()))})"
+        counted = ", ".join(f"{t} x{n}" for t, n in sorted(types.items()))
+        return f"{name} {request.name}: {len(request.time_series)} series ({counted})"
     if name == "CreateMetricDescriptor":
         return f"{name} {request.name}: {request.metric_descriptor.type}"
     return f"{name} {request.name}: {request.filter}"
@@ -45,7 +46,9 @@ def _unbindable(host: str, port: int) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted; exit code 0 (2 for a bad flag or a port in use)."""
-    parser = argparse.ArgumentParser(prog="python -m harness.monitoring", description="Local Cloud Monitoring MetricService emulator (in memory).")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.monitoring", description="Local Cloud Monitoring MetricService emulator (in memory)."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port, printed)")
     parser.add_argument("--quiet", action="store_true", help="do not print a line per call")

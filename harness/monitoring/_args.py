@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from harness._exceptions import ConfigError
 from harness.monitoring._export import MonitoringExporter
 
-__all__ = ["loopback_endpoint", "MonitoringConfig", "add_monitoring_arguments", "exporter_from_args", "monitoring_config_from_args"]
+__all__ = [
+    "MonitoringConfig",
+    "add_monitoring_arguments",
+    "exporter_from_args",
+    "loopback_endpoint",
+    "monitoring_config_from_args",
+]
 
 MIN_LIVE_INTERVAL = 5.0
 """Cloud Monitoring accepts one point per time series every 5 seconds."""
@@ -43,11 +49,29 @@ class MonitoringConfig:
 def add_monitoring_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the Cloud Monitoring flags (an argument group) to a subcommand's parser."""
     group = parser.add_argument_group("Cloud Monitoring export")
-    group.add_argument("--gcp-project", metavar="PROJECT", help="GCP project to export results to (env GOOGLE_CLOUD_PROJECT; uses Application Default Credentials). Without one nothing is sent.")
-    group.add_argument("--monitoring-endpoint", metavar="HOST:PORT", help="send to an emulator or test server on loopback instead of monitoring.googleapis.com: insecure channel, no credentials (env XYNERGY_MONITORING_ENDPOINT)")
-    group.add_argument("--monitoring-interval", metavar="SECONDS", help="also export live snapshots every SECONDS while a stage runs (0 = off, else >= 5; env XYNERGY_MONITORING_INTERVAL)")
-    group.add_argument("--monitoring-timeout", metavar="SECONDS", help="total time one export may take, retries included (default 15; env XYNERGY_MONITORING_TIMEOUT)")
-    group.add_argument("--require-export", action="store_true", default=None, help="fail the run (exit 2) when the export fails (env XYNERGY_REQUIRE_EXPORT=1)")
+    group.add_argument(
+        "--gcp-project", metavar="PROJECT",
+        help="GCP project to export results to, with Application Default Credentials "
+        "(env GOOGLE_CLOUD_PROJECT); without one nothing is sent",
+    )  # fmt: skip
+    group.add_argument(
+        "--monitoring-endpoint", metavar="HOST:PORT",
+        help="an emulator or test server on loopback instead of monitoring.googleapis.com: "
+        "insecure channel, no credentials (env XYNERGY_MONITORING_ENDPOINT)",
+    )  # fmt: skip
+    group.add_argument(
+        "--monitoring-interval", metavar="SECONDS",
+        help="also export live snapshots every SECONDS while a stage runs "
+        "(0 = off, else >= 5; env XYNERGY_MONITORING_INTERVAL)",
+    )  # fmt: skip
+    group.add_argument(
+        "--monitoring-timeout", metavar="SECONDS",
+        help="total time one export may take, retries included (default 15; env XYNERGY_MONITORING_TIMEOUT)",
+    )  # fmt: skip
+    group.add_argument(
+        "--require-export", action="store_true", default=None,
+        help="fail the run (exit 2) when the export fails (env XYNERGY_REQUIRE_EXPORT=1)",
+    )  # fmt: skip
 
 
 def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> MonitoringConfig:
@@ -71,7 +95,8 @@ def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, 
         raise ConfigError(f"not a GCP project id: {project!r}", source="--gcp-project")
     interval = _seconds(interval_text, interval_src, default=0.0)
     if 0 < interval < MIN_LIVE_INTERVAL:
-        raise ConfigError(f"must be 0 (off) or at least {MIN_LIVE_INTERVAL:g} seconds, got {interval_text}", source=interval_src)
+        problem = f"must be 0 (off) or at least {MIN_LIVE_INTERVAL:g} seconds, got {interval_text}"
+        raise ConfigError(problem, source=interval_src)
     timeout = _seconds(timeout_text, timeout_src, default=15.0)
     if timeout <= 0:
         raise ConfigError(f"must be positive, got {timeout_text}", source=timeout_src)
@@ -79,7 +104,9 @@ def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, 
         endpoint = loopback_endpoint(endpoint, endpoint_src)
     if require and project is None:
         raise ConfigError("needs a project: set --gcp-project or GOOGLE_CLOUD_PROJECT", source="--require-export")
-    return MonitoringConfig(project=project, endpoint=endpoint, interval=interval, timeout=timeout, require_export=require)
+    return MonitoringConfig(
+        project=project, endpoint=endpoint, interval=interval, timeout=timeout, require_export=require
+    )
 
 
 def exporter_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> MonitoringExporter:
@@ -114,5 +141,6 @@ def loopback_endpoint(text: str, source: str) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise ConfigError(f"must be on loopback (127.0.0.1, ::1, localhost): the channel is insecure; got {host!r}", source=source)
+        problem = f"must be on loopback (127.0.0.1, ::1, localhost): the channel is insecure; got {host!r}"
+        raise ConfigError(problem, source=source)
     return f"[{host}]:{match.group(2)}" if ":" in host else f"{host}:{match.group(2)}"

@@ -34,7 +34,14 @@ from harness.monitoring._metrics import MetricSpec, Point, RunLabels, checks_to_
 if TYPE_CHECKING:
     from harness.monitoring._live import LiveExport
 
-__all__ = ["ExportResult", "MonitoringExporter", "DescriptorCache", "MAX_SERIES_PER_CALL", "make_client", "describe_error"]
+__all__ = [
+    "MAX_SERIES_PER_CALL",
+    "DescriptorCache",
+    "ExportResult",
+    "MonitoringExporter",
+    "describe_error",
+    "make_client",
+]
 
 log = logging.getLogger("harness.monitoring")
 
@@ -171,12 +178,15 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def make_client(endpoint: str | None = None, credentials: gauth.Credentials | None = None) -> monitoring_v3.MetricServiceClient:
+def make_client(
+    endpoint: str | None = None, credentials: gauth.Credentials | None = None
+) -> monitoring_v3.MetricServiceClient:
     """A MetricServiceClient: Google with `credentials` or ADC, or `endpoint` over an insecure channel, anonymously."""
     if endpoint is None:
         return monitoring_v3.MetricServiceClient(credentials=credentials)
     anonymous = gauth.AnonymousCredentials()  # type: ignore[no-untyped-call]
-    transport = MetricServiceGrpcTransport(host=endpoint, credentials=anonymous, channel=grpc.insecure_channel(endpoint))
+    channel = grpc.insecure_channel(endpoint)
+    transport = MetricServiceGrpcTransport(host=endpoint, credentials=anonymous, channel=channel)
     return monitoring_v3.MetricServiceClient(transport=transport)
 
 
@@ -288,7 +298,9 @@ class MonitoringExporter:
         `kind` is the run kind (`rollout`, `gameday`); `phase` is `final`
         for a stage's verdict and `live` for snapshots taken while it runs.
         """
-        labels = RunLabels(run_id=run_id, stage=str(stage), scenario=scenario, run_kind=kind, revision=revision, phase=phase)
+        labels = RunLabels(
+            run_id=run_id, stage=str(stage), scenario=scenario, run_kind=kind, revision=revision, phase=phase
+        )
         points = checks_to_points(checks, labels, _as_datetime(end_time))
         return self.write_points(points, require_export=require_export)
 
@@ -297,7 +309,9 @@ class MonitoringExporter:
         require = self.require_export if require_export is None else require_export
         if self._client is None:
             reason = self._init_error or (
-                "exporter closed" if self._closed else "no GCP project configured (--gcp-project / GOOGLE_CLOUD_PROJECT)"
+                "exporter closed"
+                if self._closed
+                else "no GCP project configured (--gcp-project / GOOGLE_CLOUD_PROJECT)"
             )
             failed = self._init_error is not None or self._closed
             result = ExportResult(
@@ -328,7 +342,8 @@ class MonitoringExporter:
         for spec in self._descriptors.missing(where, (p.metric for p in unique)):
             try:
                 calls += 1
-                budget.call(client.create_metric_descriptor, {"name": self._name, "metric_descriptor": descriptor_for(spec)})
+                request = {"name": self._name, "metric_descriptor": descriptor_for(spec)}
+                budget.call(client.create_metric_descriptor, request)
                 created += 1
             except gexc.AlreadyExists:
                 pass
@@ -343,7 +358,8 @@ class MonitoringExporter:
             batch = unique[start : start + self._batch_size]
             try:
                 calls += 1
-                budget.call(client.create_time_series, {"name": self._name, "time_series": [self._series(p) for p in batch]})
+                series = [self._series(p) for p in batch]
+                budget.call(client.create_time_series, {"name": self._name, "time_series": series})
                 written += len(batch)
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"writing {len(batch)} series: {describe_error(exc)}")
@@ -366,7 +382,10 @@ class MonitoringExporter:
         return f"projects/{self.project}"
 
     def _series(self, point: Point) -> monitoring_v3.TimeSeries:
-        value = {"int64_value": int(round(point.value))} if point.metric.value_type == "INT64" else {"double_value": point.value}
+        if point.metric.value_type == "INT64":
+            value: dict[str, float | int] = {"int64_value": int(round(point.value))}
+        else:
+            value = {"double_value": point.value}
         return monitoring_v3.TimeSeries(
             metric={"type": point.metric.type, "labels": dict(point.labels)},
             resource={"type": "global", "labels": {"project_id": self.project or ""}},
@@ -383,6 +402,8 @@ class MonitoringExporter:
     def __enter__(self) -> MonitoringExporter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 

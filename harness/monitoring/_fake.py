@@ -47,6 +47,10 @@ class _Abort(Exception):
         self.code = code
 
 
+def _invalid(message: str) -> _Abort:
+    return _Abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
 @dataclass
 class _Fault:
     code: grpc.StatusCode | None  # None: stall, then answer normally
@@ -71,7 +75,9 @@ class FakeMetricService:
     ```
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, on_call: Callable[[str, Any], None] | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, on_call: Callable[[str, Any], None] | None = None
+    ) -> None:
         self._address = (host, port)
         self._on_call = on_call
         self._lock = threading.Lock()
@@ -121,11 +127,15 @@ class FakeMetricService:
     def __enter__(self) -> FakeMetricService:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # --- test controls ---------------------------------------------------
-    def fail(self, method: str, code: grpc.StatusCode, *, times: int = 1, message: str = "injected by the fake") -> None:
+    def fail(
+        self, method: str, code: grpc.StatusCode, *, times: int = 1, message: str = "injected by the fake"
+    ) -> None:
         """Make the next `times` calls of `method` (e.g. "CreateTimeSeries") fail with `code`."""
         with self._lock:
             self._faults[method].append(_Fault(code, times, message))
@@ -168,7 +178,7 @@ class FakeMetricService:
                 context.abort(fault.code, fault.message)
             try:
                 if not re.fullmatch(r"projects/[a-z0-9.:-]+", request.name):
-                    raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"name must be projects/PROJECT_ID, got {request.name!r}")
+                    raise _invalid(f"name must be projects/PROJECT_ID, got {request.name!r}")
                 return handler(request)
             except _Abort as exc:
                 context.abort(exc.code, str(exc))
@@ -189,7 +199,7 @@ class FakeMetricService:
 
     def _create_time_series(self, request: metric_service.CreateTimeSeriesRequest) -> empty_pb2.Empty:
         if not 1 <= len(request.time_series) <= _MAX_SERIES:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"between 1 and {_MAX_SERIES} time series per request, got {len(request.time_series)}")
+            raise _invalid(f"between 1 and {_MAX_SERIES} time series per request, got {len(request.time_series)}")
         seen: set[tuple[Any, ...]] = set()
         for series in request.time_series:
             self._validate(series)
@@ -211,7 +221,7 @@ class FakeMetricService:
         if not series.metric.type or not series.resource.type:
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "metric.type and resource.type are required")
         if len(series.points) != 1:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"exactly one point per time series, got {len(series.points)}")
+            raise _invalid(f"exactly one point per time series, got {len(series.points)}")
         interval = TimeSeries.pb(series).points[0].interval
         if not interval.HasField("end_time"):
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "point interval has no end_time")
@@ -223,11 +233,11 @@ class FakeMetricService:
                 raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "a GAUGE point's start_time must equal its end_time")
         unknown = set(series.metric.labels) - {label.key for label in descriptor.labels}
         if unknown:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"labels {sorted(unknown)} not in descriptor {descriptor.type}")
+            raise _invalid(f"labels {sorted(unknown)} not in descriptor {descriptor.type}")
         field = TimeSeries.pb(series).points[0].value.WhichOneof("value")
         wanted = {1: "bool_value", 2: "int64_value", 3: "double_value", 4: "string_value", 5: "distribution_value"}
         if wanted.get(descriptor.value_type) != field:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"{descriptor.type} takes {wanted.get(descriptor.value_type)}, got {field}")
+            raise _invalid(f"{descriptor.type} takes {wanted.get(descriptor.value_type)}, got {field}")
 
     def _list_time_series(self, request: metric_service.ListTimeSeriesRequest) -> ListTimeSeriesResponse:
         predicates = _parse_filter(request.filter)
@@ -236,11 +246,12 @@ class FakeMetricService:
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "interval.end_time is required")
         end = request.interval.end_time.timestamp()
         with self._lock:
-            chosen = [
-                s for s in self.stored
-                if all(p(s) for p in predicates)
-                and (start is None or start <= s.points[0].interval.end_time.timestamp()) and s.points[0].interval.end_time.timestamp() <= end
-            ]  # fmt: skip
+            stored = list(self.stored)
+        chosen = []
+        for item in stored:
+            at = item.points[0].interval.end_time.timestamp()
+            if (start is None or start <= at) and at <= end and all(p(item) for p in predicates):
+                chosen.append(item)
         series = _aggregate(chosen, request.aggregation, request.interval) if "aggregation" in request else chosen
         offset = int(request.page_token or 0)
         size = request.page_size or len(series) or 1
@@ -263,7 +274,7 @@ def _parse_filter(text: str) -> list[Callable[[TimeSeries], bool]]:
     for term in re.split(r"\s+AND\s+", text.strip()):
         match = _TERM.match(term)
         if match is None:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"the fake MetricService does not support filter term {term!r}")
+            raise _invalid(f"the fake MetricService does not support filter term {term!r}")
         predicates.append(_predicate(match.group(1), match.group(2)))
     return predicates
 
@@ -287,9 +298,9 @@ def _aggregate(series: list[TimeSeries], aggregation: Aggregation, interval: Any
     A, R = Aggregation.Aligner, Aggregation.Reducer
     period = aggregation.alignment_period.total_seconds() if aggregation.alignment_period else 0
     if aggregation.per_series_aligner not in (A.ALIGN_NONE, A.ALIGN_DELTA, A.ALIGN_SUM):
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"the fake does not implement {aggregation.per_series_aligner.name}")
+        raise _invalid(f"the fake does not implement {aggregation.per_series_aligner.name}")
     if aggregation.cross_series_reducer not in (R.REDUCE_NONE, R.REDUCE_SUM):
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"the fake does not implement {aggregation.cross_series_reducer.name}")
+        raise _invalid(f"the fake does not implement {aggregation.cross_series_reducer.name}")
     if aggregation.per_series_aligner == A.ALIGN_NONE:
         if aggregation.cross_series_reducer != R.REDUCE_NONE:
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "a cross-series reducer needs a per-series aligner")

@@ -97,7 +97,8 @@ class LiveExport:
         self._last_end = end
         run_id, stage, scenario, kind = self._labels
         result = self._exporter.export_checks(
-            checks, run_id=run_id, stage=stage, scenario=scenario, kind=kind, end_time=end, phase="live", require_export=False
+            checks, run_id=run_id, stage=stage, scenario=scenario, kind=kind, end_time=end,
+            phase="live", require_export=False,
         )
         self.results.append(result)
         return result
@@ -105,5 +106,7 @@ class LiveExport:
     def __enter__(self) -> LiveExport:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop(timeout=self._exporter.timeout + 1.0)

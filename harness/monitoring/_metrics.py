@@ -60,16 +60,18 @@ def _spec(name: str, value_type: str, unit: str, description: str, *extra: str) 
     return MetricSpec(name, value_type, unit, description, tuple(extra))
 
 
-LATENCY = _spec("latency", "DOUBLE", "ms", "Latency statistic of a stage (label statistic: p50, p95, p99, ...).", "statistic")
+# fmt: off
+LATENCY = _spec("latency", "DOUBLE", "ms", "Latency statistic of a stage (label statistic: p95, ...).", "statistic")
 ERROR_RATIO = _spec("error_ratio", "DOUBLE", "1", "Fraction of requests that failed (0..1).")
 THROUGHPUT = _spec("throughput", "DOUBLE", "1/s", "Requests per second over the stage.")
-FAILOVER_TIME = _spec("failover_time", "DOUBLE", "s", "Time from fault injection to the first sustained healthy window.")
+FAILOVER_TIME = _spec("failover_time", "DOUBLE", "s", "Fault injection to the first sustained healthy window.")
 COLD_START = _spec("cold_start", "DOUBLE", "s", "Time from process spawn to the first ready answer.")
 MEMORY = _spec("memory", "DOUBLE", "By", "Resident memory of a service.")
-CHECK_VALUE = _spec("check_value", "DOUBLE", "1", "Value of a check that fits no typed metric (unit in label unit).", "check_kind", "unit")
-OBJECTIVE = _spec("objective", "DOUBLE", "1", "Objective a check was judged against (unit in label unit).", "check_kind", "unit")
-VERDICT = _spec("verdict", "INT64", "1", "Verdict of a check: 0 pass, 1 fail, 2 inconclusive (the exit codes).", "check_kind")
+CHECK_VALUE = _spec("check_value", "DOUBLE", "1", "Value of any other check (unit in label unit).", "check_kind", "unit")
+OBJECTIVE = _spec("objective", "DOUBLE", "1", "Objective a check was judged against (label unit).", "check_kind", "unit")
+VERDICT = _spec("verdict", "INT64", "1", "Verdict of a check: 0 pass, 1 fail, 2 inconclusive.", "check_kind")
 SAMPLES = _spec("samples", "INT64", "1", "Number of samples a check was judged on.", "check_kind")
+# fmt: on
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     LATENCY, ERROR_RATIO, THROUGHPUT, FAILOVER_TIME, COLD_START, MEMORY,

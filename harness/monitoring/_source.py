@@ -127,9 +127,11 @@ def parse_cloud_monitoring_spec(spec: Mapping[str, Any], fail: Fail) -> CloudMon
         raise fail(unknown[0], f"unknown field (expected {', '.join(SPEC_FIELDS)})")
     text = spec.get("filter")
     if not isinstance(text, str) or "metric.type" not in text:
-        raise fail("filter", 'required: a Cloud Monitoring filter naming metric.type, e.g. metric.type="run.googleapis.com/request_count"')
+        example = 'metric.type="run.googleapis.com/request_count"'
+        raise fail("filter", f"required: a Cloud Monitoring filter naming metric.type, e.g. {example}")
     percentile = spec.get("percentile")
-    if percentile is not None and (isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0 < percentile <= 100):
+    numeric = isinstance(percentile, (int, float)) and not isinstance(percentile, bool)
+    if percentile is not None and (not numeric or not 0 < percentile <= 100):
         raise fail("percentile", f"{percentile!r} is not a number in (0, 100]")
     statistic = spec.get("statistic", "sum")
     if statistic not in _STATISTICS:
@@ -138,7 +140,8 @@ def parse_cloud_monitoring_spec(spec: Mapping[str, Any], fail: Fail) -> CloudMon
     if aligner not in _ALIGNERS:
         raise fail("aligner", f"{aligner!r} is not one of {', '.join(sorted(_ALIGNERS))}")
     group_by = spec.get("groupBy", [])
-    if not isinstance(group_by, list) or not all(isinstance(g, str) and g.startswith(("metric.label", "resource.label")) for g in group_by):
+    labels = ("metric.label", "resource.label")
+    if not isinstance(group_by, list) or not all(isinstance(g, str) and g.startswith(labels) for g in group_by):
         raise fail("groupBy", f"{group_by!r} is not a list of metric.labels.X / resource.labels.X fields")
     min_count = spec.get("minCount")
     if min_count is not None and (isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1):
@@ -207,9 +210,14 @@ def _reading(spec: CloudMonitoringSpec, typed: Sequence[Any]) -> Reading:
     if kinds == {"distribution_value"}:
         merged = merge_distributions([value.distribution_value for value in typed])
         if spec.percentile is not None:
-            return Reading(distribution_percentile(merged, spec.percentile) if merged.count else None, int(merged.count))
+            value = distribution_percentile(merged, spec.percentile) if merged.count else None
+            return Reading(value, int(merged.count))
         return Reading(float(merged.mean) if merged.count else None, int(merged.count))
-    numbers = [float(getattr(value, value.WhichOneof("value"))) for value in typed if value.WhichOneof("value") in ("int64_value", "double_value")]
+    numbers = [
+        float(getattr(value, which))
+        for value in typed
+        if (which := value.WhichOneof("value")) in ("int64_value", "double_value")
+    ]
     if not numbers:
         return Reading(None, 0)
     if spec.statistic == "sum":
@@ -249,7 +257,7 @@ class CloudMonitoringSource:
         elif project is None:
             problem = "no GCP project configured (--gcp-project, GOOGLE_CLOUD_PROJECT or spec.project)"
         if problem is not None:
-            return [self._check(slo, i, obj, Reading(None, 0), "all", need, main, problem) for i, obj in enumerate(slo.objectives)]
+            return self._unjudged(slo, need, main, problem)
         assert start is not None and end is not None and project is not None
         client, owned = context.client, None
         endpoint = _env_endpoint() if client is None else None  # a bad variable is a ConfigError, not a verdict
@@ -258,8 +266,7 @@ class CloudMonitoringSource:
                 client = owned = make_client(endpoint)
             readings = self._readings(slo, client, project, start, end)
         except Exception as exc:  # noqa: BLE001 - any failure is an INCONCLUSIVE check, never a crash
-            detail = f"ListTimeSeries failed: {describe_error(exc)}"
-            return [self._check(slo, i, obj, Reading(None, 0), "all", need, main, detail) for i, obj in enumerate(slo.objectives)]
+            return self._unjudged(slo, need, main, f"ListTimeSeries failed: {describe_error(exc)}")
         finally:
             if owned is not None:
                 owned.transport.close()  # type: ignore[no-untyped-call]
@@ -269,10 +276,16 @@ class CloudMonitoringSource:
                 return []
             readings = {(): Reading(None, 0)}
         return [
-            self._check(slo, i, obj, reading, _scope(main.group_by, key), need, main, "" if reading.count else "no data in the window", window)
+            self._check(slo, i, obj, reading, _scope(main.group_by, key), need, main,
+                        "" if reading.count else "no data in the window", window)
             for key, reading in sorted(readings.items())
             for i, obj in enumerate(slo.objectives)
         ]  # fmt: skip
+
+    def _unjudged(self, slo: SLO, need: int, spec: CloudMonitoringSpec, why: str) -> list[Check]:
+        """One INCONCLUSIVE check per objective, saying why nothing could be judged."""
+        empty = Reading(None, 0)
+        return [self._check(slo, i, obj, empty, "all", need, spec, why) for i, obj in enumerate(slo.objectives)]
 
     @staticmethod
     def _readings(
