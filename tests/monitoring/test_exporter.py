@@ -148,3 +148,15 @@ def test_a_hung_api_cannot_hold_the_run_longer_than_the_time_budget(fake, make_e
     elapsed = time.monotonic() - started
     assert not result.ok and "DEADLINE_EXCEEDED" in result.message
     assert elapsed < 4.0  # budget 1 s; generous bound for a loaded machine
+
+
+def test_missing_application_default_credentials_are_reported_not_raised(tmp_path, monkeypatch):
+    from harness.monitoring import MonitoringExporter
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-key.json"))  # fails before any network
+    exporter = MonitoringExporter("test-project")
+    result = _export(exporter)
+    assert not exporter.enabled and not result.ok and result.skipped
+    assert "no usable Google credentials" in result.message and "no-such-key.json" in result.message
+    with pytest.raises(ExportError, match="--require-export: no usable Google credentials"):
+        MonitoringExporter("test-project", require_export=True)
