@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     from harness.topology import Platform, load_topology
     from harness.topology._launch import make_plan
     from harness.topology._supervisor import detach, refuse_if_running, serving, wait_for_stop
-    from harness.topology._table import platform_table, print_table
+    from harness.topology._table import platform_table, print_table, resources_table
 
     state_path = Path(args.state)
     refuse_if_running(state_path)
@@ -49,16 +49,18 @@ def _run(args: argparse.Namespace) -> int:
         _print_footer(state, state_path)
         print(f"detached: supervisor pid {state['supervisor']['pid']}; stop it with `harness down`")
         return 0
-    try:
-        with Platform.up(topology, args.canary_defect, run_dir=run_dir) as platform:
-            with serving(platform, state_path):
-                state = platform.describe()
-                print_table(platform_table(state))
-                _print_footer(state, state_path)
-                print("up; Ctrl-C to stop", flush=True)
+    with Platform.up(topology, args.canary_defect, run_dir=run_dir) as platform:
+        with serving(platform, state_path):
+            state = platform.describe()
+            print_table(platform_table(state))
+            _print_footer(state, state_path)
+            print("up; Ctrl-C to stop", flush=True)
+            try:
                 wait_for_stop()
-    except KeyboardInterrupt:
-        print("stopped; every process torn down", flush=True)
+            except KeyboardInterrupt:
+                pass
+        print_table(resources_table(platform.memory_growth(), platform.resource_samples()))
+    print("stopped; every process torn down", flush=True)
     return 0
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from harness._verdicts import Check
 from harness.topology._coldstart import ColdStartSummary
+from harness.topology._resources import MemoryGrowth
 
-__all__ = ["coldstart_table", "platform_table", "print_table"]
+MiB = 1024 * 1024
+
+__all__ = ["coldstart_table", "platform_table", "print_table", "resources_table"]
 
 
 def _secs(value: float | None) -> str:
@@ -51,6 +55,23 @@ def coldstart_table(summaries: Iterable[ColdStartSummary], checks: Mapping[str, 
         table.add_row(s.instance, str(s.n), _secs(s.ready_min_s), _secs(s.ready_median_s), _secs(s.ready_max_s),
                       _secs(s.first_ok_min_s), _secs(s.first_ok_median_s), _secs(s.first_ok_max_s), verdict,
                       "-" if rss is None else f"{rss:.0f} MiB")
+    return table
+
+
+def resources_table(growth: Iterable[MemoryGrowth], frame: pd.DataFrame) -> Table:
+    """Peak RSS, mean CPU and the memory trend per process over the whole run."""
+    table = Table(title="resources while up (RSS sampled every second; budget 512 MiB)", title_justify="left")
+    for col in ("instance", "samples", "peak RSS", "last RSS", "mean CPU", "RSS slope", "leak?"):
+        table.add_column(col, justify="left" if col == "instance" else "right")
+    stats = frame.groupby("instance").agg(peak=("rss_bytes", "max"), cpu=("cpu_percent", "mean"), n=("ts", "count"))
+    for g in growth:
+        row = stats.loc[g.instance] if g.instance in stats.index else None
+        table.add_row(
+            g.instance, "-" if row is None else str(int(row["n"])),
+            "-" if row is None else f"{row['peak'] / MiB:.0f} MiB", f"{g.rss_last_bytes / MiB:.0f} MiB",
+            "-" if row is None else f"{row['cpu']:.1f} %", f"{g.slope_bytes_per_s * 60 / MiB:+.2f} MiB/min",
+            "YES" if g.leak_suspected else "no",
+        )
     return table
 
 
