@@ -150,7 +150,7 @@ class PacedUser:
 
 def _header(response: Any, name: str) -> str:
     headers = getattr(response, "headers", None)
-    if not headers:
+    if headers is None:  # not `not headers`: len() of geventhttpclient's Headers is slow
         return ""
     try:
         value = headers.get(name)

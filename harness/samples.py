@@ -174,18 +174,24 @@ def empty_samples() -> pd.DataFrame:
 def _read_one(path: Path) -> list[pa.RecordBatch]:
     """Every complete batch of one stream; a truncated tail (crash) is dropped."""
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
     except FileNotFoundError as exc:
         raise LoadError(f"{path}: samples file not found") from exc
-    if not data:
+    if not size:
         return []
+    # an OSFile, not a memory map: a frame must not depend on the file staying as it is
+    with pa.OSFile(str(path), "rb") as source:
+        try:
+            reader = pa.ipc.open_stream(source)
+        except (pa.ArrowInvalid, OSError) as exc:
+            if size < 1024:  # crashed while writing the schema itself
+                return []
+            raise LoadError(f"{path}: not a samples file (Arrow IPC stream): {exc}") from exc
+        return _batches(path, reader)
+
+
+def _batches(path: Path, reader: pa.ipc.RecordBatchStreamReader) -> list[pa.RecordBatch]:
     batches: list[pa.RecordBatch] = []
-    try:
-        reader = pa.ipc.open_stream(pa.py_buffer(data))
-    except (pa.ArrowInvalid, OSError) as exc:
-        if len(data) < 1024:  # crashed while writing the schema itself
-            return []
-        raise LoadError(f"{path}: not a samples file (Arrow IPC stream): {exc}") from exc
     if reader.schema != SCHEMA:
         raise LoadError(f"{path}: samples file has columns {reader.schema.names}, expected {list(COLUMNS)}")
     while True:
@@ -212,7 +218,10 @@ def read_samples(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     if not batches:
         return empty_samples()
     table = pa.Table.from_batches(batches, schema=SCHEMA)
-    frame: pd.DataFrame = table.to_pandas()
+    del batches  # let to_pandas free each Arrow column once converted (peak memory)
+    frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
     return frame
 
 

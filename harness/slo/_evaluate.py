@@ -8,6 +8,7 @@ its value still reported, because too little data must never pass.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from harness._exceptions import SLOFileError
 from harness._verdicts import Check, Verdict
+from harness.samples import COLUMNS
 from harness.slo._model import SLO, MetricSource, Objective
 from harness.slo._query import HarnessSpec, apply_filter, parse_harness_spec
 from harness.slo._registry import Fail, metric_source, register_metric_source
@@ -44,8 +46,7 @@ def _groups(frame: pd.DataFrame, by: tuple[str, ...]) -> Iterator[tuple[dict[str
     if not by:
         yield {}, frame
         return
-    keys = [frame[c].astype(str) for c in by]
-    for key, sub in frame.groupby(keys, sort=True, observed=True):
+    for key, sub in frame.groupby(list(by), sort=True, observed=True, dropna=False):
         values = key if isinstance(key, tuple) else (key,)
         yield dict(zip(by, map(str, values), strict=True)), sub
 
@@ -62,6 +63,24 @@ def _slices(frame: pd.DataFrame, window_s: float) -> Iterator[pd.DataFrame]:
         yield sub
 
 
+def _needed_columns(slo: SLO, spec: HarnessSpec) -> list[str]:
+    """Only the columns the SLO reads, so per-group copies of a million rows stay small."""
+    texts = [src.spec.get("query", "") for src in _sources(slo)]
+    used = {c for c in COLUMNS if any(re.search(rf"\b{c}\b", str(t)) for t in texts)}
+    for src in _sources(slo):
+        used |= set(src.spec.get("filter") or {}) | set(src.spec.get("groupBy", ["revision"]))
+    used |= {"ts"} | set(spec.group_by) | set(spec.filter)
+    return [c for c in COLUMNS if c in used]
+
+
+def _sources(slo: SLO) -> list[MetricSource]:
+    sli = slo.indicator
+    if sli.threshold is not None:
+        return [sli.threshold]
+    assert sli.ratio is not None
+    return [s for s in (sli.ratio.total, sli.ratio.good, sli.ratio.bad) if s is not None]
+
+
 class HarnessMetricSource:
     """The built-in `harness` metric source: SLIs computed exactly from samples."""
 
@@ -75,7 +94,7 @@ class HarnessMetricSource:
         spec = _spec(sli.source)
         if spec.measurement is not None:
             return []
-        frame = apply_filter(samples, spec.filter)
+        frame = apply_filter(samples[_needed_columns(slo, spec)], spec.filter)
         need = spec.min_samples or min_samples
         if frame.empty:
             if spec.if_no_data == "skip":

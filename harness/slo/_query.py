@@ -184,7 +184,7 @@ def apply_filter(frame: pd.DataFrame, filters: Mapping[str, tuple[str, ...]]) ->
         return frame
     keep = pd.Series(True, index=frame.index)
     for column, values in filters.items():
-        col = frame[column].astype(str)
+        col = frame[column].astype(str) if column == "status" else frame[column]
         exact = [v for v in values if not any(c in v for c in "*?[")]
         globs = [v for v in values if v not in exact]
         match = col.isin(exact)
