@@ -9,6 +9,7 @@ it (`require_export=True`, the CLI's `--require-export`) gets an `ExportError`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -149,7 +150,21 @@ class _Budget:
             timeout=left,
             on_error=self._count,
         )
-        return method(request=request, retry=retry, timeout=left)
+        return method(request=request, retry=retry, timeout=self._attempt_timeout)
+
+    def _attempt_timeout(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Give each attempt exactly the time left in the budget.
+
+        A plain float would become api_core's TimeToDeadlineTimeout, which
+        hands an attempt the *whole* timeout again once less than 1 s is left.
+        """
+
+        @functools.wraps(func)
+        def attempt(*args: Any, **kwargs: Any) -> Any:
+            kwargs["timeout"] = max(0.01, self.left())
+            return func(*args, **kwargs)
+
+        return attempt
 
     def _count(self, exc: Exception) -> None:
         self.retries += 1

@@ -134,11 +134,12 @@ class FakeMetricService:
 
     # --- test controls ---------------------------------------------------
     def fail(
-        self, method: str, code: grpc.StatusCode, *, times: int = 1, message: str = "injected by the fake"
-    ) -> None:
-        """Make the next `times` calls of `method` (e.g. "CreateTimeSeries") fail with `code`."""
+        self, method: str, code: grpc.StatusCode, *, times: int = 1, message: str = "injected by the fake",
+        after: float = 0.0,
+    ) -> None:  # fmt: skip
+        """Make the next `times` calls of `method` (e.g. "CreateTimeSeries") fail with `code`, `after` seconds."""
         with self._lock:
-            self._faults[method].append(_Fault(code, times, message))
+            self._faults[method].append(_Fault(code, times, message, stall_s=after))
 
     def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Make the next `times` calls of `method` wait `seconds` before answering (a slow or hung API)."""
@@ -172,9 +173,9 @@ class FakeMetricService:
                         queue.pop(0)  # type: ignore[union-attr]
             if self._on_call is not None:
                 self._on_call(name, request)
-            if fault is not None and fault.code is None:
+            if fault is not None and fault.stall_s:
                 self._stopping.wait(fault.stall_s)
-            elif fault is not None:
+            if fault is not None and fault.code is not None:
                 context.abort(fault.code, fault.message)
             try:
                 if not re.fullmatch(r"projects/[a-z0-9.:-]+", request.name):

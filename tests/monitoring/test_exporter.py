@@ -160,3 +160,14 @@ def test_missing_application_default_credentials_are_reported_not_raised(tmp_pat
     assert "no usable Google credentials" in result.message and "no-such-key.json" in result.message
     with pytest.raises(ExportError, match="--require-export: no usable Google credentials"):
         MonitoringExporter("test-project", require_export=True)
+
+
+@pytest.mark.slow
+def test_a_retry_late_in_the_budget_gets_only_the_time_that_is_left(fake, make_exporter):
+    fake.fail("CreateMetricDescriptor", grpc.StatusCode.UNAVAILABLE, after=1.5)  # slow failure, then…
+    fake.stall("CreateMetricDescriptor", 30.0)  # …a retry that hangs
+    started = time.monotonic()
+    result = _export(make_exporter(timeout=2.0, initial_backoff=0.01, max_backoff=0.02))
+    elapsed = time.monotonic() - started
+    assert not result.ok and result.retries >= 1
+    assert elapsed < 3.2  # budget 2 s; api_core's own deadline logic would allow ~3.5 s and more
