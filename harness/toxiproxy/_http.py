@@ -62,6 +62,7 @@ class HttpProtocol(asyncio.Protocol):
         self.buf = bytearray()
         self.transport: asyncio.Transport | None = None
         self.busy = False
+        self.task: asyncio.Task[None] | None = None  # held so it is not garbage-collected
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
@@ -84,7 +85,7 @@ class HttpProtocol(asyncio.Protocol):
         if request is None:
             return
         self.busy = True
-        asyncio.get_running_loop().create_task(self._answer(*request))
+        self.task = asyncio.get_running_loop().create_task(self._answer(*request))
 
     def _parse(self) -> tuple[str, str, dict[str, str], bytes, bool] | None:
         end = self.buf.find(b"\r\n\r\n")

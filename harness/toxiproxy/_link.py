@@ -274,10 +274,11 @@ class Link:
         self.up: Direction | None = None
         self.down: Direction | None = None
         self.dropped = False
+        self._connecting: asyncio.Task[None] | None = None  # held so it is not garbage-collected
 
     def accepted(self) -> None:
         self.proxy.links.add(self)
-        self.loop.create_task(self._connect())
+        self._connecting = self.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
         host, port = self.proxy.upstream_address()

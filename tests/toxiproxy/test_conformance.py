@@ -487,6 +487,7 @@ def test_timeout_drops_data_then_closes_and_closes_when_removed(toxi, echo):
 def test_reset_peer_present_at_connect_resets_but_added_later_closes_cleanly(toxi, echo):
     info = toxi.proxy(echo.address)
     later = connect(info)
+    round_trip(later)  # the link is up before the toxic exists
     toxi.client.add_toxic(info.name, "rst", "reset_peer", attributes={"timeout": 50})
     early = connect(info)
     early.sendall(b"x")
@@ -526,3 +527,29 @@ def test_limit_data_passes_exactly_n_bytes_and_keeps_count_across_updates(toxi, 
     kept.sendall(b"89abcdef")
     assert recv_until_eof(kept) == b"89ab"
     kept.close()
+
+
+def test_noop_toxics_on_both_streams_and_two_resets_keep_a_connection_echoing(toxi, echo):
+    info = toxi.proxy(echo.address)
+    sock = connect(info)
+    toxi.client.add_toxic(info.name, "n_up", "noop", stream="upstream")
+    toxi.client.add_toxic(info.name, "n_down", "noop")
+    round_trip(sock)
+    toxi.client.reset()
+    toxi.client.reset()
+    round_trip(sock)
+    sock.close()
+
+
+def test_removing_a_timeout_toxic_closes_both_the_client_and_the_server_connection(toxi, echo):
+    info = toxi.proxy(echo.address)
+    toxi.client.add_toxic(info.name, "lat", "latency", attributes={"latency": 10})
+    toxi.client.add_toxic(info.name, "to", "timeout", attributes={"timeout": 0})
+    sock = connect(info)
+    sock.sendall(b"swallowed")
+    time.sleep(0.1)
+    toxi.client.remove_toxic(info.name, "lat")
+    toxi.client.remove_toxic(info.name, "to")
+    assert recv_until_eof(sock) == b""
+    assert echo.closed.wait(1.0)
+    sock.close()
