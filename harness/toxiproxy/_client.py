@@ -49,9 +49,10 @@ def _consumer_for(base_url: str, session: requests.Session) -> type[APIConsumer]
 
     def _call(method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", _TIMEOUT)
-        return validate_response(session.request(method, base_url + url, **kwargs))
+        response: requests.Response = validate_response(session.request(method, base_url + url, **kwargs))
+        return response
 
-    class _BoundConsumer(APIConsumer):
+    class _BoundConsumer(APIConsumer):  # type: ignore[misc]  # the package has no type hints
         host = urlsplit(base_url).hostname or ""
         port = urlsplit(base_url).port or 8474
 
@@ -76,9 +77,8 @@ def _error_text(body: bytes) -> str | None:
         data = json.loads(body)
     except ValueError:
         return None
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"]
-    return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, str) else None
 
 
 class ToxiproxyClient:
@@ -120,7 +120,8 @@ class ToxiproxyClient:
         what = f"{method} {path}"
         try:
             if method == "GET":
-                return self._api.get(path)
+                response: requests.Response = self._api.get(path)
+                return response
             if method == "DELETE":
                 return self._check(self._api.delete(path), what)
             return self._check(self._api.post(path, data=json.dumps(body) if body is not None else None), what)

@@ -163,7 +163,7 @@ def bind_fields(
 
 def format_float32(value: float) -> int | float:
     """The JSON number Go prints for a float32: `1` for 1.0, `0.7` for 0.7f."""
-    f32 = struct.unpack("<f", struct.pack("<f", value))[0]
+    f32 = float(struct.unpack("<f", struct.pack("<f", value))[0])
     if f32 == int(f32) and abs(f32) < 1e21:
         return int(f32)
     for digits in range(1, 10):

@@ -81,7 +81,7 @@ def run_server(host: str = "127.0.0.1", port: int = 8474, *, config: Path | None
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        uvloop = None
+        uvloop = None  # type: ignore[assignment]
 
     async def main() -> None:
         stop = asyncio.Event()

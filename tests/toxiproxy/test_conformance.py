@@ -553,3 +553,28 @@ def test_removing_a_timeout_toxic_closes_both_the_client_and_the_server_connecti
     assert recv_until_eof(sock) == b""
     assert echo.closed.wait(1.0)
     sock.close()
+
+
+def test_latency_is_timed_from_receipt_so_a_big_transfer_is_delayed_once(toxi, echo):
+    info = toxi.proxy(echo.address)
+    toxi.client.add_toxic(info.name, "lat", "latency", attributes={"latency": 100})
+    sock = connect(info, timeout=10)
+    payload = bytes(range(256)) * 4096  # 1 MiB: many chunks, each must not wait its own 100 ms in turn
+    start = time.monotonic()
+    sender = threading.Thread(target=sock.sendall, args=(payload,))
+    sender.start()
+    assert recv_exactly(sock, len(payload)) == payload
+    sender.join()
+    assert 0.09 <= time.monotonic() - start <= 1.0
+    sock.close()
+
+
+def test_adding_and_removing_a_toxic_around_short_connections_never_hangs(toxi, echo):
+    info = toxi.proxy(echo.address)
+    for i in range(40):
+        toxi.client.add_toxic(info.name, "lat", "latency", attributes={"latency": 1})
+        sock = connect(info, timeout=2)
+        sock.sendall(b"%d" % i)
+        sock.close()
+        toxi.client.remove_toxic(info.name, "lat")
+    round_trip(connect(info))
