@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SERIES_PER_CALL",
+    "Budget",
     "DescriptorCache",
     "ExportResult",
     "MonitoringExporter",
@@ -127,8 +128,8 @@ class DescriptorCache:
 _PROCESS_DESCRIPTORS = DescriptorCache()
 
 
-class _Budget:
-    """The total time one export may take, shared by all its calls and retries."""
+class Budget:
+    """The total time one export (or one SLI query) may take, shared by all its calls, retries and pages."""
 
     def __init__(self, seconds: float, initial: float, maximum: float) -> None:
         self.deadline = time.monotonic() + seconds
@@ -141,7 +142,7 @@ class _Budget:
     def call(self, method: Callable[..., Any], request: Any) -> Any:
         left = self.left()
         if left <= 0.05:
-            raise gexc.DeadlineExceeded("export time budget used up")  # type: ignore[no-untyped-call]
+            raise gexc.DeadlineExceeded("time budget used up")  # type: ignore[no-untyped-call]
         retry = gretry.Retry(
             predicate=gretry.if_exception_type(*_TRANSIENT),
             initial=self.initial,
@@ -168,7 +169,7 @@ class _Budget:
 
     def _count(self, exc: Exception) -> None:
         self.retries += 1
-        log.info("monitoring export: transient error, retrying: %s", describe_error(exc))
+        log.info("Cloud Monitoring: transient error, retrying: %s", describe_error(exc))
 
 
 def _gives_up(exc: BaseException) -> bool:
@@ -345,7 +346,7 @@ class MonitoringExporter:
 
     def _write(self, client: monitoring_v3.MetricServiceClient, points: Sequence[Point]) -> ExportResult:
         started = time.monotonic()
-        budget = _Budget(self._timeout, *self._backoff)
+        budget = Budget(self._timeout, *self._backoff)
         errors: list[str] = []
         warnings: list[str] = []
         calls = created = written = 0

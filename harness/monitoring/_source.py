@@ -32,13 +32,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
-from google.api_core import exceptions as gexc
-from google.api_core import retry as gretry
 from google.cloud import monitoring_v3
 
 from harness._verdicts import Check, Verdict
 from harness.monitoring._distribution import distribution_percentile, merge_distributions
-from harness.monitoring._export import describe_error, make_client
+from harness.monitoring._export import Budget, describe_error, make_client
 from harness.slo._model import SLO, MetricSource, Objective
 from harness.slo._registry import Fail, register_metric_source
 
@@ -188,12 +186,9 @@ def read_sli(
         aggregation=aggregation or None,
         view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
     )
-    retry = gretry.Retry(
-        predicate=gretry.if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded),
-        initial=0.25, maximum=4.0, multiplier=2.0, timeout=_QUERY_BUDGET_S,
-    )  # fmt: skip
+    budget = Budget(_QUERY_BUDGET_S, initial=0.25, maximum=4.0)  # bounds retries and every page
     values: dict[tuple[str, ...], list[Any]] = defaultdict(list)
-    for series in client.list_time_series(request=request, retry=retry, timeout=_QUERY_BUDGET_S):
+    for series in budget.call(client.list_time_series, request):
         raw = monitoring_v3.TimeSeries.pb(series)
         key = tuple(_label(raw, field) for field in spec.group_by)
         values[key].extend(point.value for point in raw.points)
