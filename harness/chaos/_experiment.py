@@ -205,6 +205,13 @@ class Experiment:
         ends = [a.end if a.end is not None else a.at for a in self.method]
         return max(ends, default=0.0)
 
+    @property
+    def recovery_needs(self) -> float:
+        """Shortest load that can show a sustained healthy run after every judged recovery."""
+        sustained = self.healthy.consecutive * self.healthy.window
+        ends = [a.end + sustained for a in self.method if "recovery" in a.judge and a.end is not None]
+        return max(ends, default=0.0)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe copy for the game-day journal (Chaos Toolkit keeps one too)."""
         from dataclasses import asdict
@@ -323,6 +330,18 @@ def parse_experiment(
         raise r.fail(
             "load.duration",
             f"{experiment.duration:g}s is shorter than the method, which ends at {experiment.method_end:g}s",
+        )
+    sustained = experiment.healthy.consecutive * experiment.healthy.window
+    for i, action in enumerate(experiment.method):
+        if "failover" in action.judge and action.duration is not None and action.duration < sustained:
+            raise r.fail(
+                f"method[{i}].for",
+                f"{action.duration:g}s is too short to judge failover: the healthy-window rule needs {sustained:g}s",
+            )
+    if experiment.duration is not None and experiment.duration < experiment.recovery_needs:
+        raise r.fail(
+            "load.duration",
+            f"{experiment.duration:g}s leaves no room to judge recovery: it needs at least {experiment.recovery_needs:g}s",
         )
     return experiment
 

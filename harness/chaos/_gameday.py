@@ -173,6 +173,11 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
             f"{duration:g}s is shorter than the experiment's method, which ends at {experiment.method_end:g}s",
             field="--duration",
         )
+    if duration < experiment.recovery_needs:
+        raise ConfigError(
+            f"{duration:g}s leaves no room to judge recovery: it needs at least {experiment.recovery_needs:g}s",
+            field="--duration",
+        )
     run_load = load or _locust_load(config)
     run_id = new_run_id("gameday")
     run_dir = config.out / run_id

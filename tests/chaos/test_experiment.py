@@ -126,6 +126,18 @@ def test_a_load_duration_shorter_than_the_method_is_refused() -> None:
     assert "load.duration: 20s is shorter than the method" in error_of(minimal(load={"duration": "20s"}))
 
 
+def test_a_fault_too_short_for_the_healthy_rule_cannot_judge_failover() -> None:
+    doc = minimal()
+    doc["method"][0]["for"] = "4s"
+    assert "method[0].for: 4s is too short to judge failover: the healthy-window rule needs 5s" in error_of(doc)
+
+
+def test_a_load_that_ends_before_recovery_could_show_is_refused() -> None:
+    assert "load.duration: 33s leaves no room to judge recovery: it needs at least 35s" in error_of(
+        minimal(load={"duration": "33s"})
+    )
+
+
 def test_rollbacks_cannot_inject_faults() -> None:
     doc = minimal(rollbacks=[{"process": "edge", "action": "kill"}])
     assert "rollbacks[0].action: 'kill' is not an action on a process here" in error_of(doc)
