@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from xynergy.common.clients import pooled_client
 from xynergy.config import CANARY_SERVICES, ServiceConfig
 from xynergy.routing import SingleFlight
 
@@ -41,8 +42,7 @@ class Target:
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
     timeout = httpx.Timeout(10.0, connect=1.0, pool=2.0)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30)
-    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, trust_env=False,
-                             transport=config.transports.get(name))
+    return pooled_client(url, timeout=timeout, limits=limits, transport=config.transports.get(name))
 
 
 @dataclass

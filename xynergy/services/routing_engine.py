@@ -24,6 +24,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
 from xynergy.common.app import ServiceParts, service_app
+from xynergy.common.clients import pooled_client
 from xynergy.common.observability import Metrics, request_id_var
 from xynergy.config import ServiceConfig
 from xynergy.routing import CircuitBreaker, LocalCache, RedisCache, ResponseCache, SingleFlight
@@ -52,8 +53,7 @@ class RegionsFailed(Exception):
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
     timeout = httpx.Timeout(config.upstream_timeout_s, connect=min(0.5, config.upstream_timeout_s))
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30)
-    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, trust_env=False,
-                             transport=config.transports.get(name))
+    return pooled_client(url, timeout=timeout, limits=limits, transport=config.transports.get(name))
 
 
 class Router:
