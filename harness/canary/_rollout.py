@@ -252,7 +252,7 @@ def _instance_of(platform: Any, revision: str) -> str:
 
 def _resources(platform: Any) -> pd.DataFrame | None:
     try:
-        return platform.resource_samples()  # type: ignore[no-any-return]
+        return platform.resource_samples()
     except HarnessError:
         return None
 

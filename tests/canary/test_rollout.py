@@ -104,3 +104,32 @@ def test_bad_flags_are_one_line_and_exit_2_before_anything_starts(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and err[0].startswith("harness: error: --stages") and "--canary-defect" in err[1]
     assert not any(tmp_path.iterdir())
+
+
+EXPERIMENT = """\
+title: canary link latency
+description: slow the canary's incoming link for part of each stage
+method:
+  - name: slow canary link
+    at: 1s
+    for: 4s
+    link: edge->ai-routing-engine@canary
+    action: toxic
+    toxic: {type: latency, attributes: {latency: 120}}
+"""
+
+
+@pytest.mark.slow
+def test_an_experiment_runs_inside_the_stage_its_fault_is_shaded_and_undone(tmp_path, slo_dir):
+    exp = tmp_path / "canary-latency.yaml"
+    exp.write_text(EXPERIMENT)
+    run_dir, run = run_rollout(_config(tmp_path, slo_dir, stages=(50,), experiment=str(exp)))
+    stage = run.stages[0]
+    faults = [w for w in stage.windows if w.kind == "fault"]
+    assert len(faults) == 1 and faults[0].end - faults[0].start == pytest.approx(4.0, abs=1.0)
+    assert faults[0].start == pytest.approx(2.0 + 1.0, abs=1.0)  # warm-up + `at`
+    assert any("undone" in e["label"] for e in stage.events)
+    latency = next(c for c in stage.checks if c.name == "compare/latency")
+    assert latency.verdict is Verdict.FAIL and latency.value >= 60  # +120 ms on ~2/3 of the canary's requests
+    assert run.rolled_back
+    assert "win-fault" in (run_dir / "stage-50" / "index.html").read_text()
