@@ -21,7 +21,7 @@ from harness.monitoring._args import (
 )
 from harness.monitoring._export import MAX_SERIES_PER_CALL, DescriptorCache, ExportResult, MonitoringExporter
 from harness.monitoring._fake import FakeMetricService
-from harness.monitoring._live import LiveExport
+from harness.monitoring._live import LiveExport, samples_snapshot
 from harness.monitoring._saved import export_saved_run
 from harness.monitoring._source import (
     CloudMonitoringSource,
@@ -41,6 +41,7 @@ __all__ = [
     "monitoring_window",
     "parse_cloud_monitoring_spec",
     "read_sli",
+    "samples_snapshot",
     "MAX_SERIES_PER_CALL",
     "METRIC_PREFIX",
     "DescriptorCache",

@@ -13,14 +13,43 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from harness._verdicts import Check
 from harness.monitoring._export import ExportResult, MonitoringExporter
 
-__all__ = ["LiveExport"]
+__all__ = ["LiveExport", "samples_snapshot"]
+
+if TYPE_CHECKING:
+    from harness.slo import SLO
 
 log = logging.getLogger("harness.monitoring")
+
+
+def samples_snapshot(
+    samples_file: str | Path, slos: Sequence[SLO], *, min_samples: int = 30
+) -> Callable[[], list[Check]]:
+    """A `LiveExport` snapshot: the samples-based (`harness`) SLOs over the rows written so far.
+
+    `cloud-monitoring` SLOs are left out (querying the API every tick would
+    spend quota for data that lags by minutes anyway). Before the first rows
+    are flushed it returns no checks, and that tick exports nothing.
+    """
+    from harness.samples import read_samples
+    from harness.slo import evaluate
+
+    own = [slo for slo in slos if slo.indicator.source.type == "harness"]
+    path = Path(samples_file)
+
+    def snapshot() -> list[Check]:
+        if not own or not path.exists():
+            return []
+        samples = read_samples(path)
+        return evaluate(own, samples, min_samples=min_samples) if len(samples) else []
+
+    return snapshot
 
 
 class LiveExport:

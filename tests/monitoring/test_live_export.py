@@ -60,3 +60,34 @@ def test_live_export_with_export_disabled_starts_no_thread(make_exporter):
         time.sleep(0.15)
         assert threading.active_count() == before
     assert live.results == []
+
+
+def test_the_samples_snapshot_judges_the_rows_written_so_far(tmp_path, fake, make_exporter):
+    from harness.monitoring import samples_snapshot
+    from harness.samples import SampleWriter
+    from harness.slo import load_slos
+
+    slo = tmp_path / "latency.yaml"
+    slo.write_text(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: latency-p95}\n"
+        "spec:\n  service: x\n  indicator:\n    metadata: {name: p95}\n    spec:\n      thresholdMetric:\n"
+        "        metricSource: {type: harness, spec: {query: p95(latency_ms), groupBy: [revision]}}\n"
+        "  timeWindow: [{duration: 10m, isRolling: true}]\n  budgetingMethod: Occurrences\n"
+        "  objectives: [{op: lt, value: 100}]\n"
+    )
+    samples = tmp_path / "samples.arrow"
+    snapshot = samples_snapshot(samples, load_slos(slo), min_samples=5)
+    assert snapshot() == []  # nothing written yet
+    now = time.time()
+    with SampleWriter(samples) as writer:
+        for i in range(20):
+            latency = 150.0 if i >= 15 else 20.0  # p95 well above 100 ms
+            writer.add((now + i, now + i, "GET /", "GET", 200, True, "", latency, latency, 10, "canary", "", "w"))
+    (check,) = snapshot()
+    assert check.verdict is Verdict.FAIL and check.scope == "revision=canary" and check.samples == 20
+    with make_exporter().live(snapshot, interval=0.05, run_id="r", stage="10", scenario="s") as live:
+        deadline = time.monotonic() + 5
+        while not live.results and time.monotonic() < deadline:
+            time.sleep(0.02)
+    verdicts = [s for s in fake.stored if s.metric.type.endswith("/verdict")]
+    assert verdicts and verdicts[0].points[0].value.int64_value == 1
