@@ -120,12 +120,15 @@ def main() -> int:
             if toxic is not None:
                 client.remove_toxic("bench", "lat")
             scenarios.append((label, direct, through))
-        print(f"{'scenario':<15}{'direct rps':>12}{'proxy rps':>12}{'add p50 ms':>12}{'add p95 ms':>12}{'add p99 ms':>12}{'errors':>8}")
+        print(f"{'scenario':<15}{'direct rps':>11}{'proxy rps':>11}{'added ms p50':>14}{'p95':>8}{'p99':>8}"
+              f"{'proxy ms p50':>14}{'p95':>8}{'p99':>8}{'errors':>8}")
         for label, direct, through in scenarios:
             added = [(through[p] - direct[p]) / 1000 for p in ("p50", "p95", "p99")]
+            absolute = [through[p] / 1000 for p in ("p50", "p95", "p99")]
             print(
-                f"{label:<15}{direct['rps']:>12.0f}{through['rps']:>12.0f}"
-                f"{added[0]:>12.3f}{added[1]:>12.3f}{added[2]:>12.3f}{through['errors']:>8.0f}"
+                f"{label:<15}{direct['rps']:>11.0f}{through['rps']:>11.0f}"
+                f"{added[0]:>14.3f}{added[1]:>8.3f}{added[2]:>8.3f}"
+                f"{absolute[0]:>14.3f}{absolute[1]:>8.3f}{absolute[2]:>8.3f}{through['errors']:>8.0f}"
             )
         print(f"# {uptime()}")
         script.unlink()
