@@ -25,7 +25,8 @@ from harness.topology._model import (
     load_topology,
     parse_topology,
 )
-from harness.topology._platform import Event, Instance, Platform
+from harness.topology._platform import Platform
+from harness.topology._records import Event, Instance
 from harness.topology._resources import MEMORY_BUDGET_BYTES, MemoryGrowth, ResourceSampler, memory_growth
 from harness.topology._state import DEFAULT_STATE_FILE, read_state, remove_state, stop_recorded, write_state
 

@@ -21,9 +21,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,48 +33,14 @@ from harness.topology._control import AttachedPlatform
 from harness.topology._coldstart import PROBES, ColdStart, http_ok, wait_until
 from harness.topology._launch import InstancePlan, PlatformPlan, incoming_links, make_plan, redis_ping
 from harness.topology._model import Topology, load_topology
-from harness.topology._process import Child, Spawner
+from harness.topology._process import Child, Spawner, signals_ignored, sigterm_as_interrupt, stop_together
+from harness.topology._records import Event, Instance
 from harness.topology._resources import MemoryGrowth, ResourceSampler, memory_growth
 
 if TYPE_CHECKING:
     from harness.toxiproxy import ToxiproxyClient
 
-__all__ = ["Event", "Instance", "Platform"]
-
-
-@dataclass(frozen=True)
-class Event:
-    """One process action, timestamped (epoch seconds) for the run journal."""
-
-    ts: float
-    action: str
-    instance: str
-    pid: int | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Instance:
-    """A running (or external) instance as the rest of the harness sees it."""
-
-    name: str
-    kind: str
-    revision: str
-    region: str | None
-    url: str
-    proxies: list[str]
-    pid: int | None = None
-    create_time: float | None = None
-    cold_start: ColdStart | None = None
-    state: str = "running"  # running, killed, frozen, stopped, external
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["cold_start"] = self.cold_start.as_dict() if self.cold_start else None
-        return d
+__all__ = ["Platform"]
 
 
 class Platform:
@@ -94,6 +59,7 @@ class Platform:
         self.events: list[Event] = []
         self._children: dict[str, Child] = {}
         self._lock = threading.RLock()
+        self._stopping = threading.Event()
         self._spawner = Spawner(run_dir / "logs", tie_to_parent=tie_children)
         self._sampler = ResourceSampler(self._pids, interval=sample_interval) if sample_interval > 0 else None
         self._http = httpx.Client(timeout=2.0, headers={"X-API-Key": plan.api_key})
@@ -125,7 +91,7 @@ class Platform:
         rdir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="harness-up-"))
         platform = cls(plan, rdir, ready_timeout=ready_timeout, grace=grace,
                        sample_interval=sample_interval, tie_children=tie_children)
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             try:
                 platform._start()
                 yield platform
@@ -157,13 +123,20 @@ class Platform:
             for name in wave:  # spawn the whole wave first (spawns are quick) ...
                 self._spawn(plan.instances[name])
             with ThreadPoolExecutor(max_workers=len(wave)) as pool:  # ... then await it in parallel
-                list(pool.map(self._await_start, wave))
+                futures = [pool.submit(self._await_start, name) for name in wave]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:  # one failed, or Ctrl-C: the other waits stop at once
+                    self._stopping.set()
+                    raise
         if self._sampler is not None:
             self._sampler.start()
 
     def close(self) -> None:
         """Remove toxics, stop every child (edge first, Toxiproxy last), end threads. Idempotent."""
-        with _signals_blocked():
+        self._stopping.set()
+        with signals_ignored():
             if self._sampler is not None:
                 self._sampler.stop()
             if self._toxiproxy is not None:
@@ -176,7 +149,7 @@ class Platform:
                 with contextlib.suppress(Exception):
                     self._toxiproxy.close()
             for wave in reversed(self.plan.waves):
-                _stop_together([self._children[n] for n in wave if n in self._children], self.grace)
+                stop_together([self._children[n] for n in wave if n in self._children], self.grace)
             for name in ("redis", "toxiproxy"):
                 if name in self._children:
                     self._children[name].stop(self.grace)
@@ -212,10 +185,13 @@ class Platform:
         if probe is None and plan.kind in PROBES:
             p = PROBES[plan.kind]
             probe = lambda: http_ok(self._http, p.method, f"{plan.url}{p.path}", json=p.body())  # noqa: E731
-        t_ready = wait_until(ready, timeout=self.ready_timeout, alive=child.alive)
+        def alive() -> bool:
+            return child.alive() and not self._stopping.is_set()
+
+        t_ready = wait_until(ready, timeout=self.ready_timeout, alive=alive)
         if t_ready is None:
             raise self._start_failure(child)
-        t_ok = wait_until(probe, timeout=self.ready_timeout, alive=child.alive) if probe else None
+        t_ok = wait_until(probe, timeout=self.ready_timeout, alive=alive) if probe else None
         if probe is not None and t_ok is None:
             if not child.alive() or not plan.defect:  # a defective canary may fail its probe: no first-ok time
                 raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
@@ -378,54 +354,8 @@ class Platform:
         return event
 
 
-def _stop_together(children: list[Child], grace: float) -> None:
-    """SIGTERM a wave at once, then give each the rest of the shared grace period."""
-    for child in children:
-        child.signal(signal.SIGCONT)
-        child.signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for child in children:
-        child.stop(max(0.1, deadline - time.monotonic()))
-
-
 def _toxiproxy_up(url: str) -> bool:
     try:
         return httpx.get(f"{url}/version", timeout=0.5).is_success
     except httpx.HTTPError:
         return False
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While up, SIGTERM raises KeyboardInterrupt so teardown runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Ignore Ctrl-C/SIGTERM during teardown so a second press cannot cut it short.
-
-    (`pthread_sigmask` would not do: Python runs handlers in the main thread
-    whichever thread the kernel delivered the signal to.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-

@@ -8,6 +8,7 @@ of one owner go through `Spawner`, a single long-lived thread.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -15,16 +16,21 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from harness._exceptions import PortInUse, ProcessError
 
-__all__ = ["Child", "Spawner", "free_port", "check_port_free", "pid_alive"]
+__all__ = [
+    "Child", "Spawner", "check_port_free", "free_port", "pid_alive", "signals_ignored", "sigterm_as_interrupt",
+    "stop_together",
+]
 
 _PR_SET_PDEATHSIG = 1
 _libc: ctypes.CDLL | None = None
@@ -183,3 +189,48 @@ def pid_alive(pid: int, create_time: float | None = None) -> bool:
         return create_time is None or abs(proc.create_time() - create_time) < 1.0
     except psutil.Error:
         return False
+
+
+def stop_together(children: list[Child], grace: float) -> None:
+    """SIGTERM a wave at once, then give each the rest of the shared grace period."""
+    for child in children:
+        child.signal(signal.SIGCONT)
+        child.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.stop(max(0.1, deadline - time.monotonic()))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While up, SIGTERM raises KeyboardInterrupt so teardown runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C/SIGTERM during teardown so a second press cannot cut it short.
+
+    (`pthread_sigmask` would not do: Python runs handlers in the main thread
+    whichever thread the kernel delivered the signal to.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -84,16 +84,22 @@ def detach(state_path: Path, *, topology: str | None, canary_defect: str | None,
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceStartError(_supervisor_error(log_path, proc.returncode))
-        with contextlib.suppress(ConfigError):
-            state = read_state(state_path)
-            if state["supervisor"]["pid"] == proc.pid:
-                return state
-        time.sleep(0.05)
-    proc.terminate()
-    raise ServiceStartError(f"the platform was not up within {timeout:g} s; see {log_path}")
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ServiceStartError(_supervisor_error(log_path, proc.returncode))
+            with contextlib.suppress(ConfigError):
+                state = read_state(state_path)
+                if state["supervisor"]["pid"] == proc.pid:
+                    return state
+            time.sleep(0.05)
+        raise ServiceStartError(f"the platform was not up within {timeout:g} s; see {log_path}")
+    except BaseException:  # timed out, or Ctrl-C while waiting: the supervisor tears down what it started
+        if proc.poll() is None:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+        raise
 
 
 def _supervisor_error(log_path: Path, code: int) -> str:
