@@ -8,6 +8,7 @@ except `/populate`, whose errors are `application/json` with a `proxies` key).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
@@ -71,6 +72,7 @@ class Api:
 
     def __init__(self) -> None:
         self.proxies: dict[str, Proxy] = {}
+        self._lock = asyncio.Lock()  # one request at a time: handlers await while binding
 
     def route(self, method: str, path: str) -> Route | Response:
         """The handler and path arguments for a request, or the mux's 404/405."""
@@ -110,10 +112,11 @@ class Api:
             return routed
         if user_agent.startswith("Mozilla/"):
             return BROWSER_BLOCKED
-        try:
-            return await routed.handler(*routed.args, body=body)
-        except ToxicError as exc:
-            return error(exc.status, exc.message)
+        async with self._lock:
+            try:
+                return await routed.handler(*routed.args, body=body)
+            except ToxicError as exc:
+                return error(exc.status, exc.message)
 
     def _proxy(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)

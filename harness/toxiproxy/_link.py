@@ -98,8 +98,14 @@ class Side(asyncio.Protocol):
             self.transport.resume_reading()
 
     def close(self) -> None:
+        """Close after what is already written has been sent (FIN, or RST with linger 0)."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    def abort(self) -> None:
+        """Close now, dropping anything unsent (the proxy went down)."""
+        if self.transport is not None:
+            self.transport.abort()
 
 
 class ClientSide(Side):
@@ -326,9 +332,9 @@ class Link:
                 direction.done = direction.eof = True
                 direction.feed = _drop
         self._dispose()
-        self.client.close()
+        self.client.abort()
         if self.upstream is not None:
-            self.upstream.close()
+            self.upstream.abort()
 
     def _dispose(self) -> None:
         for direction in (self.up, self.down):
