@@ -204,6 +204,7 @@ class _Rollout:
                             min_samples=cfg.min_samples)
         if load.killed:
             stage.notes.append("Locust had to be killed at its deadline; samples up to then are judged")
+        stage.events = sorted(stage.events + _platform_events(self.platform, started, ended), key=lambda e: e["t"])
         judged = samples[samples["ts"] >= judged_from] if len(samples) else samples
         return stage, judged
 
@@ -248,6 +249,18 @@ def _instance_of(platform: Any, revision: str) -> str:
         if rev == revision:
             return str(name)
     raise ConfigError(f"the topology has no {revision} revision to roll out", field="--topology")
+
+
+def _platform_events(platform: Any, start: float, end: float) -> list[dict[str, Any]]:
+    """The platform's journal (weights, kills, restarts) within the stage, as report events."""
+    out = []
+    for event in list(getattr(platform, "events", []) or []):
+        data = event.as_dict() if hasattr(event, "as_dict") else dict(event)
+        ts = float(data.get("ts", 0.0))
+        if start - 1.0 <= ts <= end:
+            detail = ", ".join(f"{k}={v}" for k, v in (data.get("detail") or {}).items())
+            out.append({"t": round(ts - start, 3), "label": f"{data.get('action')} {data.get('instance')} {detail}".strip()})
+    return out
 
 
 def _resources(platform: Any) -> pd.DataFrame | None:
