@@ -79,14 +79,17 @@ class Platform:
         grace: float = 5.0,
         sample_interval: float = 1.0,
         tie_children: bool = True,
+        api_key: str | None = None,
     ) -> Iterator[Platform]:
         """Start everything, yield the running platform, and always tear it down.
 
         `toxiproxy_url` (default: env `TOXIPROXY_URL`) uses that server instead
-        of spawning the embedded one. SIGTERM is treated like Ctrl-C while up.
+        of spawning the embedded one. `api_key` (default: env `XYNERGY_API_KEY`,
+        needed for external services; else a random key per run) is given to
+        every spawned service. SIGTERM is treated like Ctrl-C while up.
         """
         topo = topology if isinstance(topology, Topology) else load_topology(topology)
-        plan = make_plan(topo, api_key=secrets.token_urlsafe(24), canary_defect=canary_defect,
+        plan = make_plan(topo, api_key=api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24), canary_defect=canary_defect,
                          toxiproxy_url=toxiproxy_url or os.environ.get("TOXIPROXY_URL") or None)
         rdir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="harness-up-"))
         platform = cls(plan, rdir, ready_timeout=ready_timeout, grace=grace,

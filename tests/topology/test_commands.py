@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from harness.topology import Platform, read_state
@@ -147,3 +148,31 @@ def test_status_and_down_without_a_platform(tmp_path: Path) -> None:
     assert down.returncode == 0 and "nothing is up" in down.stdout
 
 
+
+
+def test_ctrl_c_during_start_up_tears_down_at_once(tmp_path: Path, write_topology, one_service) -> None:
+    one_service["services"]["internal-ai.primary"]["canary"] = {}
+    proc = start_up(tmp_path, "--topology", str(write_topology(one_service)), "--canary-defect", "slow-start=30s")
+    try:
+        parent = psutil.Process(proc.pid)
+        # wait until both revisions are spawned (the canary then sleeps 30 s before it listens)
+        spawned = wait_until(lambda: sum("xynergy" in " ".join(c.cmdline()) for c in _children(parent)) >= 2,
+                             timeout=60)
+        assert spawned is not None
+        kids = [(c.pid, c.create_time()) for c in _children(parent)]
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert time.monotonic() - t0 < 15  # not the 30 s readiness timeout
+    assert all_gone(kids, within=2)
+    assert not (tmp_path / ".harness/state.json").exists()
+
+
+def _children(parent: psutil.Process) -> list[psutil.Process]:
+    try:
+        return parent.children(recursive=True)
+    except psutil.Error:
+        return []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import sys
 import time
 import uuid
 
@@ -13,6 +15,7 @@ import pytest
 
 from harness._exceptions import PortInUse, ServiceStartError
 from harness.topology import Platform, parse_topology
+from harness.topology._coldstart import wait_until
 from harness.topology._process import check_port_free, pid_alive
 
 pytestmark = pytest.mark.slow
@@ -184,3 +187,34 @@ def test_a_port_in_use_names_the_port_and_the_service(tmp_path, one_service) -> 
         with pytest.raises(PortInUse, match=f"port {port} \\(for service internal-ai.primary\\) is already in use"):
             with Platform.up(parse_topology(data), run_dir=tmp_path):
                 pass
+
+
+def test_an_external_service_is_reached_through_its_proxy_but_never_spawned(tmp_path, one_service) -> None:
+    from harness.topology._process import Spawner, free_port
+
+    port = free_port()
+    spawner = Spawner(tmp_path / "external")
+    env = {**os.environ, "XYNERGY_API_KEYS": "staging-key"}
+    svc = spawner.spawn("staging", [sys.executable, "-m", "xynergy", "internal-ai-service", "--port", str(port)], env=env)
+    try:
+        one_service["services"]["internal-ai.primary"] = {"url": f"http://127.0.0.1:{port}"}
+        ready = wait_until(lambda: svc.alive() and _ok(f"http://127.0.0.1:{port}/readyz"), timeout=30)
+        assert ready is not None, svc.last_lines()
+        with Platform.up(parse_topology(one_service), run_dir=tmp_path, api_key="staging-key") as p:
+            inst = p.instances["internal-ai.primary"]
+            assert inst.state == "external" and inst.pid is None and inst.cold_start is None
+            assert all(c.instance != "internal-ai.primary" for c in p.cold_starts)
+            resp = httpx.post(f"{p.edge_url}/v1/infer", json={"model": "xyn-small-v1", "prompt": "x"},
+                              headers={"X-API-Key": p.api_key}, timeout=10)
+            assert resp.status_code == 200
+        assert svc.alive()  # teardown leaves what it did not start
+    finally:
+        svc.stop(grace=5)
+        spawner.close()
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
