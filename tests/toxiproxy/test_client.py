@@ -16,6 +16,7 @@ from harness.toxiproxy import ProxySpec, ToxiproxyClient
 from tests.toxiproxy.conftest import connect, free_port, port_open, round_trip, start_embedded, stop
 
 
+@pytest.mark.slow
 def test_two_clients_for_two_servers_coexist_in_one_process(embedded_url, echo):
     proc, other_url = start_embedded()
     try:
@@ -124,6 +125,7 @@ def test_down_reenables_the_proxy_even_when_the_block_fails(embedded_url, echo):
         admin.delete_proxy("dn")
 
 
+@pytest.mark.slow
 def test_rollback_that_cannot_reach_the_server_says_what_was_left(embedded_url, echo):
     proc, url = start_embedded()
     client = ToxiproxyClient(url)

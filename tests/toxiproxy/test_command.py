@@ -19,6 +19,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=20)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_the_server_stops_cleanly_on_sigterm_and_ctrl_c_closing_its_proxies(sig, echo):
     proc, url = start_embedded()
@@ -45,6 +46,7 @@ def test_an_impossible_port_is_one_line_and_exit_code_2():
     assert result.stderr.strip().splitlines() == ["harness: error: --port: 70000 is not a TCP port (0-65535)"]
 
 
+@pytest.mark.slow
 def test_a_config_file_creates_its_proxies_before_the_api_listens(tmp_path, echo):
     port = free_port()
     config = tmp_path / "proxies.json"
