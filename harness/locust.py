@@ -277,7 +277,6 @@ def _default_samples_path() -> str:
     return str(directory / "samples.arrow")
 
 
-@events.init_command_line_parser.add_listener
 def _add_options(parser: Any) -> None:
     group = parser.add_argument_group("xynergy-harness", "exact samples and the SLO gate (harness.locust)")
     group.add_argument("--rps", type=float, default=0.0, env_var="HARNESS_RPS",
@@ -317,23 +316,27 @@ class _Plugin:
                 raise SystemExit(2) from None
             opts.harness_users = int(getattr(opts, "num_users", 0) or 0)
         self.recorder = _Recorder(env)
-        env.events.request.add_listener(self.recorder.on_request)
+        _listen(env.events.request, self.recorder.on_request)
         if isinstance(runner, MasterRunner):
             runner.register_message(_SAMPLES_MSG, self.recorder.receive)
-            env.events.test_stopping.add_listener(self._snapshot_workers)
-            env.events.test_stop.add_listener(self._master_stop)
+            _listen(env.events.test_stopping, self._snapshot_workers)
+            _listen(env.events.test_stop, self._master_stop)
         if isinstance(runner, WorkerRunner):
             runner.register_message(_FLUSH_MSG, self._worker_flush)
-            env.events.test_start.add_listener(self._worker_start)
-            env.events.test_stop.add_listener(lambda **_: self.recorder and self.recorder.ship(final=True))
+            _listen(env.events.test_start, self._worker_start)
+            _listen(env.events.test_stop, self._worker_stop)
         else:
-            env.events.quitting.add_listener(self._judge)
+            _listen(env.events.quitting, self._judge)
 
     def _worker_start(self, **_: Any) -> None:
         assert self.recorder is not None and isinstance(self.env.runner, WorkerRunner)
         self.recorder.worker_id = self.env.runner.client_id
         self.recorder.final_sent = False
         gevent.spawn(self.recorder.ship_forever)
+
+    def _worker_stop(self, **_: Any) -> None:
+        assert self.recorder is not None
+        self.recorder.ship(final=True)
 
     def _worker_flush(self, environment: Environment, msg: Any, **_: Any) -> None:
         assert self.recorder is not None
@@ -375,6 +378,14 @@ class _Plugin:
         self.env.process_exit_code = result.exit_code
 
 
-@events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     _Plugin(environment)
+
+
+def _listen(hook: Any, listener: Any) -> None:
+    """`EventHook.add_listener` (untyped in Locust) behind one typed call."""
+    hook.add_listener(listener)
+
+
+_listen(events.init_command_line_parser, _add_options)
+_listen(events.init, _on_init)
