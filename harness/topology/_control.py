@@ -151,6 +151,10 @@ class AttachedPlatform:
     def events(self) -> list[dict[str, Any]]:
         return list(self._get("/events"))
 
+    def links(self) -> dict[str, str]:
+        """Proxy name → listen address."""
+        return {name: str(link["listen"]) for name, link in self.state["links"].items()}
+
     def url(self, name: str) -> str:
         inst = self.state["instances"].get(name)
         if inst is None:

@@ -87,6 +87,9 @@ def test_detach_then_status_attach_and_down(tmp_path: Path, write_topology, one_
         assert status.returncode == 0, status.stdout + status.stderr
         assert "ready" in status.stdout
         with Platform.attach(state_file) as attached:
+            assert set(attached.links()) == {"client->internal-ai.primary"}
+            attached.toxiproxy.add_toxic("client->internal-ai.primary", "slow", "latency", attributes={"latency": 50})
+            assert attached.toxiproxy.pending_rollback[0]  # removed again when the attachment closes
             old = attached.instances["internal-ai.primary"]["pid"]
             cold = attached.restart("internal-ai.primary")
             assert cold.pid != old and cold.ready_s > 0
@@ -95,6 +98,9 @@ def test_detach_then_status_attach_and_down(tmp_path: Path, write_topology, one_
             assert resp.status_code == 200
         state = read_state(state_file)  # the supervisor rewrote it with the new pid
         assert state["instances"]["internal-ai.primary"]["pid"] == cold.pid
+        from harness.toxiproxy import ToxiproxyClient
+
+        assert ToxiproxyClient(state["toxiproxy_url"]).toxics("client->internal-ai.primary") == []
     finally:
         down = harness("down", cwd=tmp_path)
     assert down.returncode == 0, down.stderr
