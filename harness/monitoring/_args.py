@@ -18,8 +18,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from harness._exceptions import ConfigError
-from harness.monitoring._export import MonitoringExporter
+
+if TYPE_CHECKING:  # imported on use: adding the flags must not load the client library
+    from harness.monitoring._export import MonitoringExporter
 
 __all__ = [
     "MonitoringConfig",
@@ -115,6 +119,8 @@ def exporter_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
     Raises `ConfigError` for a bad flag, and `ExportError` at once when
     `--require-export` is set but no credentials can be found.
     """
+    from harness.monitoring._export import MonitoringExporter
+
     config = monitoring_config_from_args(args, environ)
     return MonitoringExporter(
         config.project, endpoint=config.endpoint, timeout=config.timeout, require_export=config.require_export

@@ -29,16 +29,16 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
-
-import pandas as pd
-from google.cloud import monitoring_v3
+from typing import TYPE_CHECKING, Any
 
 from harness._verdicts import Check, Verdict
-from harness.monitoring._distribution import distribution_percentile, merge_distributions
-from harness.monitoring._export import Budget, describe_error, make_client
-from harness.slo._model import SLO, MetricSource, Objective
 from harness.slo._registry import Fail, register_metric_source
+
+if TYPE_CHECKING:  # the client library is imported on first use: `harness --help` stays fast
+    import pandas as pd
+    from google.cloud import monitoring_v3
+
+    from harness.slo._model import SLO, MetricSource, Objective
 
 __all__ = [
     "CloudMonitoringSource",
@@ -170,6 +170,10 @@ def read_sli(
     scalars give `statistic` over the points and the number of points, or,
     for `sum`, the sum as the event count (request counts).
     """
+    from google.cloud import monitoring_v3
+
+    from harness.monitoring._export import Budget
+
     seconds = max(_MIN_ALIGNMENT_S, math.ceil((end - start).total_seconds()))
     aggregation: dict[str, Any] = {}
     if spec.aligner != "ALIGN_NONE":
@@ -189,7 +193,7 @@ def read_sli(
     budget = Budget(_QUERY_BUDGET_S, initial=0.25, maximum=4.0)  # bounds retries and every page
     values: dict[tuple[str, ...], list[Any]] = defaultdict(list)
     for series in budget.call(client.list_time_series, request):
-        raw = monitoring_v3.TimeSeries.pb(series)
+        raw = type(series).pb(series)
         key = tuple(_label(raw, field) for field in spec.group_by)
         values[key].extend(point.value for point in raw.points)
     return {key: _reading(spec, typed) for key, typed in values.items()}
@@ -201,6 +205,8 @@ def _label(series: Any, field: str) -> str:
 
 
 def _reading(spec: CloudMonitoringSpec, typed: Sequence[Any]) -> Reading:
+    from harness.monitoring._distribution import distribution_percentile, merge_distributions
+
     kinds = {value.WhichOneof("value") for value in typed}
     if kinds == {"distribution_value"}:
         merged = merge_distributions([value.distribution_value for value in typed])
@@ -254,6 +260,8 @@ class CloudMonitoringSource:
         if problem is not None:
             return self._unjudged(slo, need, main, problem)
         assert start is not None and end is not None and project is not None
+        from harness.monitoring._export import describe_error, make_client
+
         client, owned = context.client, None
         endpoint = _env_endpoint() if client is None else None  # a bad variable is a ConfigError, not a verdict
         try:
