@@ -29,7 +29,7 @@ from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scr
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
 from harness.canary._live import StageProgress
-from harness.canary._stage import StageExtras, StageInputs, judge_stage
+from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.report._markdown import format_value
 from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
@@ -39,6 +39,9 @@ from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+_LOCUST_STARTUP_S = 3.0
+"""Locust's `-t` counts from its own start (after imports): run this much longer so
+the load covers the whole judged window, whose end is fixed by the wall clock."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,8 @@ class _Rollout:
         judged_from = started + cfg.warmup_s
         deadline = judged_from + cfg.stage_duration_s
         load_cfg = LocustConfig(locustfile=Path(cfg.locustfile), host=self.platform.edge_url, out_dir=out_dir,
-                                users=cfg.user_count, run_time_s=cfg.warmup_s + cfg.stage_duration_s, rps=cfg.rps,
+                                users=cfg.user_count, run_time_s=cfg.warmup_s + cfg.stage_duration_s + _LOCUST_STARTUP_S,
+                                rps=cfg.rps,
                                 slo_dir=Path(cfg.slo_dir), min_samples=cfg.min_samples, api_key=self.platform.api_key)
         extras: list[StageExtras | None] = []
         hook_thread = self._start_hook(weight, started, judged_from, deadline, load_cfg.samples_file, extras)
@@ -198,15 +202,14 @@ class _Rollout:
         inputs = StageInputs(
             weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples, usage=usage,
             resources=_resources(self.platform), cold_starts=_cold_starts(self.platform), canary_instance=self.canary,
-            first_canary_stage=first, reference=reference, extras=extras[0] if extras else None,
+            first_canary_stage=first, reference=reference, extras=extras[0] if extras else None, judged_to=deadline,
         )  # fmt: skip
         stage = judge_stage(inputs, self.slos, judge=cfg.judge, prices=self.prices, cost=cfg.cost,
                             min_samples=cfg.min_samples)
         if load.killed:
             stage.notes.append("Locust had to be killed at its deadline; samples up to then are judged")
         stage.events = sorted(stage.events + _platform_events(self.platform, started, ended), key=lambda e: e["t"])
-        judged = samples[samples["ts"] >= judged_from] if len(samples) else samples
-        return stage, judged
+        return stage, judged_window(samples, judged_from, deadline)
 
     def _start_hook(self, weight: int, started: float, t0: float, deadline: float, samples: Path,
                     sink: list[StageExtras | None]) -> threading.Thread | None:

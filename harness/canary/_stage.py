@@ -22,7 +22,7 @@ from harness.report._model import StageResult, Window
 from harness.report._series import latency_distributions, resource_series, sample_series
 from harness.slo import SLO, evaluate, judge_measurement
 
-__all__ = ["StageInputs", "StageExtras", "judge_stage", "measurement_slo"]
+__all__ = ["StageInputs", "StageExtras", "judge_stage", "judged_window", "measurement_slo"]
 
 
 @dataclass
@@ -57,6 +57,19 @@ class StageInputs:
     reference: pd.DataFrame | None = None
     """Judged samples of the previous stage (baseline for a 100 % stage)."""
     extras: StageExtras | None = None
+    judged_to: float | None = None
+    """End of the judged window (None: everything after `judged_from`). Requests
+    started after it — while Locust shuts down — are charted but not judged."""
+
+
+def judged_window(samples: pd.DataFrame, start: float, end: float | None) -> pd.DataFrame:
+    """The samples whose request started inside [start, end)."""
+    if samples.empty:
+        return samples
+    mask = samples["ts"] >= start
+    if end is not None:
+        mask &= samples["ts"] < end
+    return samples[mask]
 
 
 def measurement_slo(slos: Iterable[SLO], measurement: str) -> SLO | None:
@@ -149,7 +162,7 @@ def judge_stage(
     """Every check of one stage and its chart data, judged over the post-warm-up samples."""
     cfg = judge or JudgeConfig()
     samples = inputs.samples
-    judged = samples[samples["ts"] >= inputs.judged_from] if len(samples) else samples
+    judged = judged_window(samples, inputs.judged_from, inputs.judged_to)
     checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples) if len(judged) else []
     if len(judged):
         checks += judge_samples(judged, cfg, reference=inputs.reference)
@@ -165,6 +178,9 @@ def judge_stage(
     checks += extras.checks
     warmup = inputs.judged_from - inputs.started_at
     windows = ([Window(0.0, warmup, "warm-up", kind="warmup")] if warmup > 0 else []) + extras.windows
+    if inputs.judged_to is not None and inputs.ended_at > inputs.judged_to:
+        windows.append(Window(inputs.judged_to - inputs.started_at, inputs.ended_at - inputs.started_at,
+                              "not judged (load stopping)", kind="cooldown"))
     series = sample_series(samples, inputs.started_at, latency_column=cfg.latency_column)
     if inputs.resources is not None:
         series += resource_series(inputs.resources, inputs.started_at, inputs.ended_at)
