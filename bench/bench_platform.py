@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import random
@@ -189,6 +190,7 @@ async def load(edge: str, rate: float, duration: float, warmup: float, max_in_fl
         "max_ms": float(co.max()) if co.size else float("nan"),
         "service_p50_ms": pct(service, 50), "service_p95_ms": pct(service, 95),
         "cache_hits": sum(1 for r in measured if r[4] == "hit"),
+        "statuses": dict(sorted(collections.Counter(r[3] for r in measured).items())),
     }
 
 
@@ -243,7 +245,7 @@ def main() -> int:
         result = run_load(edge.url, args.rate, duration, args.warmup)
         print(f"  requests {result['requests']}  errors {result['errors']}  "
               f"client-dropped {result['dropped_at_client']}  achieved {result['achieved_rps']:.1f} req/s  "
-              f"cache hits {result['cache_hits']}")
+              f"cache hits {result['cache_hits']}  statuses {result['statuses']}")
         print(f"  latency from intended start: p50 {result['p50_ms']:.1f} ms  p95 {result['p95_ms']:.1f} ms  "
               f"p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms")
         print(f"  service time (send → answer): p50 {result['service_p50_ms']:.1f} ms  "

@@ -55,6 +55,9 @@ class Metrics:
 
 
 def _route_label(scope: Scope) -> str:
+    label = scope.get("xynergy.route")  # set by handlers whose template says too little
+    if isinstance(label, str):
+        return label
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):

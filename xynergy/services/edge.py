@@ -35,11 +35,13 @@ __all__ = ["create_app", "upstream_for"]
 
 log = logging.getLogger("xynergy.edge")
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
+ROUTE_LABELS = {"ai-routing-engine": "/v1/route", "security-governance": "/v1/governance",
+                "system-runtime": "/v1/runtime"}
 
 
 def upstream_for(path: str) -> tuple[str, str] | None:
     """(service, upstream path) for an edge path, or None when nothing serves it."""
-    if path == "/v1/route" or path.startswith(("/v1/route/", "/v1/route?")):
+    if path == "/v1/route" or path.startswith("/v1/route/"):
         return "ai-routing-engine", path
     if path.startswith("/v1/governance/"):
         return "security-governance", "/v1/" + path[len("/v1/governance/"):]
@@ -100,6 +102,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if mapped is None:
             return _error(404, f"no upstream serves {request.url.path}")
         service, path = mapped
+        request.scope["xynergy.route"] = ROUTE_LABELS[service]  # the metrics' route label
         if not is_preflight(request.scope):
             verdict = await verifier.verify(request.headers.get(API_KEY_HEADER, ""))
             if verdict == Verdict.INVALID:

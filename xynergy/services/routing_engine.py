@@ -52,7 +52,8 @@ class RegionsFailed(Exception):
 
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
     timeout = httpx.Timeout(config.upstream_timeout_s, connect=min(0.5, config.upstream_timeout_s))
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=30)
+    # Sized to the engine's own in-flight cap (50); see edge_proxy on httpcore pool cost.
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
     return pooled_client(url, timeout=timeout, limits=limits, transport=config.transports.get(name))
 
 

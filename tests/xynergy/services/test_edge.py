@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_testing import API_KEY, AUTH, OTHER_KEY, SwitchableTransport, config, running
+from platform_testing import API_KEY, AUTH, OTHER_KEY, SwitchableTransport, config, running, sample
 from xynergy import create_app, parse_defects
 
 
@@ -50,6 +50,8 @@ async def test_edge_routes_each_prefix_to_its_upstream_and_stamps_the_serving_re
     assert links["security-governance"].seen[-1].url.path == "/v1/policies/acme"
     assert runtime.json() == {"connections": 0}
     assert missing.status_code == 404
+    labels = {"service": "edge", "revision": "baseline", "route": "/v1/route", "method": "POST", "status": "200"}
+    assert sample(app, "xynergy_http_requests_total", labels) == 1
 
 
 @pytest.mark.anyio
