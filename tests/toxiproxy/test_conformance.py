@@ -578,3 +578,12 @@ def test_adding_and_removing_a_toxic_around_short_connections_never_hangs(toxi, 
         sock.close()
         toxi.client.remove_toxic(info.name, "lat")
     round_trip(connect(info))
+
+
+def test_two_latency_toxics_in_one_stream_add_up(toxi, echo):
+    info = toxi.proxy(echo.address)
+    toxi.client.add_toxic(info.name, "a", "latency", stream="upstream", attributes={"latency": 100})
+    toxi.client.add_toxic(info.name, "b", "latency", stream="upstream", attributes={"latency": 100})
+    sock = connect(info)
+    assert 0.18 <= round_trip(sock) <= 0.4
+    sock.close()
