@@ -310,7 +310,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
                 raise
             run.complete, run.incomplete_reason = True, ""
     except BaseException as exc:
-        reason = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
+        reason = "interrupted (Ctrl-C or SIGTERM)" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
         run.complete = False
         run.incomplete_reason = reason + ("; canary rolled back" if run.rolled_back else "")
         raise
