@@ -8,7 +8,8 @@
     with FaultTimeline(experiment.method, toxiproxy=platform.toxiproxy, platform=platform,
                        rollbacks=experiment.rollbacks) as timeline:
         run_your_load()
-    measurements = measure_faults(samples, timeline.fault_windows(), experiment.healthy, run_end=...)
+    measurements, checks = judge_faults(experiment, timeline.fault_windows(), samples, slos_by_name,
+                                        run_start=t0, run_end=t1)
 
 Importing this package registers the experiment validator with
 `harness validate` (`harness.slo.register_file_validator`, kind
@@ -33,9 +34,7 @@ from harness.chaos._experiment import (
     SteadyState,
     Toxic,
     WindowCheck,
-    load_experiment,
     parse_duration,
-    parse_experiment,
 )
 from harness.chaos._failover import (
     FaultMeasurement,
@@ -47,7 +46,8 @@ from harness.chaos._failover import (
     primary_region_of,
     window_stats,
 )
-from harness.chaos._gameday import GameDayConfig, load_for_topology, region_series, run_gameday
+from harness.chaos._loader import load_experiment, parse_experiment
+from harness.chaos._gameday import GameDayConfig, judge_faults, load_for_topology, region_series, run_gameday
 from harness.chaos._timeline import FaultTimeline, JournalEntry, PlatformActions, ToxicActions
 from harness.slo import register_file_validator
 
@@ -72,6 +72,7 @@ __all__ = [
     "failover_checks",
     "first_sustained_healthy",
     "is_experiment_document",
+    "judge_faults",
     "load_experiment",
     "load_for_topology",
     "measure_fault",

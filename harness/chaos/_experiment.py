@@ -1,4 +1,4 @@
-"""Chaos experiment files: typed model and strict validation before anything runs.
+"""Chaos experiment files: the typed model (validation lives in `_loader`).
 
 The shape follows Chaos Toolkit's experiment format (title, description, tags,
 steady-state hypothesis, method, rollbacks) with what a load-driven game day
@@ -11,12 +11,8 @@ the field and the problem, so a bad file never injects a single fault.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import yaml
 
 from harness._exceptions import ExperimentError
 
@@ -28,11 +24,14 @@ __all__ = [
     "SteadyState",
     "Toxic",
     "TOXIC_ATTRIBUTES",
+    "CHECK_METRICS",
+    "CHECK_WINDOWS",
+    "JUDGEMENTS",
     "LINK_ACTIONS",
     "PROCESS_ACTIONS",
-    "load_experiment",
+    "ROLLBACK_LINK_ACTIONS",
+    "ROLLBACK_PROCESS_ACTIONS",
     "parse_duration",
-    "parse_experiment",
 ]
 
 #: Toxic types Toxiproxy knows and the integer attributes each accepts.
@@ -55,7 +54,6 @@ ROLLBACK_PROCESS_ACTIONS = frozenset({"restart", "thaw"})
 CHECK_METRICS = frozenset({"error-ratio", "p95-ms", "p99-ms", "successes", "failures", "requests"})
 CHECK_WINDOWS = frozenset({"fault", "before", "after", "run"})
 JUDGEMENTS = frozenset({"failover", "recovery"})
-_OPS = frozenset({"lt", "lte", "gt", "gte"})
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -214,335 +212,13 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe copy for the game-day journal (Chaos Toolkit keeps one too)."""
-        from dataclasses import asdict
-
         return asdict(self)
 
 
-class _Reader:
-    """Walks a parsed YAML mapping and raises ExperimentError naming the field."""
+def __getattr__(name: str) -> Any:
+    """`load_experiment` / `parse_experiment` moved to `_loader`; old imports keep working."""
+    if name in ("load_experiment", "parse_experiment"):
+        from harness.chaos import _loader
 
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, problem: str) -> ExperimentError:
-        return ExperimentError(problem, source=self.source, field=where)
-
-    def mapping(self, value: object, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
-        return value
-
-    def only(self, data: Mapping[str, Any], where: str, allowed: Collection[str]) -> None:
-        unknown = sorted(set(map(str, data)) - set(allowed))
-        if unknown:
-            path = f"{where}.{unknown[0]}" if where else unknown[0]
-            raise self.fail(path, f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                raise self.fail(f"{where}{key}", "required field is missing")
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}{key}", "expected a non-empty string")
-        return value
-
-    def number(self, data: Mapping[str, Any], key: str, where: str, default: float, *, lo: float, hi: float) -> float:
-        value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"{where}{key}", f"expected a number, got {value!r}")
-        if not lo <= float(value) <= hi:
-            raise self.fail(f"{where}{key}", f"must be between {lo:g} and {hi:g}, got {value!r}")
-        return float(value)
-
-    def duration(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
-        if data.get(key) is None:
-            return None
-        return parse_duration(data[key], source=self.source, field=f"{where}{key}")
-
-
-def parse_experiment(
-    data: object,
-    source: str = "<experiment>",
-    *,
-    links: Collection[str] | None = None,
-    processes: Collection[str] | None = None,
-    slos: Collection[str] | None = None,
-) -> Experiment:
-    """Validate a parsed YAML document into an `Experiment`.
-
-    When `links` / `processes` are given (from a topology), every target name
-    is checked against them; when `slos` is given (SLO names from the SLO
-    files), every SLO the experiment names is checked too.
-    """
-    r = _Reader(source)
-    doc = r.mapping(data, "(top level)")
-    r.only(
-        doc,
-        "",
-        {
-            "title", "description", "tags", "steady-state-hypothesis", "healthy-window", "failover-slo",
-            "method", "checks", "rollbacks", "load", "primary-region",
-        },
-    )
-    title = str(r.text(doc, "title", ""))
-    description = str(r.text(doc, "description", ""))
-    tags_raw = doc.get("tags", [])
-    if not isinstance(tags_raw, list) or not all(isinstance(t, str) for t in tags_raw):
-        raise r.fail("tags", "expected a list of strings")
-    method_raw = doc.get("method")
-    if not isinstance(method_raw, list) or not method_raw:
-        raise r.fail("method", "required: a non-empty list of actions")
-    method = tuple(_action(r, item, f"method[{i}]", links, processes, rollback=False) for i, item in enumerate(method_raw))
-    names = [a.name for a in method]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate is not None:
-        raise r.fail("method", f"action name {duplicate!r} is used twice; names identify actions in the journal")
-    rollbacks_raw = doc.get("rollbacks", [])
-    if not isinstance(rollbacks_raw, list):
-        raise r.fail("rollbacks", "expected a list of actions")
-    rollbacks = tuple(
-        _action(r, item, f"rollbacks[{i}]", links, processes, rollback=True) for i, item in enumerate(rollbacks_raw)
-    )
-    load = r.mapping(doc.get("load", {}), "load")
-    r.only(load, "load", {"duration", "rps"})
-    rps = None if load.get("rps") is None else r.number(load, "rps", "load.", 0, lo=0.1, hi=100_000)
-    experiment = Experiment(
-        title=title,
-        description=description,
-        tags=tuple(tags_raw),
-        method=method,
-        steady_state=_steady_state(r, doc.get("steady-state-hypothesis")),
-        healthy=_healthy(r, doc.get("healthy-window", {})),
-        failover_slo=r.text(doc, "failover-slo", "", required=False) or "failover",
-        checks=_checks(r, doc.get("checks", [])),
-        rollbacks=rollbacks,
-        duration=r.duration(load, "duration", "load."),
-        rps=rps,
-        primary_region=r.text(doc, "primary-region", "", required=False),
-        source=source,
-    )
-    if slos is not None:
-        _check_slo_names(r, experiment, slos)
-    if experiment.duration is not None and experiment.method_end > experiment.duration:
-        raise r.fail(
-            "load.duration",
-            f"{experiment.duration:g}s is shorter than the method, which ends at {experiment.method_end:g}s",
-        )
-    sustained = experiment.healthy.consecutive * experiment.healthy.window
-    for i, action in enumerate(experiment.method):
-        if "failover" in action.judge and action.duration is not None and action.duration < sustained:
-            raise r.fail(
-                f"method[{i}].for",
-                f"{action.duration:g}s is too short to judge failover: the healthy-window rule needs {sustained:g}s",
-            )
-    if experiment.duration is not None and experiment.duration < experiment.recovery_needs:
-        raise r.fail(
-            "load.duration",
-            f"{experiment.duration:g}s leaves no room to judge recovery: it needs at least {experiment.recovery_needs:g}s",
-        )
-    return experiment
-
-
-def _check_slo_names(r: _Reader, experiment: Experiment, slos: Collection[str]) -> None:
-    known = ", ".join(sorted(slos)) or "none"
-    if experiment.steady_state is not None:
-        for i, name in enumerate(experiment.steady_state.slos):
-            if name not in slos:
-                raise r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {name!r} (known: {known})")
-    if any(a.judge for a in experiment.method) and experiment.failover_slo not in slos:
-        raise r.fail("failover-slo", f"no SLO named {experiment.failover_slo!r} (known: {known})")
-    for i, check in enumerate(experiment.checks):
-        if check.slo is not None and check.slo not in slos:
-            raise r.fail(f"checks[{i}].slo", f"no SLO named {check.slo!r} (known: {known})")
-
-
-def _action(
-    r: _Reader,
-    value: object,
-    where: str,
-    links: Collection[str] | None,
-    processes: Collection[str] | None,
-    *,
-    rollback: bool,
-) -> Action:
-    data = r.mapping(value, where)
-    common = {"name", "action", "link", "process"}
-    r.only(data, where, common if rollback else common | {"at", "for", "toxic", "judge"})
-    w = f"{where}."
-    kind = str(r.text(data, "action", w))
-    link, process = data.get("link"), data.get("process")
-    if (link is None) == (process is None):
-        raise r.fail(where, "give exactly one target: `link` (a Toxiproxy link) or `process` (an instance)")
-    allowed = (
-        (ROLLBACK_LINK_ACTIONS if link is not None else ROLLBACK_PROCESS_ACTIONS)
-        if rollback
-        else (LINK_ACTIONS if link is not None else PROCESS_ACTIONS)
-    )
-    if kind not in allowed:
-        target = "a link" if link is not None else "a process"
-        raise r.fail(f"{w}action", f"{kind!r} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
-    if link is not None:
-        r.text(data, "link", w)
-        if links is not None and link not in links:
-            raise r.fail(f"{w}link", f"no link {link!r} in the topology (links: {', '.join(sorted(links))})")
-    else:
-        r.text(data, "process", w)
-        if processes is not None and process not in processes:
-            raise r.fail(f"{w}process", f"no instance {process!r} in the topology (instances: {', '.join(sorted(processes))})")
-    at = r.duration(data, "at", w)
-    if not rollback and at is None:
-        raise r.fail(f"{w}at", "required field is missing (offset from the start of load, e.g. '20s')")
-    duration = r.duration(data, "for", w)
-    if duration is not None and duration <= 0:
-        raise r.fail(f"{w}for", "must be longer than zero")
-    if duration is not None and kind in {"restart", "thaw"}:
-        raise r.fail(f"{w}for", f"{kind!r} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)")
-    toxic = None
-    if kind == "toxic":
-        toxic = _toxic(r, data.get("toxic"), f"{w}toxic")
-    elif "toxic" in data:
-        raise r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {kind!r}")
-    judge_raw = data.get("judge", [])
-    if isinstance(judge_raw, str):
-        judge_raw = [judge_raw]
-    if not isinstance(judge_raw, list) or any(j not in JUDGEMENTS for j in judge_raw):
-        raise r.fail(f"{w}judge", f"expected a list of: {', '.join(sorted(JUDGEMENTS))}")
-    if judge_raw and kind not in {"toxic", "down", "kill", "freeze"}:
-        raise r.fail(f"{w}judge", f"{kind!r} is not a fault; only faults can be judged")
-    if "recovery" in judge_raw and duration is None:
-        raise r.fail(f"{w}judge", "judging recovery needs `for` (recovery is measured after the fault is removed)")
-    name = r.text(data, "name", w, required=False) or f"{kind} {link or process}" + (f" @{at:g}s" if at else "")
-    return Action(
-        name=name, action=kind, at=at or 0.0, duration=duration, link=link, process=process, toxic=toxic,
-        judge=tuple(judge_raw),
-    )
-
-
-def _toxic(r: _Reader, value: object, where: str) -> Toxic:
-    if value is None:
-        raise r.fail(where, "required with `action: toxic` (type, stream, toxicity, attributes)")
-    data = r.mapping(value, where)
-    r.only(data, where, {"type", "stream", "toxicity", "attributes"})
-    kind = str(r.text(data, "type", f"{where}."))
-    if kind not in TOXIC_ATTRIBUTES:
-        raise r.fail(f"{where}.type", f"unknown toxic {kind!r} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
-    stream = data.get("stream", "downstream")
-    if stream not in {"upstream", "downstream"}:
-        raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {stream!r}")
-    toxicity = r.number(data, "toxicity", f"{where}.", 1.0, lo=0.0, hi=1.0)
-    attrs = r.mapping(data.get("attributes", {}), f"{where}.attributes")
-    r.only(attrs, f"{where}.attributes", TOXIC_ATTRIBUTES[kind])
-    clean: dict[str, int] = {}
-    for key, val in attrs.items():
-        if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise r.fail(f"{where}.attributes.{key}", f"expected a non-negative integer, got {val!r}")
-        clean[str(key)] = val
-    if kind == "slicer" and clean.get("average_size", 0) < 1:
-        # average_size 0 crashes a real toxiproxy-server (stack overflow): refuse it here.
-        raise r.fail(f"{where}.attributes.average_size", "must be at least 1 (0 crashes toxiproxy-server)")
-    return Toxic(type=kind, stream=stream, toxicity=toxicity, attributes=clean)
-
-
-def _steady_state(r: _Reader, value: object) -> SteadyState | None:
-    if value is None:
-        return None
-    where = "steady-state-hypothesis"
-    data = r.mapping(value, where)
-    r.only(data, where, {"title", "slos", "duration", "after"})
-    slos = data.get("slos")
-    if not isinstance(slos, list) or not slos or not all(isinstance(s, str) and s for s in slos):
-        raise r.fail(f"{where}.slos", "required: a non-empty list of SLO names (metadata.name in the SLO files)")
-    before = r.duration(data, "duration", f"{where}.")
-    after = r.duration(data, "after", f"{where}.")
-    for key, val in (("duration", before), ("after", after)):
-        if val is not None and val < 1:
-            raise r.fail(f"{where}.{key}", "must be at least 1s to hold enough samples")
-    return SteadyState(
-        title=r.text(data, "title", f"{where}.", required=False) or "the platform meets its SLOs",
-        slos=tuple(slos),
-        duration=before if before is not None else 10.0,
-        after=after if after is not None else (before if before is not None else 10.0),
-    )
-
-
-def _healthy(r: _Reader, value: object) -> HealthyRule:
-    where = "healthy-window"
-    data = r.mapping(value, where)
-    r.only(data, where, {"window", "consecutive", "max-error-ratio", "max-p95-ms", "min-requests"})
-    default = HealthyRule()
-    window = r.duration(data, "window", f"{where}.")
-    if window is not None and window <= 0:
-        raise r.fail(f"{where}.window", "must be longer than zero")
-    return HealthyRule(
-        window=window if window is not None else default.window,
-        consecutive=int(r.number(data, "consecutive", f"{where}.", default.consecutive, lo=1, hi=600)),
-        max_error_ratio=r.number(data, "max-error-ratio", f"{where}.", default.max_error_ratio, lo=0, hi=1),
-        max_p95_ms=r.number(data, "max-p95-ms", f"{where}.", default.max_p95_ms, lo=0.001, hi=3_600_000),
-        min_requests=int(r.number(data, "min-requests", f"{where}.", default.min_requests, lo=1, hi=1_000_000)),
-    )
-
-
-def _checks(r: _Reader, value: object) -> tuple[WindowCheck, ...]:
-    if not isinstance(value, list):
-        raise r.fail("checks", "expected a list of checks")
-    out: list[WindowCheck] = []
-    for i, item in enumerate(value):
-        where = f"checks[{i}]"
-        data = r.mapping(item, where)
-        r.only(data, where, {"name", "metric", "op", "value", "window", "requests", "slo"})
-        slo = r.text(data, "slo", f"{where}.", required=False)
-        if slo is not None:
-            extra = sorted({"metric", "op", "value"} & set(data))
-            if extra:
-                raise r.fail(f"{where}.{extra[0]}", "give either `slo` or `metric`/`op`/`value`, not both")
-            metric, op, objective = None, "lte", 0.0
-        else:
-            metric = str(r.text(data, "metric", f"{where}."))
-            if metric not in CHECK_METRICS:
-                raise r.fail(f"{where}.metric", f"unknown metric {metric!r} (known: {', '.join(sorted(CHECK_METRICS))})")
-            op = str(r.text(data, "op", f"{where}."))
-            if op not in _OPS:
-                raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {op!r}")
-            if "value" not in data:
-                raise r.fail(f"{where}.value", "required field is missing")
-            objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
-        window = data.get("window", "fault")
-        if window not in CHECK_WINDOWS:
-            raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {window!r}")
-        pattern = r.text(data, "requests", f"{where}.", required=False)
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise r.fail(f"{where}.requests", f"not a valid regular expression: {exc}") from None
-        default = slo if slo is not None else f"{metric} {op} {objective:g}"
-        name = r.text(data, "name", f"{where}.", required=False) or f"{default} ({window})"
-        out.append(
-            WindowCheck(name=name, metric=metric, op=op, value=objective, window=window, requests=pattern, slo=slo)
-        )
-    return tuple(out)
-
-
-def load_experiment(
-    path: str | Path,
-    *,
-    links: Collection[str] | None = None,
-    processes: Collection[str] | None = None,
-    slos: Collection[str] | None = None,
-) -> Experiment:
-    """Read and validate an experiment file; raises `ExperimentError` naming file and field."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentError(f"cannot read file: {exc.strerror or exc}", source=source) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ExperimentError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", source=source, field=where) from None
-    return parse_experiment(data, source, links=links, processes=processes, slos=slos)
+        return getattr(_loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,9 @@ import pandas as pd
 from harness._exceptions import ConfigError, HarnessError, LoadError
 from harness._verdicts import Check, Verdict, combine_verdicts
 from harness.chaos._checks import evaluate_window_checks
-from harness.chaos._experiment import Experiment, load_experiment
-from harness.chaos._failover import FaultMeasurement, failover_checks, measure_faults
+from harness.chaos._experiment import Experiment
+from harness.chaos._loader import load_experiment
+from harness.chaos._failover import FaultMeasurement, FaultWindow, failover_checks, measure_faults
 from harness.chaos._timeline import FaultTimeline
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 from harness.report._model import Series, Window
@@ -42,7 +43,7 @@ from harness.samples import empty_samples, read_samples
 from harness.slo import SLO, evaluate, load_slos
 from harness.topology import Platform, load_topology
 
-__all__ = ["GameDayConfig", "run_gameday", "load_for_topology", "region_series"]
+__all__ = ["GameDayConfig", "run_gameday", "judge_faults", "load_for_topology", "region_series"]
 
 
 @dataclass(frozen=True)
@@ -277,19 +278,13 @@ def _analyse(
     journal = timeline.journal
     result.journal = [e.to_dict() for e in journal]
     faults = timeline.fault_windows()
-    measurements: list[FaultMeasurement] = measure_faults(
-        samples, faults, experiment.healthy, run_end=run_end, primary_region=experiment.primary_region
-    )
+    measurements, checks = judge_faults(experiment, faults, samples, slos, run_start=t0, run_end=run_end)
     result.faults = [m.to_dict() for m in measurements]
     result.windows = [
         Window(f.injected_at - t0, (f.removed_at if f.removed_at is not None else run_end) - t0, f.action)
         for f in faults
     ]
-    result.checks.extend(failover_checks(measurements, slos[experiment.failover_slo]) if any(
-        m.judge for m in measurements) else [])
-    result.checks.extend(
-        evaluate_window_checks(samples, experiment.checks, faults, run_start=t0, run_end=run_end, slos=slos)
-    )
+    result.checks.extend(checks)
     steady = experiment.steady_state
     if steady is not None and result.complete:
         last_fault_end = max((f.removed_at or run_end for f in faults), default=t0)
@@ -313,6 +308,32 @@ def _analyse(
         result.incomplete_reason = "the method did not run to its end"
     result.series = sample_series(samples, t0) + region_series(samples, t0)
     result.requests = {str(k): int(v) for k, v in samples.groupby("revision").size().items()}
+
+
+def judge_faults(
+    experiment: Experiment,
+    faults: Sequence[FaultWindow],
+    samples: pd.DataFrame,
+    slos: Mapping[str, SLO],
+    *,
+    run_start: float,
+    run_end: float,
+) -> tuple[list[FaultMeasurement], list[Check]]:
+    """Measure every fault and judge what the experiment asks: failover/recovery, then its checks.
+
+    Usable wherever an experiment ran beside load (a game day, a rollout
+    stage): give it the timeline's `fault_windows()` and the run's samples.
+    """
+    measurements = measure_faults(
+        samples, faults, experiment.healthy, run_end=run_end, primary_region=experiment.primary_region
+    )
+    checks: list[Check] = []
+    if any(m.judge for m in measurements):
+        checks.extend(failover_checks(measurements, slos[experiment.failover_slo]))
+    checks.extend(
+        evaluate_window_checks(samples, experiment.checks, faults, run_start=run_start, run_end=run_end, slos=slos)
+    )
+    return measurements, checks
 
 
 def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayResult:

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from harness._exceptions import ExperimentError
-from harness.chaos._experiment import load_experiment, parse_duration, parse_experiment
+from harness.chaos._experiment import parse_duration
+from harness.chaos._loader import load_experiment, parse_experiment
 
 LINKS = {"ai-routing-engine->internal-ai.primary", "edge->security-governance"}
 PROCESSES = {"edge", "ai-routing-engine"}

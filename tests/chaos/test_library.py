@@ -41,3 +41,25 @@ def test_the_region_outage_judges_failover_against_the_failover_slo() -> None:
 def test_the_validate_hook_accepts_a_shipped_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     assert validate_experiment_file(ROOT / "chaos" / "edge-freeze.yaml").title == "Edge frozen for 5 s"
+
+
+def test_harness_validate_checks_every_shipped_experiment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "chaos/"]) == 0
+    assert len([line for line in capsys.readouterr().out.splitlines() if line.strip()]) >= len(SHIPPED)
+
+
+def test_harness_validate_names_the_field_of_a_broken_experiment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((ROOT / "chaos" / "edge-freeze.yaml").read_text().replace("process: edge", "process: edgy"))
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", str(broken)]) == 2
+    assert f"{broken}: method[0].process: no instance 'edgy' in the topology" in capsys.readouterr().err
