@@ -112,6 +112,7 @@ def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float =
 
     lo_bound = float(c[0] - b[-1]) - 1.0
     hi_bound = float(c[-1] - b[0]) + 1.0
+    tolerance = 1e-4 * max(1.0, float(np.median(np.abs(b))))  # 0.1 µs at a 1 ms scale
 
     def solve(target: float) -> float:
         lo, hi = lo_bound, hi_bound  # u_of decreases in d
@@ -121,7 +122,7 @@ def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float =
                 lo = mid
             else:
                 hi = mid
-            if hi - lo < 1e-6 * max(1.0, abs(mid)):
+            if hi - lo < tolerance:
                 break
         return (lo + hi) / 2.0
 
