@@ -30,6 +30,7 @@ from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, comp
 from harness.slo._model import OPS, SLI, SLO, MetricSource, Objective, RatioMetric, load_slos, parse_slo_documents
 from harness.slo._query import HarnessSpec, Query, parse_query
 from harness.slo._registry import (
+    Fail,
     FileValidator,
     MetricSourcePlugin,
     file_validators,
@@ -44,6 +45,7 @@ __all__ = [
     "OPS",
     "SLI",
     "SLO",
+    "Fail",
     "FileValidator",
     "HarnessMetricSource",
     "HarnessSpec",
