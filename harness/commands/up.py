@@ -51,11 +51,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     with Platform.up(topology, args.canary_defect, run_dir=run_dir) as platform:
         with serving(platform, state_path):
-            state = platform.describe()
-            print_table(platform_table(state))
-            _print_footer(state, state_path)
-            print("up; Ctrl-C to stop", flush=True)
-            try:
+            try:  # once up, Ctrl-C/SIGTERM is the normal way to stop (exit 0)
+                state = platform.describe()
+                print_table(platform_table(state))
+                _print_footer(state, state_path)
+                print("up; Ctrl-C to stop", flush=True)
                 wait_for_stop()
             except KeyboardInterrupt:
                 pass
