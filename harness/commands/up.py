@@ -50,15 +50,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"detached: supervisor pid {state['supervisor']['pid']}; stop it with `harness down`")
         return 0
     with Platform.up(topology, args.canary_defect, run_dir=run_dir) as platform:
-        with serving(platform, state_path):
-            try:  # once up, Ctrl-C/SIGTERM is the normal way to stop (exit 0)
+        try:  # once up, Ctrl-C/SIGTERM is the normal way to stop (exit 0)
+            with serving(platform, state_path):
                 state = platform.describe()
                 print_table(platform_table(state))
                 _print_footer(state, state_path)
                 print("up; Ctrl-C to stop", flush=True)
                 wait_for_stop()
-            except KeyboardInterrupt:
-                pass
+        except KeyboardInterrupt:
+            pass
         print_table(resources_table(platform.memory_growth(), platform.resource_samples()))
     print("stopped; every process torn down", flush=True)
     return 0
