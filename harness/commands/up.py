@@ -41,6 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     state_path = Path(args.state)
     refuse_if_running(state_path)
     topology = load_topology(args.topology)  # invalid input fails here, before anything starts
+    # ports and --canary-defect too (the Toxiproxy port is checked when it is spawned)
     make_plan(topology, api_key="-", canary_defect=args.canary_defect, toxiproxy_url="http://127.0.0.1:1")
     run_dir = Path(".harness") / time.strftime("run-%Y%m%d-%H%M%S")
     if args.detach:
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_footer(state: dict[str, Any], state_path: Path) -> None:
     redis = state.get("redis") or {}
-    print(f"edge:      {state['edge_url']}  (through proxy client->edge)")
+    print(f"entry:     {state['edge_url']}  (through its client-> proxy)")
     print(f"toxiproxy: {state['toxiproxy_url']}")
     print(f"redis:     {redis.get('mode')} {redis.get('url') or ''}".rstrip())
     print(f"state:     {state_path}  (API key inside; `harness status --show-key`)")

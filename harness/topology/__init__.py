@@ -64,3 +64,18 @@ __all__ = [
     "summarize",
     "write_state",
 ]
+
+
+def _is_topology(doc: object) -> bool:
+    """A topology file has `services:` and none of OpenSLO's or Chaos Toolkit's top-level keys."""
+    return isinstance(doc, dict) and isinstance(doc.get("services"), dict) and not {"apiVersion", "method"} & set(doc)
+
+
+def _register_validator() -> None:
+    """Let `harness validate` check topology files (kind `Topology`)."""
+    from harness.slo import register_file_validator
+
+    register_file_validator("Topology", load_topology, detect=_is_topology)
+
+
+_register_validator()

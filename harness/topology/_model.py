@@ -184,7 +184,9 @@ def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
     """Validate already-parsed YAML into a `Topology`; every error names its field."""
     v = _Validator(source)
     top = v.mapping(data, "(top level)")
-    v.only(top, "(top level)", {"name", "entry", "services", "redis", "toxiproxy", "proxies"})
+    v.only(top, "(top level)", {"kind", "name", "entry", "services", "redis", "toxiproxy", "proxies"})
+    if top.get("kind", "Topology") != "Topology":
+        v.fail("kind", f"must be Topology (or absent), got {top['kind']!r}")
     services_raw = v.mapping(top.get("services"), "services")
     if not services_raw:
         v.fail("services", "at least one service is required")

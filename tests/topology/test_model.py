@@ -83,6 +83,16 @@ def test_each_invalid_field_is_named_with_its_problem(data: dict, field: str, pr
     assert str(info.value).startswith(f"t.yaml: {field}: ")
 
 
+def test_harness_validate_checks_topology_files(tmp_path: Path) -> None:
+    from harness.commands.validate import validate_files
+
+    assert validate_files([Path(load_topology().source)]) == [f"ok: {load_topology().source} (Topology)"]
+    bad = tmp_path / "t.yaml"
+    bad.write_text("kind: Topology\nservices:\n  edge: {service: edge, port: 0}\n")
+    with pytest.raises(TopologyError, match="services.edge.port"):
+        validate_files([bad])
+
+
 def test_an_upstream_the_service_cannot_take_is_rejected() -> None:
     pytest.importorskip("xynergy.config")
     data = minimal(
