@@ -293,9 +293,10 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
     run_dir = Path(config.out) / run_id
     run = RunResult(name="rollout", run_id=run_id, started_at=time.time(), config=config.as_dict(),
                     complete=False, incomplete_reason="the run did not finish")
-    from harness.topology import Platform
+    from harness.topology import Platform, load_topology
 
-    up = Platform.attach(config.attach) if config.attach else Platform.up(config.topology, config.canary_defect)
+    topology = None if config.attach else load_topology(config.topology)  # bad input fails before any report
+    up = Platform.attach(config.attach) if config.attach else Platform.up(topology, config.canary_defect)
     try:
         with up as platform:
             run.cold_starts = [{"instance": c["instance"], "seconds": c["ready_s"]} for c in _cold_starts(platform)]

@@ -133,3 +133,13 @@ def test_an_experiment_runs_inside_the_stage_its_fault_is_shaded_and_undone(tmp_
     assert latency.verdict is Verdict.FAIL and latency.value >= 60  # +120 ms on ~2/3 of the canary's requests
     assert run.rolled_back
     assert "win-fault" in (run_dir / "stage-50" / "index.html").read_text()
+
+
+def test_a_bad_topology_file_is_one_line_exit_2_and_writes_no_report(tmp_path, capsys):
+    bad = tmp_path / "topo.yaml"
+    bad.write_text("name: x\nservices: 3\n")
+    out = tmp_path / "reports"
+    assert main(["rollout", "--topology", str(bad), "--locustfile", LOCUSTFILE, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "topo.yaml" in err[0]
+    assert not out.exists()
