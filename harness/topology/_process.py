@@ -203,7 +203,7 @@ def stop_together(children: list[Child], grace: float) -> None:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """While up, SIGTERM raises KeyboardInterrupt so teardown runs (main thread only)."""
+    """While up, SIGTERM and SIGHUP raise KeyboardInterrupt so teardown runs (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -211,11 +211,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
