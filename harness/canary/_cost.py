@@ -218,7 +218,8 @@ class CostConfig:
     alpha: float = 0.01
     """One-sided significance level (normal approximation, Poisson call counts)."""
     suggestive_p: float = 0.2
-    """A large increase with alpha ≤ p < this is INCONCLUSIVE; above it, noise."""
+    """An increase of `suggestive_factor` × the allowed one with alpha ≤ p < this is INCONCLUSIVE."""
+    suggestive_factor: float = 2.0
 
 
 def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfig | None = None) -> Check:
@@ -248,10 +249,10 @@ def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfi
         verdict, why = Verdict.PASS, "within the allowed increase"
     elif p_value < cfg.alpha:
         verdict, why = Verdict.FAIL, f"significant (p={p_value:.2g} < {cfg.alpha})"
-    elif p_value < cfg.suggestive_p:
+    elif p_value < cfg.suggestive_p and increase >= cfg.suggestive_factor * cfg.max_increase:
         verdict, why = Verdict.INCONCLUSIVE, f"not significant (p={p_value:.2g}): more data needed"
     else:
-        verdict, why = Verdict.PASS, f"indistinguishable from noise (p={p_value:.2g})"
+        verdict, why = Verdict.PASS, f"not distinguishable from noise (p={p_value:.2g})"
     detail = (
         f"cost per million requests {base:.2f} → {can:.2f} {canary.currency} "
         f"({increase:+.1%}, allowed +{cfg.max_increase:.0%}): {why}"

@@ -12,9 +12,10 @@ Learned from Kayenta's NetflixACAJudge and changed where it is weak:
 
 Decision rule per comparison (documented in docs/summary-schema.md as well):
 thin data → INCONCLUSIVE; effect < floor → PASS; effect ≥ floor and
-p < alpha → FAIL; effect ≥ floor and alpha ≤ p < suggestive_p → INCONCLUSIVE
-(suggestive, unproven); effect ≥ floor and p ≥ suggestive_p → PASS (noise:
-one error in 200 requests is not evidence of anything).
+p < alpha → FAIL; effect ≥ 2 × floor and alpha ≤ p < suggestive_p →
+INCONCLUSIVE (large and suggestive, but unproven); any other non-significant
+effect → PASS (noise: one error in 200 requests, or a shift just over the
+floor that the data cannot tell from chance, is not evidence of anything).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class JudgeConfig:
     """One-sided significance level of every test: below it a large effect FAILs."""
     suggestive_p: float = 0.2
     """Between `alpha` and this, a large effect is INCONCLUSIVE; above it, noise (PASS)."""
+    suggestive_factor: float = 2.0
+    """'Large' for the INCONCLUSIVE zone: at least this many times the minimum effect."""
     latency_column: str = "latency_ms"
     """Service time by default; `co_latency_ms` includes load-generator queueing."""
     latency_ok_only: bool = True
@@ -83,11 +86,11 @@ def _decide(effect: float, floor: float, p_value: float, config: JudgeConfig) ->
         return Verdict.PASS, "below the minimum effect"
     if p_value < config.alpha:
         return Verdict.FAIL, f"at least the minimum effect and significant (p={p_value:.2g} < {config.alpha})"
-    if p_value < config.suggestive_p:
+    if p_value < config.suggestive_p and effect >= config.suggestive_factor * floor:
         return Verdict.INCONCLUSIVE, (
-            f"at least the minimum effect but not significant (p={p_value:.2g}): more data needed"
+            f"over {config.suggestive_factor:g}x the minimum effect but not significant (p={p_value:.2g}): more data needed"
         )
-    return Verdict.PASS, f"at least the minimum effect but indistinguishable from noise (p={p_value:.2g})"
+    return Verdict.PASS, f"at least the minimum effect but not distinguishable from noise (p={p_value:.2g})"
 
 
 def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float = 0.98) -> tuple[float, float, float]:
