@@ -167,3 +167,27 @@ def test_ctrl_c_in_a_real_process_rolls_every_fault_back(embedded_url, echo):
         round_trip(connect(info))
     finally:
         admin.delete_proxy("sigint")
+
+
+def test_the_toxiproxy_python_package_on_its_own_works_against_the_embedded_server(embedded_url, echo, monkeypatch):
+    from urllib.parse import urlsplit
+
+    from toxiproxy import Toxiproxy
+    from toxiproxy.api import APIConsumer
+
+    parts = urlsplit(embedded_url)
+    monkeypatch.setattr(APIConsumer, "host", parts.hostname)  # the package's one global server
+    monkeypatch.setattr(APIConsumer, "port", parts.port)
+    server = Toxiproxy()
+    assert server.running() and server.version()
+    proxy = server.create(upstream=echo.address, name="pkg")
+    try:
+        proxy.add_toxic(type="latency", attributes={"latency": 5})
+        assert list(proxy.toxics()) == ["latency_downstream"]
+        proxy.disable()
+        assert not server.proxies()["pkg"].enabled
+        server.reset()
+        assert server.get_proxy("pkg").enabled and proxy.toxics() == {}
+    finally:
+        server.destroy(proxy)
+    assert server.get_proxy("pkg") is None
