@@ -1,4 +1,4 @@
-"""`harness report PATH`: rebuild a run's HTML, JUnit and summary.md from its saved JSON."""
+"""`harness report PATH`: rebuild a run's (rollout or game day) HTML, JUnit and summary.md from its saved JSON."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _run(args: argparse.Namespace) -> int:
     from harness.report._render import render_run
+    from harness.report._store import load_summary
 
-    run_dir = render_run(args.path)
+    if load_summary(args.path).get("kind") == "gameday":
+        from harness.report._gameday import render_gameday
+
+        run_dir = render_gameday(args.path)
+    else:
+        run_dir = render_run(args.path)
     print(f"{run_dir / 'index.html'}")
     return 0

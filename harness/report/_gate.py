@@ -38,15 +38,16 @@ def gate(path: str | Path = "reports/latest") -> GateOutcome:
     """Decide from `summary.json` (a run directory, its summary.json, or `latest`)."""
     summary = load_summary(path)
     verdict = summary["verdict"]
+    what = f"{summary.get('kind', 'rollout')} {summary['run_id']}"
     if not summary["complete"]:
         reason = summary.get("incomplete_reason") or "the run stopped early"
-        return GateOutcome(2, f"incomplete run {summary['run_id']}: {reason}", summary)
+        return GateOutcome(2, f"incomplete {what}: {reason}", summary)
     if verdict == "pass":
-        return GateOutcome(0, f"rollout {summary['run_id']} passed", summary)
+        return GateOutcome(0, f"{what} passed", summary)
     reason = summary.get("reason") or ""
     if verdict == "fail":
-        return GateOutcome(1, f"rollout {summary['run_id']} failed: {reason}".rstrip(": "), summary)
-    return GateOutcome(2, f"rollout {summary['run_id']} inconclusive: {reason}".rstrip(": "), summary)
+        return GateOutcome(1, f"{what} failed: {reason}".rstrip(": "), summary)
+    return GateOutcome(2, f"{what} inconclusive: {reason}".rstrip(": "), summary)
 
 
 def _checks(stage: dict[str, Any]) -> list[dict[str, Any]]:
@@ -59,9 +60,13 @@ def print_gate(outcome: GateOutcome, console: Console | None = None, *, all_chec
     table = Table(title=f"run {outcome.summary['run_id']}", show_lines=False)
     for col in ("stage", "verdict", "check", "value", "objective", "samples"):
         table.add_column(col, justify="right" if col in ("value", "objective", "samples") else "left")
-    for stage in outcome.summary["stages"]:
-        table.add_row(f"{stage.get('weight')} %", f"[{_STYLE[stage['verdict']]}]{stage['verdict']}[/]", "(stage)", "", "", "")
-        for c in _checks(stage):
+    groups = [(f"{st.get('weight')} %", st.get("verdict", ""), _checks(st)) for st in outcome.summary["stages"]]
+    top = outcome.summary.get("checks")
+    if isinstance(top, list) and top:  # a game day (or any run) judged as a whole
+        groups.append(("run", outcome.summary["verdict"], top))
+    for label, verdict, checks in groups:
+        table.add_row(label, f"[{_STYLE.get(verdict, '')}]{verdict}[/]", "(all checks)", "", "", "")
+        for c in checks:
             if not all_checks and c.get("verdict") == "pass":
                 continue
             unit = c.get("unit", "")
