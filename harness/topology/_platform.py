@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +89,8 @@ class Platform:
         every spawned service. SIGTERM is treated like Ctrl-C while up.
         """
         topo = topology if isinstance(topology, Topology) else load_topology(topology)
-        plan = make_plan(topo, api_key=api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24), canary_defect=canary_defect,
+        key = api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24)
+        plan = make_plan(topo, api_key=key, canary_defect=canary_defect,
                          toxiproxy_url=toxiproxy_url or os.environ.get("TOXIPROXY_URL") or None)
         rdir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="harness-up-"))
         platform = cls(plan, rdir, ready_timeout=ready_timeout, grace=grace,
@@ -128,7 +129,8 @@ class Platform:
             with ThreadPoolExecutor(max_workers=len(wave)) as pool:  # ... then await it in parallel
                 futures = [pool.submit(self._await_start, name) for name in wave]
                 try:
-                    for future in futures:
+                    wait(futures, return_when=FIRST_EXCEPTION)
+                    for future in sorted(futures, key=lambda f: not f.done()):  # a failure surfaces first
                         future.result()
                 except BaseException:  # one failed, or Ctrl-C: the other waits stop at once
                     self._stopping.set()
@@ -188,6 +190,7 @@ class Platform:
         if probe is None and plan.kind in PROBES:
             p = PROBES[plan.kind]
             probe = lambda: http_ok(self._http, p.method, f"{plan.url}{p.path}", json=p.body())  # noqa: E731
+
         def alive() -> bool:
             return child.alive() and not self._stopping.is_set()
 

@@ -177,6 +177,16 @@ def test_a_service_that_dies_during_start_up_reports_its_last_log_lines(write_to
     assert "xynergy: error: max concurrency must be >= 1" in message  # the service's own error line
 
 
+def test_one_service_failing_stops_the_wait_for_the_rest_of_its_wave(write_topology, tmp_path, one_service) -> None:
+    one_service["services"]["internal-ai.primary"]["canary"] = {}
+    one_service["services"]["system-runtime"] = {"service": "system-runtime", "args": ["--request-timeout", "-1"]}
+    t0 = time.monotonic()
+    with pytest.raises(ServiceStartError, match="system-runtime exited with code 2"):
+        with Platform.up(write_topology(one_service), canary_defect="slow-start=30s", run_dir=tmp_path, grace=1):
+            pass
+    assert time.monotonic() - t0 < 20  # not the slow canary's 30 s
+
+
 def test_a_port_in_use_names_the_port_and_the_service(tmp_path, one_service) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
