@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 from harness.cli import main
 from harness.report import update_latest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_gate_exits_0_on_a_passed_rollout(make_run, capsys):
@@ -55,3 +59,20 @@ def test_report_command_rebuilds_html_from_json(make_run, capsys):
     run_dir, _ = make_run()
     assert main(["report", str(run_dir)]) == 0
     assert (run_dir / "index.html").is_file() and (run_dir / "stage-50" / "junit.xml").is_file()
+
+
+def test_report_and_gate_handle_a_game_day_by_its_kind(tmp_path, capsys):
+    from harness._verdicts import Check, Verdict
+    from harness.chaos._experiment import load_experiment
+    from harness.report._gameday import GameDayResult, save_gameday
+
+    check = Check("failover", Verdict.FAIL, 41.0, 30.0, "lt", "s", 1, "link=x", "failover", "slow recovery")
+    result = GameDayResult(name="gd", run_id="gd-1", started_at=1.0, ended_at=60.0, checks=[check],
+                           experiment=load_experiment(ROOT / "chaos" / "region-down.yaml").to_dict())
+    result.judge()
+    run_dir = save_gameday(result, tmp_path / "gd-1")
+    assert main(["report", str(run_dir)]) == 0
+    assert "failover" in (run_dir / "index.html").read_text()
+    assert main(["gate", str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "gameday gd-1 failed" in out and "failover" in out
