@@ -46,3 +46,33 @@ async def test_redis_cache_round_trips_and_turns_into_fast_misses_when_redis_die
         assert await cache.status() == "down"
     finally:
         await cache.close()
+
+
+@pytest.mark.anyio
+async def test_a_black_holed_redis_costs_one_timeout_per_cool_down_not_one_per_request() -> None:
+    import asyncio
+    import socket
+
+    # a listening socket that never answers: connections succeed, replies never come
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    cache = RedisCache(f"redis://127.0.0.1:{hole.getsockname()[1]}/0", timeout_s=0.3, cooldown_s=0.5)
+    try:
+        start = time.monotonic()
+        await cache.get("first")  # pays the timeout once
+        first = time.monotonic() - start
+        start = time.monotonic()
+        results = await asyncio.gather(*(cache.get(f"k{i}") for i in range(20)))
+        during = time.monotonic() - start
+        await asyncio.sleep(0.6)  # cool-down over: exactly one probe goes, the others skip
+        start = time.monotonic()
+        await asyncio.gather(*(cache.get(f"p{i}") for i in range(20)))
+        probe_round = time.monotonic() - start
+    finally:
+        await cache.close()
+        hole.close()
+    assert first >= 0.25
+    assert results == [None] * 20 and during < 0.2
+    assert cache.errors == 2  # the first call and the single probe
+    assert probe_round < 1.0
