@@ -111,8 +111,9 @@ def failure_reason(stage: StageResult) -> str:
         return f"stage {stage.weight} %: {stage.verdict.value} ({stage.incomplete_reason or 'no checks'})"
     c: Check = bad[0]
     more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+    detail = f" — {c.detail}" if c.detail else ""
     return (f"stage {stage.weight} %: {c.name} [{c.scope}] {c.verdict.value}: {format_value(c.value, c.unit)} "
-            f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)} — {c.detail}{more}")
+            f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)}{detail}{more}")
 
 
 class _Rollout:
