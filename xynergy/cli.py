@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--canary-weight", action="append", default=[], metavar="SERVICE=PCT")
     parser.add_argument("--max-concurrency", type=int, default=50)
     parser.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS")
-    parser.add_argument("--upstream-timeout", type=float, default=2.0, metavar="SECONDS",
+    parser.add_argument("--upstream-timeout", type=float, default=1.0, metavar="SECONDS",
                         help="ai-routing-engine: per-call timeout to an AI region")
     parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
     return parser

@@ -40,7 +40,7 @@ class Target:
 
 
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(10.0, connect=1.0, pool=2.0)
+    timeout = httpx.Timeout(5.0, connect=1.0, pool=2.0)
     # A bit above the edge's own in-flight cap (50): httpcore 1.0's pool scans every
     # connection on every request, so a bigger pool only costs CPU under load.
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
