@@ -217,8 +217,12 @@ class CostConfig:
     """Fewer requests on either revision → INCONCLUSIVE."""
     alpha: float = 0.01
     """One-sided significance level (normal approximation, Poisson call counts)."""
-    suggestive_p: float = 0.2
-    """An increase of `suggestive_factor` × the allowed one with alpha ≤ p < this is INCONCLUSIVE."""
+    suggestive_p: float = 0.01
+    """An increase of `suggestive_factor` × the allowed one with alpha ≤ p < this is
+    INCONCLUSIVE. Off by default (= alpha): cost per request is dominated by rare
+    large-tier calls (60× a small one), so on a healthy canary "2 vs 7 large calls"
+    is common chance that would block most rollouts; a broken cache or a routing
+    shift to pricier tiers moves hundreds of calls and is significant anyway."""
     suggestive_factor: float = 2.0
 
 
