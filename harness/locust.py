@@ -239,8 +239,10 @@ class _Recorder:
             return  # a repeated final marker or a duplicate batch
         seen.add(seq)
         if data.get("rows"):
-            table = decode_batch(data["rows"])
             assert self.writer is not None
+            if self.writer.closed:  # too late to count: samples-complete will say so
+                return
+            table = decode_batch(data["rows"])
             self.writer.add_table(table)
             self.received_rows[worker] = self.received_rows.get(worker, 0) + table.num_rows
 
@@ -305,6 +307,7 @@ class _Plugin:
         self.recorder: _Recorder | None = None
         self.slos: list[SLO] = []
         self.slo_source = ""
+        self._flusher: gevent.Greenlet | None = None
         if opts is None or getattr(opts, "no_capture", False):
             return
         runner = env.runner
@@ -326,7 +329,22 @@ class _Plugin:
             _listen(env.events.test_start, self._worker_start)
             _listen(env.events.test_stop, self._worker_stop)
         else:
+            _listen(env.events.test_start, self._start_flusher)
             _listen(env.events.quitting, self._judge)
+
+    def _start_flusher(self, **_: Any) -> None:
+        """Flush at least every interval even when no request arrives to trigger it."""
+        recorder = self.recorder
+        assert recorder is not None and recorder.writer is not None
+        writer = recorder.writer
+
+        def flush_forever() -> None:
+            while not writer.closed:
+                gevent.sleep(recorder.flush_interval)
+                writer.flush()
+
+        if self._flusher is None or self._flusher.dead:
+            self._flusher = gevent.spawn(flush_forever)
 
     def _worker_start(self, **_: Any) -> None:
         assert self.recorder is not None and isinstance(self.env.runner, WorkerRunner)
@@ -360,6 +378,8 @@ class _Plugin:
         if recorder is None or recorder.writer is None:
             return
         recorder.writer.close()
+        if self._flusher is not None:
+            self._flusher.kill(block=False)
         opts = self.env.parsed_options
         extra = [c for c in (recorder.transport_check(),) if c is not None]
         try:

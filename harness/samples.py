@@ -116,6 +116,11 @@ class SampleWriter:
         self._last_flush = time.monotonic()
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran; nothing more can be written."""
+        return self._closed
+
     def add(self, row: Row) -> None:
         """Queue one row; writes a batch when the flush interval has passed."""
         self._pending.append(row)

@@ -127,7 +127,7 @@ def test_a_users_own_locustfile_gets_the_default_gate_without_slo_files(timed_se
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
     args = [sys.executable, "-m", "locust", "-f", str(example), "--headless", "-u", "3", "-r", "3", "-t", "3s",
             "--host", timed_server.url, "--samples-file", str(out / "s.arrow"), "--verdict-file", str(out / "v.json"),
-            "--min-samples", "10"]
+            "--min-samples", "10", "--stop-timeout", "5s"]  # let in-flight requests finish, so none goes uncounted
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     verdict = json.loads((out / "v.json").read_text())
     assert done.returncode == 0, done.stderr[-2000:]
