@@ -1,7 +1,8 @@
 """``python -m xynergy SERVICE --port N …``: parse, validate, serve with uvicorn.
 
-Bad configuration (unknown service, bad port, malformed defect, missing keys,
-defects without ``XYNERGY_ALLOW_DEFECTS=1``) is one line on stderr and exit 2.
+Bad configuration (unknown service, bad or taken port, malformed defect,
+missing keys, defects without ``XYNERGY_ALLOW_DEFECTS=1``) is one line on
+stderr and exit 2.
 SIGTERM drains: uvicorn stops accepting, in-flight requests finish (up to the
 grace period), then the lifespan closes pools and the process exits 0.
 """
@@ -12,6 +13,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from types import FrameType
@@ -20,7 +22,7 @@ from xynergy.common.observability import JsonFormatter
 from xynergy.config import SERVICES, ConfigurationError, ServiceConfig, load_api_keys, validate_config
 from xynergy.defects import ALLOW_DEFECTS_ENV, parse_defects
 
-__all__ = ["main", "build_parser", "config_from_args", "GRACEFUL_SHUTDOWN_S"]
+__all__ = ["main", "build_parser", "config_from_args", "check_port_free", "GRACEFUL_SHUTDOWN_S"]
 
 GRACEFUL_SHUTDOWN_S = 15
 
@@ -87,6 +89,18 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
     return config
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``ConfigurationError`` if ``host:port`` cannot be bound (taken, or no such address)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(f"--host/--port: cannot bind {host}:{port}: {exc.strerror}") from None
+
+
 def _configure_logging(config: ServiceConfig) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(config.service, config.revision, config.region))
@@ -124,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
+        check_port_free(config.host, config.port)
     except ConfigurationError as exc:
         print(f"xynergy: error: {exc}", file=sys.stderr)
         return 2

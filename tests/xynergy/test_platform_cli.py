@@ -51,3 +51,16 @@ def test_the_real_command_exits_2_with_one_line_for_a_malformed_defect() -> None
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "xynergy: error: --defect: defect 'errors=200%': fraction must be in (0, 1], got '200%'"]
+
+
+def test_a_taken_port_is_one_line_and_exit_2(capsys, monkeypatch) -> None:
+    import socket
+
+    monkeypatch.setenv("XYNERGY_API_KEYS", "k1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["system-runtime", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"xynergy: error: --host/--port: cannot bind 127.0.0.1:{port}: Address already in use\n"

@@ -62,11 +62,11 @@ def service_app(config: ServiceConfig, metrics: Metrics, parts: ServiceParts) ->
             tasks.append(asyncio.create_task(grower.run()))
         try:
             if parts.lifespan is None:
-                log.info("ready", extra={"port": config.port})
+                log.info("application started", extra={"port": config.port})
                 yield
             else:
                 async with parts.lifespan(app):
-                    log.info("ready", extra={"port": config.port})
+                    log.info("application started", extra={"port": config.port})
                     yield
         finally:
             for task in tasks:

@@ -6,9 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-__all__ = ["SingleFlight"]
+__all__ = ["SingleFlight", "FlightAbandoned"]
 
 T = TypeVar("T")
+
+
+class FlightAbandoned(Exception):
+    """The leader was cancelled (e.g. timed out); joiners should make their own call."""
 
 
 class SingleFlight(Generic[T]):
@@ -24,7 +28,10 @@ class SingleFlight(Generic[T]):
         return len(self._flights)
 
     async def join(self, key: str) -> T | None:
-        """Await the call in flight for ``key``; None when there is none."""
+        """Await the call in flight for ``key``; None when there is none.
+
+        Raises the leader's exception, or ``FlightAbandoned`` if it was cancelled.
+        """
         future = self._flights.get(key)
         if future is None:
             return None
@@ -37,11 +44,9 @@ class SingleFlight(Generic[T]):
         try:
             result = await call()
         except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: joiners may be none
+            # never cancel the shared future: that would cancel the joiners' own tasks
+            future.set_exception(FlightAbandoned() if isinstance(exc, asyncio.CancelledError) else exc)
+            future.exception()  # mark retrieved: there may be no joiners
             raise
         else:
             future.set_result(result)

@@ -27,7 +27,7 @@ from xynergy.common.app import ServiceParts, service_app
 from xynergy.common.clients import pooled_client
 from xynergy.common.observability import Metrics, request_id_var
 from xynergy.config import ServiceConfig
-from xynergy.routing import CircuitBreaker, LocalCache, RedisCache, ResponseCache, SingleFlight
+from xynergy.routing import CircuitBreaker, FlightAbandoned, LocalCache, RedisCache, ResponseCache, SingleFlight
 from xynergy.routing import BreakerState, cache_key, score_complexity, tier_for
 
 __all__ = ["create_app", "RegionsFailed", "MODELS"]
@@ -188,7 +188,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 lookups.labels("hit" if cached else "miss", config.revision).inc()
                 if cached is not None:
                     return answer(body, score, tier, cached, "hit")
-            joined = await flights.join(key)
+            try:
+                joined = await flights.join(key)
+            except FlightAbandoned:
+                joined = None  # the leader gave up; this request makes its own call
             if joined is not None:
                 joins.inc()
                 return answer(body, score, tier, joined, "dedup")
