@@ -12,7 +12,7 @@ import hashlib
 import random
 from collections import OrderedDict
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
@@ -110,7 +110,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         }
 
     @router.get("/v1/models")
-    async def models(request: Request) -> dict[str, object]:
+    async def models() -> dict[str, object]:
         return {"loaded": len(registry), "max": registry.max_models, "loads": registry.loads,
                 "evictions": registry.evictions}
 

@@ -60,8 +60,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
             await asyncio.sleep(interval)
 
     async def drain(websocket: WebSocket) -> None:
+        """Read (and ignore) client frames, so a close or a dropped link is noticed at once."""
         while True:
-            await websocket.receive_text()  # raises WebSocketDisconnect on close or drop
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
 
     @api.websocket("/v1/runtime/ws")
     async def runtime_ws(websocket: WebSocket) -> None:

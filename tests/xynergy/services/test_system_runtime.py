@@ -45,6 +45,10 @@ def test_websocket_registry_returns_to_zero_after_abrupt_client_drops(spawn) -> 
     first = json.loads(sockets[0].recv(timeout=5))
     assert first["type"] == "status" and first["revision"] == "baseline"
     assert wait_for(lambda: live(runtime) == 12)
+    sockets[0].send(b"\x00\x01")  # client frames of either kind are read and ignored
+    sockets[1].send("hello")
+    time.sleep(0.2)
+    assert live(runtime) == 12
     for ws in sockets[:8]:
         drop_abruptly(ws)
     for ws in sockets[8:10]:
