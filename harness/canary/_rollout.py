@@ -128,8 +128,24 @@ class _Rollout:
         self.stop = threading.Event()
         self.history: list[str] = []
 
+    def deploy_canary(self) -> None:
+        """(Re)start the canary alone on the running platform, as a revision deploy does.
+
+        Its cold start is then measured without the contention of the whole
+        platform starting at once, which is the number the cold-start SLO means.
+        """
+        try:
+            cold = self.platform.restart(self.canary)
+        except HarnessError as exc:
+            self.run.notes.append(f"canary redeploy failed, judging its first start instead: {exc}")
+            return
+        ready = getattr(cold, "ready_s", None)
+        self.run.events.append({"t": round(time.time() - self.run.started_at, 3),
+                                "label": f"deployed {self.canary}: ready in {ready:.2f} s" if ready else f"deployed {self.canary}"})
+
     def execute(self) -> None:
         reference: pd.DataFrame | None = None
+        self.deploy_canary()
         for index, weight in enumerate(self.config.stages):
             stage, judged = self.stage(weight, first=index == 0, reference=reference)
             self.run.stages.append(stage)

@@ -102,10 +102,10 @@ def _process_checks(slos: Sequence[SLO], inputs: StageInputs) -> list[Check]:
     cold = measurement_slo(slos, "cold_start_seconds")
     if cold is not None and inputs.first_canary_stage:
         starts = [c for c in inputs.cold_starts if c.get("instance") == inputs.canary_instance]
-        if starts:
-            value = max(float(c["ready_s"]) for c in starts)
+        if starts:  # the latest start: the canary's deploy onto the running platform
+            value = float(starts[-1]["ready_s"])
             checks.append(judge_measurement(cold, value, scope=f"instance={inputs.canary_instance}", kind="coldstart",
-                                            detail="spawn → first 200 on /readyz"))
+                                            detail="spawn → first 200 on /readyz, deployed onto the running platform"))
     res = inputs.resources
     if res is None or res.empty or "instance" not in res:
         return checks
