@@ -67,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorized(self) -> bool:
         import hmac
 
-        if hmac.compare_digest(self.headers.get("X-API-Key", ""), self.platform.api_key):
+        if hmac.compare_digest(self.headers.get("X-API-Key", "").encode(), self.platform.api_key.encode()):
             return True
         self._reply(403, {"error": "wrong or missing X-API-Key"})
         return False
@@ -103,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(409, {"error": str(exc)})
         except ValueError as exc:
             self._reply(400, {"error": f"bad request body: {exc}"})
+        except Exception as exc:  # noqa: BLE001 - the owner must keep serving; the caller gets the reason
+            self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
 
 
 class AttachedPlatform:
