@@ -54,11 +54,22 @@ def test_sigterm_drains_in_flight_requests_then_exits_0(spawn) -> None:
     callers = [threading.Thread(target=slow_call) for _ in range(3)]
     for t in callers:
         t.start()
-    time.sleep(0.5)  # all three are in flight, held by the defect
-    svc.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    with pytest.raises(httpx.ConnectError):  # draining: new connections are refused
-        httpx.get(f"{svc.url}/healthz", timeout=2)
+    deadline = time.monotonic() + 10
+    while 'xynergy_http_in_flight{revision="baseline",service="security-governance"} 3.0' not in (
+        httpx.get(f"{svc.url}/metrics", timeout=2).text
+    ):
+        assert time.monotonic() < deadline, "the three slow calls never got in flight"
+        time.sleep(0.05)
+    svc.proc.send_signal(signal.SIGTERM)  # all three are in flight, held by the defect
+    refused = False
+    deadline = time.monotonic() + 1.0  # well inside the 1.5 s the held requests still need
+    while not refused and time.monotonic() < deadline:
+        try:
+            httpx.get(f"{svc.url}/healthz", timeout=0.5)
+            time.sleep(0.05)
+        except httpx.ConnectError:
+            refused = True  # draining: the listener is closed, new connections are refused
+    assert refused
     for t in callers:
         t.join(timeout=10)
     assert results == [200, 200, 200]

@@ -15,13 +15,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.middleware import Middleware
 
 from xynergy.common.auth import APIKeyMiddleware, KeyStore
 from xynergy.common.cors import DEFAULT_ALLOWED_ORIGINS, CORSMiddleware, OriginPolicy
 from xynergy.common.faults import DefectMiddleware, MemoryGrower, MemoryWatch
-from xynergy.common.limits import LimitsMiddleware
+from xynergy.common.limits import InFlight, LimitsMiddleware
 from xynergy.common.observability import Metrics, RequestContextMiddleware
 from xynergy.config import ServiceConfig
 
@@ -74,11 +74,15 @@ def service_app(config: ServiceConfig, metrics: Metrics, parts: ServiceParts) ->
             await asyncio.gather(*tasks, return_exceptions=True)
             log.info("stopped")
 
+    counters = InFlight()
+    Gauge("xynergy_http_in_flight", "HTTP requests in flight (probes excluded).", ["service", "revision"],
+          registry=metrics.registry).labels(config.service, config.revision).set_function(lambda: counters.in_flight)
     policy = OriginPolicy(DEFAULT_ALLOWED_ORIGINS, allow_any=config.defects.cors_wildcard)
     middleware = [
         Middleware(RequestContextMiddleware, metrics=metrics, access_log=config.access_log),
         Middleware(CORSMiddleware, policy=policy, skip_prefixes=parts.cors_skip_prefixes),
-        Middleware(LimitsMiddleware, max_concurrency=config.max_concurrency, timeout_s=config.request_timeout_s),
+        Middleware(LimitsMiddleware, max_concurrency=config.max_concurrency, timeout_s=config.request_timeout_s,
+                   counters=counters),
         Middleware(APIKeyMiddleware, keys=KeyStore(config.api_keys), prefixes=parts.auth_prefixes),
     ]
     if config.defects.latency_s or config.defects.error_ratio:

@@ -15,32 +15,41 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xynergy.common.http import send_json
 
-__all__ = ["LimitsMiddleware", "PROBE_PATHS"]
+__all__ = ["LimitsMiddleware", "InFlight", "PROBE_PATHS"]
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class InFlight:
+    """Counters the middleware keeps, readable by metrics (the middleware is built lazily)."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.rejected = 0
 
 
 class LimitsMiddleware:
     """Concurrency cap (503 + Retry-After) and request timeout (504) for HTTP."""
 
-    def __init__(self, app: ASGIApp, max_concurrency: int = 50, timeout_s: float = 30.0) -> None:
+    def __init__(self, app: ASGIApp, max_concurrency: int = 50, timeout_s: float = 30.0,
+                 counters: InFlight | None = None) -> None:
         self.app = app
         self.max_concurrency = max_concurrency
         self.timeout_s = timeout_s
-        self.in_flight = 0
-        self.rejected = 0
+        self.counters = counters or InFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_concurrency:
-            self.rejected += 1
+        counters = self.counters
+        if counters.in_flight >= self.max_concurrency:
+            counters.rejected += 1
             await send_json(
                 send, 503, {"detail": "too many requests in flight"}, [(b"retry-after", b"1")]
             )
             return
-        self.in_flight += 1
+        counters.in_flight += 1
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -57,4 +66,4 @@ class LimitsMiddleware:
                 raise
             await send_json(send, 504, {"detail": f"request timed out after {self.timeout_s:g}s"})
         finally:
-            self.in_flight -= 1
+            counters.in_flight -= 1

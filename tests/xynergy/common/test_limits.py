@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from platform_testing import AUTH, config, running
+from platform_testing import AUTH, config, running, sample
 from xynergy import create_app, parse_defects
 
 
@@ -19,10 +19,11 @@ async def test_request_51_in_flight_gets_503_with_retry_after() -> None:
         await asyncio.sleep(0.3)
         extra = await client.get("/v1/policies/acme", headers=AUTH)
         probe = await client.get("/healthz")
+        in_flight = sample(app, "xynergy_http_in_flight", {"service": "security-governance", "revision": "baseline"})
         results = await asyncio.gather(*held)
     assert extra.status_code == 503
     assert extra.headers["retry-after"] == "1"
-    assert probe.status_code == 200
+    assert probe.status_code == 200 and in_flight == 50
     assert [r.status_code for r in results] == [200] * 50
 
 
