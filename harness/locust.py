@@ -57,9 +57,9 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness._exceptions import HarnessError
-from harness._verdicts import Check, Verdict
 from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict
-from harness.samples import Row, SampleWriter, decode_batch, encode_batch, rows_to_batch
+from harness.load._transport import MasterCollector, WorkerBatcher
+from harness.samples import Row, SampleWriter
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO
 
 __all__ = ["PacedUser", "SecurityFailure", "error_kind"]
@@ -160,27 +160,25 @@ def _header(response: Any, name: str) -> str:
 
 
 class _Recorder:
-    """Turns `events.request` into rows; writes them (local/master) or ships them (worker)."""
+    """Turns `events.request` into rows; writes them (local/master) or batches them (worker)."""
 
     def __init__(self, env: Environment) -> None:
         self.env = env
         opts = env.parsed_options
         self.worker_id = "local"
-        self.rows: list[Row] = []  # worker: rows not yet shipped
-        self.shipped = 0
-        self.seq = 0
-        self.final_sent = False
-        self.writer: SampleWriter | None = None
-        self.received: dict[str, set[int]] = {}  # master: batch numbers per worker
-        self.received_rows: dict[str, int] = {}
-        self.totals: dict[str, int] = {}  # master: rows each worker says it captured
-        self.workers_at_stop: set[str] = set()
         self.flush_interval = float(getattr(opts, "samples_flush", 1.0) or 1.0)
-        if not isinstance(env.runner, WorkerRunner):
+        self.writer: SampleWriter | None = None
+        self.batcher: WorkerBatcher | None = None
+        self.collector: MasterCollector | None = None
+        if isinstance(env.runner, WorkerRunner):
+            self.batcher = WorkerBatcher()
+        else:
             path = getattr(opts, "samples_file", "") or _default_samples_path()
             self.writer = SampleWriter(path, flush_interval=self.flush_interval)
+        if isinstance(env.runner, MasterRunner):
+            assert self.writer is not None
+            self.collector = MasterCollector(self.writer)
 
-    # -- capture -------------------------------------------------------------
     def on_request(
         self, request_type: str, name: str, response_time: float, response_length: int,
         response: Any = None, context: Mapping[str, Any] | None = None,
@@ -201,77 +199,38 @@ class _Recorder:
         )  # fmt: skip
         if self.writer is not None:
             self.writer.add(row)
-        else:
-            self.rows.append(row)
+        elif self.batcher is not None:
+            self.batcher.rows.append(row)
 
-    # -- worker side ---------------------------------------------------------
     def ship(self, *, final: bool = False) -> None:
+        """Worker: send pending rows (and with `final`, the closing total) to the master."""
         runner = self.env.runner
-        if not isinstance(runner, WorkerRunner) or (self.final_sent and not final):
+        if self.batcher is None or not isinstance(runner, WorkerRunner):
             return
-        rows, self.rows = self.rows, []
-        if not rows and not final:
-            return
-        if final and self.final_sent and not rows:
-            data: dict[str, Any] = {"worker": self.worker_id, "seq": -1, "final": True, "total": self.shipped}
-            runner.send_message(_SAMPLES_MSG, data)
-            return
-        self.seq += 1
-        self.shipped += len(rows)
-        payload = encode_batch(rows_to_batch(rows)) if rows else b""
-        data = {"worker": self.worker_id, "seq": self.seq, "rows": payload, "final": final, "total": self.shipped}
-        runner.send_message(_SAMPLES_MSG, data)
-        self.final_sent = self.final_sent or final
+        message = self.batcher.next_message(final=final)
+        if message is not None:
+            runner.send_message(_SAMPLES_MSG, message)
 
     def ship_forever(self) -> None:
-        while not self.final_sent:
+        assert self.batcher is not None
+        while not self.batcher.final_sent:
             gevent.sleep(self.flush_interval)
             self.ship()
 
-    # -- master side ---------------------------------------------------------
     def receive(self, environment: Environment, msg: Any, **_: Any) -> None:
-        data = msg.data
-        worker, seq = str(data["worker"]), int(data["seq"])
-        if data.get("final"):
-            self.totals[worker] = int(data["total"])
-        seen = self.received.setdefault(worker, set())
-        if seq < 0 or seq in seen:
-            return  # a repeated final marker or a duplicate batch
-        seen.add(seq)
-        if data.get("rows"):
-            assert self.writer is not None
-            if self.writer.closed:  # too late to count: samples-complete will say so
-                return
-            table = decode_batch(data["rows"])
-            self.writer.add_table(table)
-            self.received_rows[worker] = self.received_rows.get(worker, 0) + table.num_rows
+        """Master: a worker's batch message."""
+        assert self.collector is not None
+        self.collector.receive(msg.data)
 
     def collect_from_workers(self) -> None:
-        """Ask every worker for its final batch and wait (bounded) until all arrived."""
+        """Master: ask every worker for its final batch and wait (bounded) until all arrived."""
         runner = self.env.runner
-        assert isinstance(runner, MasterRunner)
-        pending = {w for w in self.workers_at_stop if w not in self.totals}
-        for worker in pending:
+        assert isinstance(runner, MasterRunner) and self.collector is not None
+        for worker in self.collector.pending:
             runner.send_message(_FLUSH_MSG, None, client_id=worker)
         deadline = time.monotonic() + _WAIT_FOR_WORKERS_S + float(self.env.stop_timeout or 0)
-        while time.monotonic() < deadline and any(w not in self.totals for w in self.workers_at_stop):
+        while self.collector.pending and time.monotonic() < deadline:
             gevent.sleep(0.05)
-
-    def transport_check(self) -> Check | None:
-        """On the master: a Check that fails to INCONCLUSIVE if any worker's rows went missing."""
-        if not isinstance(self.env.runner, MasterRunner):
-            return None
-        workers = set(self.totals) | set(self.received_rows) | set(self.workers_at_stop)
-        missing = {w: self.totals.get(w, -1) - self.received_rows.get(w, 0) for w in workers}
-        complete = all(w in self.totals and missing[w] == 0 for w in workers)
-        received = sum(self.received_rows.values())
-        detail = "" if complete else "rows lost: " + ", ".join(f"{w}: {n if n >= 0 else 'no final count'}" for w, n in sorted(missing.items()) if n)
-        return Check(
-            name="samples-complete", verdict=Verdict.PASS if complete else Verdict.INCONCLUSIVE,
-            value=float(received), objective=float(sum(self.totals.values())), op="gte", samples=received,
-            scope=f"workers={len(workers)}", kind="slo", detail=detail,
-            extra={"per_worker": {w: {"received": self.received_rows.get(w, 0), "captured": self.totals.get(w)} for w in sorted(workers)}},
-        )  # fmt: skip
 
 
 def _default_samples_path() -> str:
@@ -347,10 +306,11 @@ class _Plugin:
             self._flusher = gevent.spawn(flush_forever)
 
     def _worker_start(self, **_: Any) -> None:
-        assert self.recorder is not None and isinstance(self.env.runner, WorkerRunner)
-        self.recorder.worker_id = self.env.runner.client_id
-        self.recorder.final_sent = False
-        gevent.spawn(self.recorder.ship_forever)
+        recorder = self.recorder
+        assert recorder is not None and recorder.batcher is not None and isinstance(self.env.runner, WorkerRunner)
+        recorder.worker_id = self.env.runner.client_id
+        recorder.batcher.restart(recorder.worker_id)
+        gevent.spawn(recorder.ship_forever)
 
     def _worker_stop(self, **_: Any) -> None:
         assert self.recorder is not None
@@ -359,14 +319,14 @@ class _Plugin:
     def _worker_flush(self, environment: Environment, msg: Any, **_: Any) -> None:
         assert self.recorder is not None
         runner = self.env.runner
-        if runner is not None and not self.recorder.final_sent:
+        if runner is not None and self.recorder.batcher is not None and not self.recorder.batcher.final_sent:
             runner.stop()  # stop the users first: nothing is sent after the final batch
         self.recorder.ship(final=True)
 
     def _snapshot_workers(self, **_: Any) -> None:
-        assert self.recorder is not None and isinstance(self.env.runner, MasterRunner)
-        self.recorder.workers_at_stop |= {node.id for node in self.env.runner.clients.all}
-        self.recorder.workers_at_stop |= set(self.recorder.received)
+        assert self.recorder is not None and self.recorder.collector is not None
+        assert isinstance(self.env.runner, MasterRunner)
+        self.recorder.collector.expect(node.id for node in self.env.runner.clients.all)
 
     def _master_stop(self, **_: Any) -> None:
         assert self.recorder is not None
@@ -381,7 +341,7 @@ class _Plugin:
         if self._flusher is not None:
             self._flusher.kill(block=False)
         opts = self.env.parsed_options
-        extra = [c for c in (recorder.transport_check(),) if c is not None]
+        extra = [recorder.collector.check()] if recorder.collector is not None else []
         try:
             result = judge_samples(
                 recorder.writer.path, self.slos, slo_source=self.slo_source,
