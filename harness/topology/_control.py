@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pandas as pd
 
-from harness._exceptions import ConfigError, HarnessError, ServiceUnreachable
+from harness._exceptions import ConfigError, HarnessError, ProcessError, ServiceUnreachable
 from harness.topology._coldstart import ColdStart
 from harness.topology._state import read_state
 
@@ -99,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
             result = getattr(self.platform, action)(name)
             self.control.on_change()
             self._reply(200, result.as_dict())
-        except HarnessError as exc:
+        except ConfigError as exc:  # e.g. no such instance
+            self._reply(400, {"error": str(exc)})
+        except HarnessError as exc:  # the action itself failed (e.g. the restarted service died)
             self._reply(409, {"error": str(exc)})
         except ValueError as exc:
             self._reply(400, {"error": f"bad request body: {exc}"})
@@ -191,7 +193,13 @@ class AttachedPlatform:
     def _act(self, action: str, name: str) -> dict[str, Any]:
         resp = self._send("POST", "/actions", json={"action": action, "instance": name})
         if resp.status_code != 200:
-            raise ConfigError(resp.json().get("error", resp.text), source=f"{action} {name}")
+            try:
+                reason = str(resp.json().get("error", resp.text))
+            except ValueError:
+                reason = resp.text
+            if resp.status_code in (400, 403):
+                raise ConfigError(reason, source=f"{action} {name}")
+            raise ProcessError(f"{action} {name}: {reason}")
         return dict(resp.json())
 
     def _get(self, path: str) -> Any:

@@ -14,6 +14,7 @@ import httpx
 import psutil
 import pytest
 
+from harness._exceptions import ConfigError
 from harness.topology import Platform, read_state
 from harness.topology._coldstart import wait_until
 from harness.topology._process import pid_alive
@@ -90,6 +91,8 @@ def test_detach_then_status_attach_and_down(tmp_path: Path, write_topology, one_
             assert set(attached.links()) == {"client->internal-ai.primary"}
             attached.toxiproxy.add_toxic("client->internal-ai.primary", "slow", "latency", attributes={"latency": 50})
             assert attached.toxiproxy.pending_rollback[0]  # removed again when the attachment closes
+            with pytest.raises(ConfigError, match="no spawned instance 'ghost'"):
+                attached.kill("ghost")
             old = attached.instances["internal-ai.primary"]["pid"]
             cold = attached.restart("internal-ai.primary")
             assert cold.pid != old and cold.ready_s > 0
