@@ -337,6 +337,10 @@ class _Plugin:
         recorder = self.recorder
         if recorder is None or recorder.writer is None:
             return
+        if recorder.collector is not None and isinstance(self.env.runner, MasterRunner):
+            self._snapshot_workers()  # stopped by a signal: test_stop has not collected yet
+            if recorder.collector.pending:
+                recorder.collect_from_workers()
         recorder.writer.close()
         if self._flusher is not None:
             self._flusher.kill(block=False)

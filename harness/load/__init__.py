@@ -12,16 +12,19 @@ master's samples file over Locust's worker→master messages (see harness.locust
 from __future__ import annotations
 
 from harness.load._runner import LOOPBACK_HOSTS, LocustConfig, LocustRun, run_locust
+from harness.load._transport import MasterCollector, WorkerBatcher
 from harness.load._verdict import RunVerdict, judge_samples, print_verdict, resolve_slos, write_verdict
 
 __all__ = [
     "LOOPBACK_HOSTS",
     "LocustConfig",
     "LocustRun",
+    "MasterCollector",
     "RunVerdict",
     "judge_samples",
     "print_verdict",
     "resolve_slos",
     "run_locust",
+    "WorkerBatcher",
     "write_verdict",
 ]

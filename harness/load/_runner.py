@@ -210,8 +210,9 @@ def run_locust(config: LocustConfig) -> LocustRun:
             workers.append(_spawn(worker_args, logs[-1], env))
         while master.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        if master.poll() is None:
-            killed = _stop(master, grace=10.0) or True
+        if master.poll() is None:  # past the hard deadline
+            _stop(master, grace=10.0)
+            killed = True
         patience = 10.0 if master.returncode in (0, 1) else 0.5
         for w in workers:  # they quit on the master's quit message
             try:
