@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 import threading
@@ -86,7 +87,8 @@ class Platform:
         `toxiproxy_url` (default: env `TOXIPROXY_URL`) uses that server instead
         of spawning the embedded one. `api_key` (default: env `XYNERGY_API_KEY`,
         needed for external services; else a random key per run) is given to
-        every spawned service. SIGTERM is treated like Ctrl-C while up.
+        every spawned service. Logs go to `run_dir/logs` (default: a temporary
+        directory, removed after a clean exit). SIGTERM is treated like Ctrl-C.
         """
         topo = topology if isinstance(topology, Topology) else load_topology(topology)
         key = api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24)
@@ -99,8 +101,12 @@ class Platform:
             try:
                 platform._start()
                 yield platform
-            finally:
+            except BaseException:
                 platform.close()
+                raise  # a temporary run_dir is kept: the error may point at its logs
+            platform.close()
+            if run_dir is None:
+                shutil.rmtree(rdir, ignore_errors=True)
 
     @staticmethod
     def attach(state_file: str | Path = ".harness/state.json") -> AttachedPlatform:
