@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "proxy, wait until all are ready, print them, and keep running until Ctrl-C or SIGTERM (then tear "
         "everything down). With --detach, leave it running under a supervisor process; `harness status` and "
         "`harness down` find it through the state file. TOXIPROXY_URL: use that Toxiproxy server instead of "
-        "the embedded one.",
+        "the embedded one. XYNERGY_API_KEY: the API key every service gets (default: a random key per run; "
+        "needed for external services).",
     )
     add_platform_args(p)
     p.add_argument("--detach", action="store_true", help="leave the platform running and return")
