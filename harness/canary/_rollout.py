@@ -83,6 +83,9 @@ class RolloutConfig:
             raise ConfigError(f"{self.warmup_s} must be zero or positive", field="--warmup")
         if self.stage_duration_s > 3600 or self.rps > 10_000:
             raise ConfigError("stage duration at most 1 h and rate at most 10000 req/s", field="--stage-duration/--rps")
+        if self.attach and (self.canary_defect or self.topology):
+            raise ConfigError("an attached platform is already up: give its defect and topology to `harness up`",
+                              field="--attach")
         if self.canary_defect:
             from xynergy.defects import parse_defects
 
