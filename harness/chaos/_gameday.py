@@ -151,23 +151,15 @@ def _describe(checks: list[Check]) -> str:
     )
 
 
-def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDayResult:
-    """Run one game day end to end and return its (saved and rendered) result.
-
-    `load` is the load seam (default: Locust as a subprocess through
-    `harness.load`): called as `load(platform, duration=s, rps=r, path=dir)`
-    it runs load and returns the samples file. A Ctrl-C is re-raised after
-    the partial report is written.
-    """
-    slos = load_slos(config.slo_dir)
-    by_name = {s.name: s for s in slos}
+def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, float]:
+    """Validate everything before anything starts: experiment, SLO names, rate and duration."""
+    by_name = {s.name: s for s in load_slos(config.slo_dir)}
     if config.attach is not None:
         experiment = load_experiment(config.experiment, slos=list(by_name))
     else:
         experiment = load_for_topology(config.experiment, config.topology, list(by_name))
-    steady = experiment.steady_state
     rps = config.rps or experiment.rps or 20.0
-    tail = steady.after if steady is not None else 5.0
+    tail = experiment.steady_state.after if experiment.steady_state is not None else 5.0
     duration = config.duration or experiment.duration or experiment.method_end + tail + 5.0
     if duration < experiment.method_end:
         raise ConfigError(
@@ -179,10 +171,21 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
             f"{duration:g}s leaves no room to judge recovery: it needs at least {experiment.recovery_needs:g}s",
             field="--duration",
         )
+    return experiment, by_name, rps, duration
+
+
+def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDayResult:
+    """Run one game day end to end and return its (saved and rendered) result.
+
+    `load` is the load seam (default: Locust as a subprocess through
+    `harness.load`): called as `load(platform, duration=s, rps=r, path=dir)`
+    it runs load and returns the samples file. A Ctrl-C is re-raised after
+    the partial report is written.
+    """
+    experiment, slos, rps, duration = _plan(config)
     run_load = load or _locust_load(config)
     run_id = new_run_id("gameday")
     run_dir = config.out / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
     result = GameDayResult(
         name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
         experiment=_experiment_dict(experiment),
@@ -190,66 +193,86 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
                 "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
                 "canary_weight": _canary_weight(config)},
     )  # fmt: skip
-    interrupted: BaseException | None = None
     samples = empty_samples()
     timeline: FaultTimeline | None = None
     with _interruptible() as caught:
         with _platform(config) as platform:
             if _canary_weight(config):
                 platform.set_canary_weight(_canary_weight(config))
-            if steady is not None:
-                before = read_samples(run_load(platform, duration=steady.duration, rps=rps, path=run_dir / "steady"))
-                checks = _steady([by_name[n] for n in steady.slos], before, config.min_samples, "steady-state before",
-                                 result.notes)
-                result.checks.extend(checks)
-                verdict = combine_verdicts(c.verdict for c in checks)
-                if verdict is not Verdict.PASS:
-                    result.reason = f"steady state did not hold before chaos; no fault injected: {_describe(checks)}"
-                    result.verdict = verdict
+            if experiment.steady_state is not None:
+                before = run_load(platform, duration=experiment.steady_state.duration, rps=rps, path=run_dir / "steady")
+                if not _steady_holds(result, experiment, slos, read_samples(before), config.min_samples):
                     return _finish(result, run_dir, judged=False)
             timeline = FaultTimeline(
                 experiment.method, toxiproxy=platform.toxiproxy, platform=platform, rollbacks=experiment.rollbacks
             )
-            load_dir = run_dir / "load"
-            samples_path = load_dir / "samples.arrow"
-            result.started_at = time.time()
-            with _interruptible() as during:
-                try:
-                    timeline.start(result.started_at)
-                    samples_path = run_load(platform, duration=duration, rps=rps, path=load_dir)
-                finally:
-                    timeline.stop()
-                    timeline.rollback()
-            result.ended_at = time.time()
-            caught.extend(during)
-            result.events = [
-                {"t": round(e.ts - result.started_at, 3), "label": f"{e.action} {e.instance}"}
-                for e in getattr(platform, "events", [])
-                if isinstance(getattr(e, "ts", None), float) and e.ts >= result.started_at
-            ]
-            result.cold_starts = [
-                {"instance": c.instance, "seconds": c.ready_s}
-                for c in getattr(platform, "cold_starts", [])
-                if c.spawned_at >= result.started_at
-            ]
-            if samples_path.exists():
-                samples = read_samples(samples_path)
+            samples = _chaos_under_load(result, timeline, platform, run_load, duration, rps, run_dir / "load", caught)
     if caught:
-        interrupted = caught[0]
         if timeline is None:
-            raise interrupted  # nothing ran yet: a plain error, no report to write
+            raise caught[0]  # nothing was injected: a plain error, no report to write
         result.complete = False
         result.incomplete_reason = (
             "interrupted (Ctrl-C); faults rolled back, processes stopped"
-            if isinstance(interrupted, KeyboardInterrupt)
-            else f"{type(interrupted).__name__}: {interrupted}"
+            if isinstance(caught[0], KeyboardInterrupt)
+            else f"{type(caught[0]).__name__}: {caught[0]}"
         )
     assert timeline is not None
-    _analyse(result, experiment, timeline, samples, by_name, config.min_samples)
+    _analyse(result, experiment, timeline, samples, slos, config.min_samples)
     _finish(result, run_dir, judged=True)
-    if isinstance(interrupted, KeyboardInterrupt):
-        raise interrupted
+    if isinstance(caught[0] if caught else None, KeyboardInterrupt):
+        raise caught[0]
     return result
+
+
+def _steady_holds(
+    result: GameDayResult, experiment: Experiment, slos: Mapping[str, SLO], samples: pd.DataFrame, min_samples: int
+) -> bool:
+    """Judge the steady state before chaos; when it does not hold, say why in the result."""
+    assert experiment.steady_state is not None
+    names = experiment.steady_state.slos
+    checks = _steady([slos[n] for n in names], samples, min_samples, "steady-state before", result.notes)
+    result.checks.extend(checks)
+    verdict = combine_verdicts(c.verdict for c in checks)
+    if verdict is Verdict.PASS:
+        return True
+    result.reason = f"steady state did not hold before chaos; no fault injected: {_describe(checks)}"
+    result.verdict = verdict
+    return False
+
+
+def _chaos_under_load(
+    result: GameDayResult,
+    timeline: FaultTimeline,
+    platform: Any,
+    run_load: LoadFn,
+    duration: float,
+    rps: float,
+    load_dir: Path,
+    caught: list[BaseException],
+) -> pd.DataFrame:
+    """Load for the whole experiment with the timeline beside it; always roll back; collect what ran."""
+    samples_path = load_dir / "samples.arrow"
+    result.started_at = time.time()
+    with _interruptible() as during:
+        try:
+            timeline.start(result.started_at)
+            samples_path = run_load(platform, duration=duration, rps=rps, path=load_dir)
+        finally:
+            timeline.stop()
+            timeline.rollback()
+    result.ended_at = time.time()
+    caught.extend(during)
+    result.events = [
+        {"t": round(e.ts - result.started_at, 3), "label": f"{e.action} {e.instance}"}
+        for e in getattr(platform, "events", [])
+        if isinstance(getattr(e, "ts", None), float) and e.ts >= result.started_at
+    ]
+    result.cold_starts = [
+        {"instance": c.instance, "seconds": c.ready_s}
+        for c in getattr(platform, "cold_starts", [])
+        if c.spawned_at >= result.started_at
+    ]
+    return read_samples(samples_path) if samples_path.exists() else empty_samples()
 
 
 def _canary_weight(config: GameDayConfig) -> int:
@@ -269,7 +292,7 @@ def _analyse(
     experiment: Experiment,
     timeline: FaultTimeline,
     samples: pd.DataFrame,
-    slos: dict[str, SLO],
+    slos: Mapping[str, SLO],
     min_samples: int,
 ) -> None:
     """Fill in measurements, checks and chart data from the samples and the journal."""

@@ -69,7 +69,11 @@ def test_a_duration_flag_shorter_than_the_method_is_refused(tmp_path: Path, caps
 
 @pytest.mark.slow
 def test_the_platform_fails_over_from_a_blackholed_primary_region_within_the_slo(tmp_path: Path) -> None:
-    result = run_gameday(config(experiment(tmp_path), tmp_path))
+    # The breaker's half-open probes (backoff 1, 2, 4, 8 s) each cost one request the full 2 s
+    # upstream timeout, so five probe-free healthy seconds in a row take ~7-20 s to come: give it 25 s.
+    long_outage = {**BLACKHOLE, "for": "25s"}
+    path = experiment(tmp_path, method=[long_outage], load={"duration": "33s", "rps": 15})
+    result = run_gameday(config(path, tmp_path))
     [fault] = result.faults
     assert result.complete and result.verdict is Verdict.PASS, result.reason
     assert fault["failover_s"] is not None and fault["failover_s"] < 30
