@@ -18,13 +18,16 @@ DEFECTS = {"XYNERGY_ALLOW_DEFECTS": "1"}
 
 @pytest.mark.slow
 def test_every_service_starts_and_reports_ready(spawn) -> None:
-    ai = spawn("internal-ai-service", "--region", "region-a")
-    routing = spawn("ai-routing-engine", "--upstream", f"internal-ai.primary={ai.url}")
-    governance = spawn("security-governance")
-    runtime = spawn("system-runtime")
+    ai = spawn("internal-ai-service", "--region", "region-a", ready=False)
+    governance = spawn("security-governance", ready=False)
+    runtime = spawn("system-runtime", ready=False)
+    routing = spawn("ai-routing-engine", "--upstream", f"internal-ai.primary={ai.url}", ready=False)
     edge = spawn("edge", "--upstream", f"ai-routing-engine={routing.url}",
-                 "--upstream", f"security-governance={governance.url}", "--upstream", f"system-runtime={runtime.url}")
+                 "--upstream", f"security-governance={governance.url}", "--upstream", f"system-runtime={runtime.url}",
+                 ready=False)
     procs = {sp.service: sp for sp in (ai, routing, governance, runtime, edge)}
+    for sp in procs.values():  # readiness of the edge and the engine waits on their upstreams
+        sp.wait_ready()
     assert set(procs) == set(SERVICES)
     for sp in procs.values():
         assert sp.ready_after_s is not None and sp.ready_after_s < 20
@@ -80,18 +83,20 @@ def test_sigterm_drains_in_flight_requests_then_exits_0(spawn) -> None:
 
 @pytest.mark.slow
 def test_breaker_off_defect_makes_every_request_pay_the_primary_timeout(spawn) -> None:
-    # The primary answers too slowly (a latency defect past the routing engine's 0.4 s timeout).
-    primary = spawn("internal-ai-service", "--region", "region-a", "--defect", "latency=3s", env=DEFECTS)
-    backup = spawn("internal-ai-service", "--region", "region-b")
+    # The primary answers too slowly (a latency defect past the routing engine's 0.3 s timeout).
+    primary = spawn("internal-ai-service", "--region", "region-a", "--defect", "latency=3s", env=DEFECTS, ready=False)
+    backup = spawn("internal-ai-service", "--region", "region-b", ready=False)
     common = ["--upstream", f"internal-ai.primary={primary.url}", "--upstream", f"internal-ai.backup={backup.url}",
-              "--upstream-timeout", "0.4"]
-    healthy = spawn("ai-routing-engine", *common)
-    broken = spawn("ai-routing-engine", *common, "--defect", "breaker-off", env=DEFECTS)
+              "--upstream-timeout", "0.3"]
+    healthy = spawn("ai-routing-engine", *common, ready=False)
+    broken = spawn("ai-routing-engine", *common, "--defect", "breaker-off", env=DEFECTS, ready=False)
+    for sp in (primary, backup, healthy, broken):  # started together, awaited in turn
+        sp.wait_ready()
 
     def timings(url: str) -> list[float]:
         out = []
         with httpx.Client(timeout=10, headers=AUTH) as client:
-            for i in range(12):
+            for i in range(10):
                 start = time.monotonic()
                 r = client.post(f"{url}/v1/route", json={"tenant": "acme", "prompt": f"q {url} {i}"})
                 out.append(time.monotonic() - start)
@@ -100,7 +105,7 @@ def test_breaker_off_defect_makes_every_request_pay_the_primary_timeout(spawn) -
 
     with_breaker = timings(healthy.url)
     without = timings(broken.url)
-    assert min(without) >= 0.38  # every request waited out the primary's 0.4 s timeout first
+    assert min(without) >= 0.28  # every request waited out the primary's 0.3 s timeout first
     assert statistics.median(with_breaker[6:]) < 0.2  # breaker open after 5 failures: straight to backup
     status = httpx.get(f"{healthy.url}/v1/route/status", headers=AUTH, timeout=5).json()
     assert status["breakers"]["primary"]["state"] == "open"
