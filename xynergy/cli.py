@@ -45,17 +45,22 @@ def _pairs(flag: str, items: Sequence[str]) -> dict[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m xynergy", description="Run one Xynergy reference service.")
     parser.add_argument("service", metavar="SERVICE", help=f"one of: {', '.join(SERVICES)}")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--revision", default="baseline")
-    parser.add_argument("--region", default="local")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--revision", default="baseline", help="revision label on responses and metrics")
+    parser.add_argument("--region", default="local", help="region label (internal-ai-service answers as it)")
     parser.add_argument("--defect", default=None, metavar="SPEC",
                         help=f"defect profile (needs {ALLOW_DEFECTS_ENV}=1), e.g. latency=150ms@0.3,breaker-off")
-    parser.add_argument("--upstream", action="append", default=[], metavar="NAME=URL")
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)
-    parser.add_argument("--canary-weight", action="append", default=[], metavar="SERVICE=PCT")
-    parser.add_argument("--max-concurrency", type=int, default=50)
-    parser.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--upstream", action="append", default=[], metavar="NAME=URL",
+                        help="an upstream service (repeatable); names in docs/platform.md")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None, metavar="URL",
+                        help="ai-routing-engine: Redis cache (default $REDIS_URL, else in-process)")
+    parser.add_argument("--canary-weight", action="append", default=[], metavar="SERVICE=PCT",
+                        help="edge: initial canary share of SERVICE, 0-100 (repeatable)")
+    parser.add_argument("--max-concurrency", type=int, default=50, metavar="N",
+                        help="requests in flight before 503 + Retry-After (default 50)")
+    parser.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="answer 504 after this long (default 30)")
     parser.add_argument("--upstream-timeout", type=float, default=1.0, metavar="SECONDS",
                         help="ai-routing-engine: per-call timeout to an AI region")
     parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
