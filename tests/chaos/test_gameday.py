@@ -67,6 +67,23 @@ def test_a_duration_flag_shorter_than_the_method_is_refused(tmp_path: Path, caps
     assert "--duration: 10s is shorter than the experiment's method, which ends at 16s" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--duration", "soon"], "--duration: expected a duration like '20s'"),
+        (["--rps", "-3"], "--rps: must be positive, got -3"),
+        (["--canary-weight", "150"], "--canary-weight: must be 0-100, got 150"),
+        (["--canary-defect", "bogus"], "--canary-defect: invalid defect profile 'bogus'"),
+    ],
+)
+def test_a_bad_flag_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    assert main(["gameday", str(experiment(tmp_path)), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_the_platform_fails_over_from_a_blackholed_primary_region_within_the_slo(tmp_path: Path) -> None:
     # The breaker's half-open probes (backoff 1, 2, 4, 8 s) each cost one request the full 2 s
