@@ -1,11 +1,16 @@
 """The `harness` command line: parse, delegate, map errors to exit codes.
 
-Each subcommand lives in its own module under `harness.commands` and exposes
+Each subcommand lives in its own module under `harness.commands`, named after
+the command (`harness up` → `harness/commands/up.py`), and exposes
 
     def register(subparsers: argparse._SubParsersAction) -> None
 
 which adds its parser and sets `func=<handler>`; a handler takes the parsed
 namespace and returns the exit code. This module only wires them together.
+
+Only the module of the command being run is imported (all of them for
+`--help` or an unknown command), so `harness toxiproxy` or `harness gate` do
+not pay for pandas, scipy or gRPC imported by other commands.
 
 Exit codes (everywhere): 0 pass, 1 SLO breach / rollback, 2 invalid input or
 incomplete run, 130 interrupted (Ctrl-C) after rollbacks ran.
@@ -32,25 +37,39 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every subcommand found in `harness.commands`."""
+def _command_modules() -> list[str]:
+    return sorted(
+        info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_")
+    )
+
+
+def _requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, when it has a module."""
+    for arg in argv:
+        if arg.startswith("-"):
+            return None  # a top-level option such as --help: build everything
+        return arg if arg in _command_modules() else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser with the subcommands in `harness.commands` (or just `only`)."""
     parser = _Parser(
         prog="harness",
         description="Load-testing and chaos-validation harness for the Xynergy platform.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for name in [only] if only else _command_modules():
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the harness CLI and return its exit code (also used by the console script)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_requested_command(argv))
     args = parser.parse_args(argv)
     try:
         code = int(args.func(args))
