@@ -58,7 +58,9 @@ class LocustConfig:
     """0: one Locust process; N: a master and N local worker processes."""
     stop_timeout_s: float = 5.0
     kill_after_s: float = 45.0
-    """Grace beyond run time (start-up, stop, verdict) before processes are killed."""
+    """Grace beyond run time (start-up, stop, verdict) before Locust is told to stop."""
+    term_grace_s: float = 10.0
+    """After that SIGTERM (Locust still judges what it has), seconds before SIGKILL."""
     capture: bool = True
     extra_args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -211,7 +213,7 @@ def run_locust(config: LocustConfig) -> LocustRun:
         while master.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         if master.poll() is None:  # past the hard deadline
-            _stop(master, grace=10.0)
+            _stop(master, grace=config.term_grace_s)
             killed = True
         patience = 10.0 if master.returncode in (0, 1) else 0.5
         for w in workers:  # they quit on the master's quit message
@@ -221,7 +223,7 @@ def run_locust(config: LocustConfig) -> LocustRun:
                 _stop(w, grace=5.0)
     finally:
         for proc in ([master] if master is not None else []) + workers:
-            _stop(proc, grace=10.0)
+            _stop(proc, grace=config.term_grace_s)
         for log in logs:
             log.close()
     code = master.returncode if master is not None else 2

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.topology import Platform, load_topology
+
 #: delay in seconds for the n-th request (0-based)
 DelayFn = Callable[[int], float]
 
@@ -91,3 +93,15 @@ def paced_locustfile(tmp_path: Path) -> Path:
     path = tmp_path / "paced_locustfile.py"
     path.write_text(PACED_LOCUSTFILE, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def cors_canary_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The shipped topology whose canary reflects any Origin (the review's CORS bug) and takes all traffic.
+
+    Shared by the scenario and distributed tests (the defect touches only CORS preflights).
+    """
+    with Platform.up(load_topology(), canary_defect="cors-wildcard", run_dir=tmp_path_factory.mktemp("platform"),
+                     sample_interval=0) as platform:
+        platform.set_canary_weight(100)
+        yield platform

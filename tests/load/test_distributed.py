@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.load import LocustConfig, LocustRun, run_locust
-from harness.topology import Platform, load_topology
+from harness.topology import Platform
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE_LOCUSTFILE = '''
@@ -25,12 +24,6 @@ class Route(PacedUser, FastHttpUser):
         self.client.post("/v1/route", json=body, headers={"X-API-Key": os.environ["XYNERGY_API_KEY"]},
                          name="POST /v1/route")
 '''
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with Platform.up(load_topology(), run_dir=tmp_path_factory.mktemp("platform"), sample_interval=0) as p:
-        yield p
 
 
 def edge_posts(platform: Platform) -> int:
@@ -50,8 +43,9 @@ def stage(platform: Platform, locustfile: Path, out: Path, workers: int) -> Locu
 
 @pytest.mark.slow
 def test_two_local_workers_deliver_exactly_the_requests_the_platform_counted_and_judge_like_one_process(
-    platform: Platform, tmp_path: Path
+    cors_canary_platform: Platform, tmp_path: Path
 ) -> None:
+    platform = cors_canary_platform
     locustfile = tmp_path / "route_locustfile.py"
     locustfile.write_text(ROUTE_LOCUSTFILE)
     before = edge_posts(platform)

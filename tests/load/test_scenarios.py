@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.load import LocustConfig, run_locust
-from harness.topology import Platform, load_topology
+from harness.topology import Platform
 
 REPO = Path(__file__).resolve().parents[2]
 JOURNEYS = {
@@ -18,23 +17,14 @@ JOURNEYS = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def cors_regressed_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """The shipped topology with a canary that reflects any Origin (the review's CORS bug), taking all traffic."""
-    with Platform.up(load_topology(), canary_defect="cors-wildcard", run_dir=tmp_path_factory.mktemp("platform"),
-                     sample_interval=0) as platform:
-        platform.set_canary_weight(100)
-        yield platform
-
-
 @pytest.mark.slow
 def test_the_platform_scenario_runs_every_journey_and_fails_a_canary_that_grants_cors_to_evil_origins(
-    cors_regressed_platform: Platform, tmp_path: Path
+    cors_canary_platform: Platform, tmp_path: Path
 ) -> None:
     run = run_locust(LocustConfig(
-        locustfile=REPO / "scenarios" / "platform.py", host=cors_regressed_platform.edge_url, out_dir=tmp_path,
+        locustfile=REPO / "scenarios" / "platform.py", host=cors_canary_platform.edge_url, out_dir=tmp_path,
         users=10, run_time_s=8, rps=100, slo_dir=REPO / "slos", min_samples=5,
-        api_key=cors_regressed_platform.api_key,
+        api_key=cors_canary_platform.api_key,
     ))  # fmt: skip
     frame = run.samples()
     verdict = run.verdict()
