@@ -7,7 +7,7 @@ ones finished; latency is measured from the *intended* start, so a stalled
 server cannot hide behind a stalled client). Bounded in time and in-flight
 count; every process is stopped at the end, also on Ctrl-C.
 
-    .venv/bin/python bench/bench_platform.py [--rate 150] [--duration 20] [--redis]
+    .venv/bin/python bench/bench_platform.py [--rate 100,150,200] [--duration 20] [--redis]
 
 The load generator shares the CPU with the services, so on a 2-core machine the
 figures are an upper bound on what the platform itself costs.
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import httpx
 import numpy as np
+import psutil
 
 KEY = "bench-key"
 
@@ -85,16 +86,16 @@ PROMPTS_SHORT = ["hi", "status?", "hello there", "ping the model", "what time is
 PROMPT_LONG = "Analyze and compare the two designs and explain the trade-offs " + "in detail " * 30
 
 
-def make_body(i: int, rng: random.Random) -> dict[str, object]:
+def make_body(i: int, rng: random.Random, run: str) -> dict[str, object]:
     """80 % distinct prompts (cache misses), 20 % from a small repeated pool; mixed tiers."""
     if rng.random() < 0.2:
         return {"tenant": "acme", "prompt": rng.choice(PROMPTS_SHORT)}
     roll = rng.random()
     if roll < 0.6:
-        return {"tenant": "acme", "prompt": f"{rng.choice(PROMPTS_SHORT)} #{i}"}
+        return {"tenant": "acme", "prompt": f"{rng.choice(PROMPTS_SHORT)} #{run}-{i}"}
     if roll < 0.9:
-        return {"tenant": "acme", "prompt": f"explain request {i} and summarize it " + "word " * 40}
-    return {"tenant": "acme", "prompt": f"{PROMPT_LONG} #{i}", "max_tokens": 1500}
+        return {"tenant": "acme", "prompt": f"explain request {run}-{i} and summarize it " + "word " * 40}
+    return {"tenant": "acme", "prompt": f"{PROMPT_LONG} #{run}-{i}", "max_tokens": 1500}
 
 
 class RawConnection:
@@ -136,6 +137,7 @@ class RawConnection:
 
 async def load(edge: str, rate: float, duration: float, warmup: float, max_in_flight: int) -> dict[str, object]:
     rng = random.Random(42)
+    run = f"{rate:g}-{time.time_ns()}"  # distinct prompts per run: no hits left over from an earlier one
     host, port = edge.removeprefix("http://").split(":")
     idle: list[RawConnection] = []
     rows: list[tuple[float, float, float, int, str]] = []  # (intended, co_latency, service_time, status, cache)
@@ -147,7 +149,7 @@ async def load(edge: str, rate: float, duration: float, warmup: float, max_in_fl
         conn = idle.pop() if idle else RawConnection(host, int(port))
         started = time.perf_counter()
         try:
-            status, headers = await asyncio.wait_for(conn.post("/v1/route", json.dumps(make_body(i, rng)).encode()), 10)
+            status, headers = await asyncio.wait_for(conn.post("/v1/route", json.dumps(make_body(i, rng, run)).encode()), 10)
             idle.append(conn)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
             conn.close()
@@ -203,13 +205,19 @@ def run_load(edge: str, rate: float, duration: float, warmup: float) -> dict[str
     return uvloop.run(load(edge, rate, duration, warmup, max_in_flight=400))
 
 
+def cpu_seconds(proc: Proc) -> float:
+    """User + system CPU a service has used so far."""
+    times = psutil.Process(proc.popen.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=150.0, help="requests per second (open model)")
+    parser.add_argument("--rate", default="150", help="requests per second (open model); a comma list runs each")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds (max 120)")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--redis", action="store_true", help="cache in a spawned redis-server")
@@ -240,16 +248,22 @@ def main() -> int:
         print("\nstart-up (spawn → first 200 on /readyz):")
         for p in procs:
             print(f"  {p.name:22s} {p.ready_s * 1000:7.0f} ms")
-        print(f"\nload: POST /v1/route via the edge, {args.rate:g} req/s open model, "
-              f"{args.warmup:g} s warm-up + {duration:g} s measured, cache={'redis' if extra else 'in-process'}")
-        result = run_load(edge.url, args.rate, duration, args.warmup)
-        print(f"  requests {result['requests']}  errors {result['errors']}  "
-              f"client-dropped {result['dropped_at_client']}  achieved {result['achieved_rps']:.1f} req/s  "
-              f"cache hits {result['cache_hits']}  statuses {result['statuses']}")
-        print(f"  latency from intended start: p50 {result['p50_ms']:.1f} ms  p95 {result['p95_ms']:.1f} ms  "
-              f"p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms")
-        print(f"  service time (send → answer): p50 {result['service_p50_ms']:.1f} ms  "
-              f"p95 {result['service_p95_ms']:.1f} ms")
+        for rate in [float(r) for r in args.rate.split(",")]:
+            print(f"\nload: POST /v1/route via the edge, {rate:g} req/s open model, "
+                  f"{args.warmup:g} s warm-up + {duration:g} s measured, cache={'redis' if extra else 'in-process'}")
+            cpu_before = {p.name: cpu_seconds(p) for p in procs}
+            result = run_load(edge.url, rate, duration, args.warmup)
+            sent = rate * (duration + args.warmup)
+            cost = "  ".join(f"{p.name} {(cpu_seconds(p) - cpu_before[p.name]) / sent * 1000:.2f}" for p in procs)
+            print(f"  requests {result['requests']}  errors {result['errors']}  "
+                  f"client-dropped {result['dropped_at_client']}  achieved {result['achieved_rps']:.1f} req/s  "
+                  f"cache hits {result['cache_hits']}  statuses {result['statuses']}")
+            print(f"  latency from intended start: p50 {result['p50_ms']:.1f} ms  p95 {result['p95_ms']:.1f} ms  "
+                  f"p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms")
+            print(f"  service time (send → answer): p50 {result['service_p50_ms']:.1f} ms  "
+                  f"p95 {result['service_p95_ms']:.1f} ms")
+            print(f"  CPU ms per request: {cost}")
+            print(f"  load: {uptime()}")
         print(f"\nload after: {uptime()}")
     finally:
         for p in reversed(procs):
