@@ -76,10 +76,14 @@ def _run(args: argparse.Namespace) -> int:
           + ("" if result.complete else f" (incomplete: {result.incomplete_reason})"))
     print(f"  {result.reason}")
     for fault in result.faults:
-        failover = "never" if fault["failover_s"] is None else f"{fault['failover_s']:.1f} s"
-        recovery = "—" if fault["removed_at"] is None else (
-            "never" if fault["recovery_s"] is None else f"{fault['recovery_s']:.1f} s")
-        print(f"  {fault['action']} ({fault['target']}): failover {failover}, recovery {recovery}, "
-              f"{fault['failed']}/{fault['requests']} failed")
+        figures = []
+        for what in ("failover", "recovery"):
+            value = fault[f"{what}_s"]
+            text = "never" if value is None else f"{value:.1f} s"
+            if what == "recovery" and fault["removed_at"] is None:
+                text = "—"
+            figures.append(f"{what} {text}" + ("" if what in fault["judge"] else " (not judged)"))
+        print(f"  {fault['action']} ({fault['target']}): {', '.join(figures)}, "
+              f"{fault['failed']}/{fault['requests']} requests failed during the fault")
     print(f"  report: {run_dir / 'index.html'}")
     return result.exit_code
