@@ -15,6 +15,7 @@ workers and the server compete for the same cores.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,15 @@ def max_rps(url: str, workers: int, seconds: int, users: int, tmp: Path) -> tupl
     return len(frame) / span, len(frame), complete
 
 
+def server_capacity(url: str) -> str:
+    """What the endpoint itself sustains (wrk, one thread), to tell a server limit from a generator limit."""
+    if shutil.which("wrk") is None:
+        return "wrk not installed"
+    out = subprocess.run(["wrk", "-t1", "-c32", "-d5s", url], capture_output=True, text=True).stdout
+    line = next((x for x in out.splitlines() if x.startswith("Requests/sec")), "Requests/sec: ?")
+    return line.split(":", 1)[1].strip() + " req/s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -80,6 +90,7 @@ def main() -> None:
     transport_costs()
     server, url = start_server()
     try:
+        print(f"endpoint capacity (wrk -t1 -c32): {server_capacity(url)}")
         with tempfile.TemporaryDirectory() as tmp:
             results = {}
             for workers in (0, 1, 2):
