@@ -51,16 +51,17 @@ def _restore_stdlib_platform() -> None:
 
 _restore_stdlib_platform()
 
-import gevent  # noqa: E402 - after the clash is undone
+# Imported after the clash is undone (hence E402).
+import gevent  # noqa: E402
 from locust import events  # noqa: E402
-from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.env import Environment  # noqa: E402
+from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
 
-from harness._exceptions import HarnessError
-from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict
-from harness.load._transport import MasterCollector, WorkerBatcher
-from harness.samples import Row, SampleWriter
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO
+from harness._exceptions import HarnessError  # noqa: E402
+from harness.load._transport import MasterCollector, WorkerBatcher  # noqa: E402
+from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict  # noqa: E402
+from harness.samples import Row, SampleWriter  # noqa: E402
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO  # noqa: E402
 
 __all__ = ["PacedUser", "SecurityFailure", "error_kind"]
 

@@ -15,7 +15,6 @@ import pytest
 
 from harness.load import LocustConfig, run_locust
 from harness.samples import COLUMNS, read_samples
-
 from tests.load.conftest import TimedServer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,6 @@ import pytest
 
 from harness._exceptions import ConfigError, ScenarioError
 from harness.load import LocustConfig, run_locust
-
 from tests.load.conftest import TimedServer
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from harness._verdicts import Check, Verdict
 from harness.samples import COLUMNS, rows_to_batch
