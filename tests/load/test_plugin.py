@@ -150,3 +150,6 @@ def test_two_workers_deliver_every_sample_to_the_master_exactly_once(
     assert frame["worker"].nunique() == 2
     assert _check(verdict, "samples-complete")["verdict"] == "pass"
     assert run.exit_code == 0 and run.worker_exit_codes == (0, 0)
+    assert "SLO verdict" in run.log_file.read_text()  # the master judges...
+    for log in sorted(tmp_path.glob("locust-worker-*.log")):
+        assert "SLO verdict" not in log.read_text()  # ...workers never do
