@@ -23,8 +23,9 @@ def spawn() -> Iterator[Callable[..., ServiceProcess]]:
     """Start services as real processes; every one is stopped at teardown."""
     started: list[ServiceProcess] = []
 
-    def _spawn(service: str, *args: str, env: dict[str, str] | None = None, ready: bool = True) -> ServiceProcess:
-        sp = spawn_args(service, *args, env=env)
+    def _spawn(service: str, *args: str, env: dict[str, str] | None = None, ready: bool = True,
+               port: int | None = None) -> ServiceProcess:
+        sp = spawn_args(service, *args, env=env, port=port)
         started.append(sp)
         if ready:
             sp.wait_ready()

@@ -109,3 +109,37 @@ def test_breaker_off_defect_makes_every_request_pay_the_primary_timeout(spawn) -
     assert statistics.median(with_breaker[6:]) < 0.2  # breaker open after 5 failures: straight to backup
     status = httpx.get(f"{healthy.url}/v1/route/status", headers=AUTH, timeout=5).json()
     assert status["breakers"]["primary"]["state"] == "open"
+
+
+@pytest.mark.slow
+def test_killing_the_primary_region_fails_over_and_its_return_brings_traffic_back(spawn) -> None:
+    primary = spawn("internal-ai-service", "--region", "region-a", ready=False)
+    backup = spawn("internal-ai-service", "--region", "region-b", ready=False)
+    routing = spawn("ai-routing-engine", "--upstream", f"internal-ai.primary={primary.url}",
+                    "--upstream", f"internal-ai.backup={backup.url}", ready=False)
+    for sp in (primary, backup, routing):
+        sp.wait_ready()
+    n = 0
+
+    def regions(count: int) -> list[str]:
+        nonlocal n
+        out = []
+        with httpx.Client(timeout=10, headers=AUTH) as client:
+            for _ in range(count):
+                n += 1
+                r = client.post(f"{routing.url}/v1/route", json={"tenant": "acme", "prompt": f"question {n}"})
+                assert r.status_code == 200
+                out.append(r.headers["x-xynergy-region"])
+        return out
+
+    assert regions(3) == ["region-a"] * 3
+    primary.proc.kill()
+    primary.proc.wait()
+    assert regions(8) == ["region-b"] * 8  # every request answered, by the backup
+    status = httpx.get(f"{routing.url}/v1/route/status", headers=AUTH, timeout=5).json()
+    assert status["breakers"]["primary"]["state"] == "open"
+
+    revived = spawn("internal-ai-service", "--region", "region-a", port=primary.port)
+    time.sleep(1.3)  # past the first open period (1 s + 20 % jitter)
+    assert regions(4) == ["region-a"] * 4  # the half-open probe succeeded: traffic is back
+    assert revived.proc.poll() is None
