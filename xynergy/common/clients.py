@@ -1,8 +1,13 @@
 """Pooled upstream clients: one ``httpx.AsyncClient`` per upstream, explicit limits.
 
-Upstreams are plain-http loopback services, but httpx still builds a TLS
-context per client and loading the CA bundle costs ~50 ms each; one shared
-context keeps cold starts short.
+Why these limits: httpcore 1.0's pool checks *every* pooled connection twice
+per request (one ``poll()`` per idle socket to spot server disconnects), so
+per-request CPU grows with the pool. A pool of 32 covers normal concurrency
+(200 req/s x ~10-30 ms is under 10 in flight) and most fault windows, and a
+5 s keep-alive expiry shrinks it again after a burst, so one burst does not
+make every later request dearer. Upstreams are plain-http loopback services,
+but httpx still builds a TLS context per client (~50 ms each to load the CA
+bundle); one shared context keeps cold starts short.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ import ssl
 
 import httpx
 
-__all__ = ["pooled_client"]
+__all__ = ["pooled_client", "UPSTREAM_LIMITS"]
+
+UPSTREAM_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=5.0)
+"""Connection limits of every upstream pool (edge → services, routing → AI regions)."""
 
 
 @functools.cache

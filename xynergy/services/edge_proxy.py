@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from xynergy.common.clients import pooled_client
+from xynergy.common.clients import UPSTREAM_LIMITS, pooled_client
 from xynergy.config import CANARY_SERVICES, ServiceConfig
 from xynergy.routing import SingleFlight
 
@@ -41,9 +41,7 @@ class Target:
 
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
     timeout = httpx.Timeout(5.0, connect=1.0, pool=2.0)
-    # A bit above the edge's own in-flight cap (50): httpcore 1.0's pool scans every
-    # connection on every request, so a bigger pool only costs CPU under load.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
+    limits = UPSTREAM_LIMITS
     return pooled_client(url, timeout=timeout, limits=limits, transport=config.transports.get(name))
 
 

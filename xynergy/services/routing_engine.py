@@ -24,7 +24,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field
 
 from xynergy.common.app import ServiceParts, service_app
-from xynergy.common.clients import pooled_client
+from xynergy.common.clients import UPSTREAM_LIMITS, pooled_client
 from xynergy.common.observability import Metrics, request_id_var
 from xynergy.config import ServiceConfig
 from xynergy.routing import CircuitBreaker, FlightAbandoned, LocalCache, RedisCache, ResponseCache, SingleFlight
@@ -52,8 +52,7 @@ class RegionsFailed(Exception):
 
 def _client(config: ServiceConfig, name: str, url: str) -> httpx.AsyncClient:
     timeout = httpx.Timeout(config.upstream_timeout_s, connect=min(0.5, config.upstream_timeout_s))
-    # Sized to the engine's own in-flight cap (50); see edge_proxy on httpcore pool cost.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
+    limits = UPSTREAM_LIMITS
     return pooled_client(url, timeout=timeout, limits=limits, transport=config.transports.get(name))
 
 
