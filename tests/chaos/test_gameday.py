@@ -106,7 +106,10 @@ def test_the_platform_fails_over_from_a_blackholed_primary_region_within_the_slo
 
 @pytest.mark.slow
 def test_a_canary_without_its_circuit_breaker_fails_the_failover_slo(tmp_path: Path) -> None:
-    result = run_gameday(config(experiment(tmp_path), tmp_path, canary_defect="breaker-off"))
+    # without the breaker every request waits the 2 s upstream timeout: no outage is long enough
+    short_outage = {**BLACKHOLE, "for": "8s", "judge": ["failover"]}
+    path = experiment(tmp_path, method=[short_outage], load={"duration": "12s", "rps": 15})
+    result = run_gameday(config(path, tmp_path, canary_defect="breaker-off"))
     failover = next(c for c in result.checks if c.name == "failover/primary blackholed")
     assert failover.verdict is Verdict.FAIL and failover.value is None
     assert result.verdict is Verdict.FAIL and result.exit_code == 1
