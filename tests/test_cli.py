@@ -22,13 +22,20 @@ def test_importing_harness_does_not_import_locust():
     assert out.stdout.strip() == "False"
 
 
-def test_public_names_are_exactly_all():
+def test_public_names_are_exactly_all_and_all_resolve():
     import types
 
-    exported = {
+    eager = {
         name
         for name, value in vars(harness).items()
         if not name.startswith("_") and name != "annotations" and not isinstance(value, types.ModuleType)
     }
-    assert exported == set(harness.__all__) - {"__version__"}
-    assert all(hasattr(harness, name) for name in harness.__all__)
+    assert eager <= set(harness.__all__)
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None, name
+
+
+def test_importing_harness_does_not_import_pandas_or_grpc():
+    code = "import harness, sys; print(sorted(m for m in ('pandas', 'grpc', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
