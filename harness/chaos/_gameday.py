@@ -79,10 +79,11 @@ def load_for_topology(path: Path, topology: Path | None, slo_names: list[str]) -
     return load_experiment(path, links=links, processes=processes, slos=slo_names)
 
 
-def _platform(config: GameDayConfig) -> contextlib.AbstractContextManager[Any]:
+def _platform(config: GameDayConfig, run_dir: Path) -> contextlib.AbstractContextManager[Any]:
+    """Attach to a running platform, or bring one up with its logs beside the report."""
     if config.attach is not None:
         return Platform.attach(config.attach)
-    return Platform.up(config.topology, canary_defect=config.canary_defect)
+    return Platform.up(config.topology, canary_defect=config.canary_defect, run_dir=run_dir / "platform")
 
 
 def _scoped(checks: list[Check], scope: str) -> list[Check]:
@@ -196,7 +197,7 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
     samples = empty_samples()
     timeline: FaultTimeline | None = None
     with _interruptible() as caught:
-        with _platform(config) as platform:
+        with _platform(config, run_dir) as platform:
             if _canary_weight(config):
                 platform.set_canary_weight(_canary_weight(config))
             if experiment.steady_state is not None:
