@@ -289,13 +289,17 @@ def judge_samples(
     """
     cfg = config or JudgeConfig()
     canary = samples[samples["revision"] == cfg.canary_revision]
-    baseline = samples[samples["revision"] == cfg.baseline_revision]
+    names = set(canary["name"]) if cfg.same_requests_only and len(canary) else None
+
+    def baseline_of(frame: pd.DataFrame) -> pd.DataFrame:
+        rows = frame[frame["revision"] == cfg.baseline_revision]
+        return rows[rows["name"].isin(names)] if names is not None else rows
+
+    baseline = baseline_of(samples)
     scope = "canary-vs-baseline"
     if len(baseline) < cfg.min_samples and reference is not None and len(reference):
-        baseline = reference[reference["revision"] == cfg.baseline_revision]
+        baseline = baseline_of(reference)
         scope = "canary-vs-earlier-baseline"
-    if cfg.same_requests_only and len(canary):
-        baseline = baseline[baseline["name"].isin(set(canary["name"]))]
     ok_b = baseline["ok"].astype(bool)
     ok_c = canary["ok"].astype(bool)
     lat_b = baseline.loc[ok_b, cfg.latency_column] if cfg.latency_ok_only else baseline[cfg.latency_column]

@@ -115,6 +115,8 @@ def failure_reason(stage: StageResult) -> str:
     c: Check = bad[0]
     more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
     detail = f" — {c.detail}" if c.detail else ""
+    if c.detail.startswith("too few samples"):
+        detail += " (raise --stage-duration or --rps: the canary gets only its weight's share of the traffic)"
     return (f"stage {stage.weight} %: {c.name} [{c.scope}] {c.verdict.value}: {format_value(c.value, c.unit)} "
             f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)}{detail}{more}")
 

@@ -146,3 +146,14 @@ def test_one_error_in_two_hundred_requests_is_noise_not_a_blocker():
     assert check.value >= check.objective
     assert check.verdict is Verdict.PASS
     assert "noise" in check.detail
+
+
+def test_at_full_weight_baseline_traffic_on_other_routes_does_not_hide_the_earlier_baseline():
+    rng = np.random.default_rng(10)
+    earlier = _frame(rng, 3000, 300, 40.0, 0.002)
+    full = _frame(rng, 0, 3000, 40.0, 0.002)
+    others = pd.DataFrame({"name": "GET /v1/governance/policies", "revision": "baseline",
+                           "latency_ms": _lognormal(rng, 900, 5.0), "ok": True})
+    checks = judge_samples(pd.concat([full, others], ignore_index=True), reference=earlier)
+    assert [c.verdict for c in checks] == [Verdict.PASS] * 3
+    assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
