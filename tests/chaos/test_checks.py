@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from synthetic import T0, fault, frame
+from tests.chaos.synthetic import T0, fault, frame
 
 from harness._verdicts import Verdict
 from harness.chaos._checks import evaluate_window_checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from synthetic import RULE, T0, fault, frame
+from tests.chaos.synthetic import RULE, T0, fault, frame
 
 from harness._verdicts import Verdict
 from harness.slo import SLO, load_slos

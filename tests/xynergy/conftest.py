@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from platform_testing import ServiceProcess, free_port, spawn_args
+from tests.xynergy.platform_testing import ServiceProcess, free_port, spawn_args
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from platform_testing import AUTH
+from tests.xynergy.platform_testing import AUTH
 from xynergy import SERVICES
 
 DEFECTS = {"XYNERGY_ALLOW_DEFECTS": "1"}

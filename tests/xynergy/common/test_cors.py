@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_testing import config, running
+from tests.xynergy.platform_testing import config, running
 from xynergy import create_app, parse_defects
 from xynergy.common.cors import OriginPolicy
 

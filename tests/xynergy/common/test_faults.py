@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from platform_testing import AUTH, config, running
+from tests.xynergy.platform_testing import AUTH, config, running
 from xynergy import create_app, parse_defects
 from xynergy.common.faults import MemoryGrower
 

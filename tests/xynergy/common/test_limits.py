@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from platform_testing import AUTH, config, running, sample
+from tests.xynergy.platform_testing import AUTH, config, running, sample
 from xynergy import create_app, parse_defects
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_testing import API_KEY, AUTH, OTHER_KEY, SwitchableTransport, config, running, sample
+from tests.xynergy.platform_testing import API_KEY, AUTH, OTHER_KEY, SwitchableTransport, config, running, sample
 from xynergy import create_app, parse_defects
 
 

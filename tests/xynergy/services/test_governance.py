@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from platform_testing import AUTH, config, running
+from tests.xynergy.platform_testing import AUTH, config, running
 from xynergy import create_app
 
 

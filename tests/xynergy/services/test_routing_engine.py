@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from platform_testing import AUTH, SwitchableTransport, config, running, sample
+from tests.xynergy.platform_testing import AUTH, SwitchableTransport, config, running, sample
 from xynergy import create_app
 
 

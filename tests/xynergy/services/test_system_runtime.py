@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from platform_testing import AUTH, ServiceProcess
+from tests.xynergy.platform_testing import AUTH, ServiceProcess
 
 
 def live(sp: ServiceProcess) -> int:
