@@ -279,13 +279,20 @@ def compare_errors(
 
 
 def judge_samples(
-    samples: pd.DataFrame, config: JudgeConfig | None = None, *, reference: pd.DataFrame | None = None
+    samples: pd.DataFrame,
+    config: JudgeConfig | None = None,
+    *,
+    reference: pd.DataFrame | None = None,
+    full_weight: bool = False,
 ) -> list[Check]:
     """Every comparison of one stage's samples (the `harness.samples` columns).
 
-    At a 100 % stage no baseline traffic is left; `reference` (an earlier
-    stage's samples) then supplies the baseline, and each check's scope says
-    so (`canary-vs-earlier-baseline`), since it is no longer same-time traffic.
+    At a 100 % stage (`full_weight`) no baseline traffic of the service under
+    rollout is left — baseline rows that remain are answered elsewhere (e.g.
+    requests the edge rejects itself) and would compare unlike with unlike —
+    so `reference` (an earlier stage's samples) supplies the baseline; it also
+    does whenever the stage has too little baseline. Each check's scope then
+    says `canary-vs-earlier-baseline`: it is no longer same-time traffic.
     """
     cfg = config or JudgeConfig()
     canary = samples[samples["revision"] == cfg.canary_revision]
@@ -297,7 +304,7 @@ def judge_samples(
 
     baseline = baseline_of(samples)
     scope = "canary-vs-baseline"
-    if len(baseline) < cfg.min_samples and reference is not None and len(reference):
+    if (full_weight or len(baseline) < cfg.min_samples) and reference is not None and len(reference):
         baseline = baseline_of(reference)
         scope = "canary-vs-earlier-baseline"
     ok_b = baseline["ok"].astype(bool)

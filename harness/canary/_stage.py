@@ -165,7 +165,7 @@ def judge_stage(
     judged = judged_window(samples, inputs.judged_from, inputs.judged_to)
     checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples) if len(judged) else []
     if len(judged):
-        checks += judge_samples(judged, cfg, reference=inputs.reference)
+        checks += judge_samples(judged, cfg, reference=inputs.reference, full_weight=inputs.weight >= 100)
     cost_by_rev: dict[str, dict[str, Any]] = {}
     if prices is not None and {cfg.baseline_revision, cfg.canary_revision} <= set(inputs.usage):
         base = estimate_cost(inputs.usage[cfg.baseline_revision], prices, cfg.baseline_revision)

@@ -157,3 +157,17 @@ def test_at_full_weight_baseline_traffic_on_other_routes_does_not_hide_the_earli
     checks = judge_samples(pd.concat([full, others], ignore_index=True), reference=earlier)
     assert [c.verdict for c in checks] == [Verdict.PASS] * 3
     assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
+
+
+def test_at_full_weight_leftover_baseline_rows_answered_elsewhere_are_not_compared():
+    rng = np.random.default_rng(12)
+    earlier = _frame(rng, 3000, 300, 40.0, 0.002)
+    full = _frame(rng, 0, 3000, 40.0, 0.002)
+    # the same request name, but rejected fast by the edge (which stamps the baseline revision)
+    rejected = pd.DataFrame({"name": "POST /v1/route", "revision": "baseline",
+                             "latency_ms": _lognormal(rng, 400, 3.0), "ok": True})
+    frame = pd.concat([full, rejected], ignore_index=True)
+    assert judge_samples(frame)[0].verdict is Verdict.FAIL  # unlike with unlike
+    checks = judge_samples(frame, reference=earlier, full_weight=True)
+    assert [c.verdict for c in checks] == [Verdict.PASS] * 3
+    assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
