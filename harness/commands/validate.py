@@ -16,7 +16,7 @@ from harness.slo import file_validators, load_slos
 __all__ = ["register", "validate_files"]
 
 #: Modules that register validators for their own file kinds when imported.
-_PLUGIN_MODULES = ("harness.chaos", "harness.monitoring")
+_PLUGIN_MODULES = ("harness.topology", "harness.chaos", "harness.monitoring")
 _SLO_KINDS = frozenset({"SLO", "SLI"})
 
 
