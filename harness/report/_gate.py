@@ -1,6 +1,6 @@
 """The CI gate: read a saved run and decide the exit code.
 
-0 the rollout passed; 1 an SLO, comparison or cost check failed (the canary
+0 the rollout (or game day) passed; 1 an SLO, comparison or cost check failed (the canary
 was rolled back); 2 the report is missing, invalid, incomplete or
 inconclusive. Missing or invalid reports raise `ReportError` (exit 2, one
 line); an incomplete run is a readable report whose verdict cannot be trusted.
@@ -38,7 +38,8 @@ def gate(path: str | Path = "reports/latest") -> GateOutcome:
     """Decide from `summary.json` (a run directory, its summary.json, or `latest`)."""
     summary = load_summary(path)
     verdict = summary["verdict"]
-    what = f"{summary.get('kind', 'rollout')} {summary['run_id']}"
+    kind = summary.get("kind", "rollout")
+    what = f"{'game day' if kind == 'gameday' else kind} {summary['run_id']}"
     if not summary["complete"]:
         reason = summary.get("incomplete_reason") or "the run stopped early"
         return GateOutcome(2, f"incomplete {what}: {reason}", summary)

@@ -74,4 +74,20 @@ def test_report_and_gate_handle_a_game_day_by_its_kind(tmp_path, capsys):
     assert "failover" in (run_dir / "index.html").read_text()
     assert main(["gate", str(run_dir)]) == 1
     out = capsys.readouterr().out
-    assert "gameday gd-1 failed" in out and "failover" in out
+    assert "game day gd-1 failed" in out and "failover" in out and "rollout" not in out
+
+
+def test_the_gate_says_a_passing_game_day_passed_and_lists_its_checks(tmp_path, capsys):
+    from harness._verdicts import Check, Verdict
+    from harness.chaos import load_experiment
+    from harness.report._gameday import GameDayResult, save_gameday
+
+    check = Check("failover/primary", Verdict.PASS, 6.0, 30.0, "lt", "s", 1, "link=x", "failover", "")
+    result = GameDayResult(name="gd", run_id="gd-2", started_at=1.0, ended_at=60.0, checks=[check],
+                           experiment=load_experiment(ROOT / "chaos" / "region-down.yaml").to_dict())
+    result.judge()
+    run_dir = save_gameday(result, tmp_path / "gd-2")
+    assert main(["gate", "--all", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "game day gd-2 passed" in out and "failover/primary" in out and "rollout" not in out
+    assert main(["report", str(run_dir)]) == 0 and (run_dir / "index.html").is_file()
