@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from harness._verdicts import Check
 from harness.canary._stage import StageExtras
 from harness.report._model import Window
 
@@ -50,12 +53,18 @@ def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageCon
     """A hook that runs a chaos experiment file's method within each stage.
 
     The file is validated now (before anything runs); links and processes are
-    checked against the platform when the hook first runs.
+    checked against the platform when the hook first runs. `slos` (the run's
+    SLOs, a list or a name → SLO mapping) lets the stage judge the experiment
+    as a game day would: its failover/recovery figures against its failover
+    SLO and its window checks, over the stage's judged samples
+    (`harness.chaos.judge_faults`). Without `slos` only the faults are run.
     """
-    from harness.chaos._experiment import load_experiment
-    from harness.chaos._timeline import FaultTimeline
+    from harness.chaos import FaultTimeline, load_experiment
 
-    load_experiment(path)  # fail fast on an invalid file
+    by_name: dict[str, Any] = {}
+    if slos is not None:
+        by_name = dict(slos) if isinstance(slos, dict) else {s.name: s for s in slos}
+    load_experiment(path, slos=list(by_name) if by_name else None)  # fail fast on an invalid file
 
     def hook(ctx: StageContext) -> StageExtras:
         platform = ctx.platform
@@ -79,11 +88,26 @@ def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageCon
                 windows.append(Window(start, entry.ended_at - ctx.started_at, f"{entry.action}: {entry.kind} {entry.target}"))
             events.append({"t": start, "label": f"{entry.action} {entry.kind} {entry.target} → {entry.outcome}"})
         failures = timeline.failures
+        faults = timeline.fault_windows()
+
+        def judge(samples: pd.DataFrame) -> list[Check]:
+            from harness.chaos import judge_faults
+
+            if not by_name or not faults:
+                return []
+            if experiment.failover_slo not in by_name and any(f.judge for f in faults):
+                return []
+            # judge_faults measures failover/recovery and evaluates the window checks
+            # (`evaluate_window_checks`), exactly as a game day does.
+            _, checks = judge_faults(experiment, faults, samples, by_name, run_start=ctx.t0, run_end=ctx.deadline)
+            return checks
+
         return StageExtras(
             windows=windows,
             events=events,
             complete=not failures,
             incomplete_reason="; ".join(f"{e.action}: {e.error or e.undo_error}" for e in failures),
+            judge=judge,
         )
 
     return hook

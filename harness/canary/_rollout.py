@@ -13,12 +13,13 @@ report on disk — marked incomplete, with the rollback done.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rich.console import Console
@@ -35,6 +36,9 @@ from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
 from harness.report._store import new_run_id, save_run, update_latest
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
+
+if TYPE_CHECKING:
+    from harness.monitoring import MonitoringExporter
 
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
@@ -68,6 +72,10 @@ class RolloutConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     live: bool = True
+    workers: int = 0
+    """Locust worker processes (0: one process; N: a master and N local workers)."""
+    monitoring_interval: float = 0.0
+    """Live Cloud Monitoring export period while a stage runs (0: off)."""
 
     def validate(self) -> None:
         """Reject bad settings before anything starts; errors name the flag."""
@@ -83,6 +91,8 @@ class RolloutConfig:
             raise ConfigError(f"{self.warmup_s} must be zero or positive", field="--warmup")
         if self.stage_duration_s > 3600 or self.rps > 10_000:
             raise ConfigError("stage duration at most 1 h and rate at most 10000 req/s", field="--stage-duration/--rps")
+        if not 0 <= self.workers <= 64:
+            raise ConfigError(f"{self.workers} must be 0 (one process) to 64", field="--workers")
         if self.attach and (self.canary_defect or self.topology):
             raise ConfigError("an attached platform is already up: give its defect and topology to `harness up`",
                               field="--attach")
@@ -125,9 +135,11 @@ class _Rollout:
     """One rollout in progress; owns the run result and the rollback."""
 
     def __init__(self, config: RolloutConfig, platform: Any, run: RunResult, run_dir: Path, slos: list[SLO],
-                 prices: PriceTable, hook: ExperimentHook | None, console: Console) -> None:
+                 prices: PriceTable, hook: ExperimentHook | None, console: Console,
+                 exporter: MonitoringExporter | None = None) -> None:
         self.config, self.platform, self.run, self.run_dir = config, platform, run, run_dir
         self.slos, self.prices, self.hook, self.console = slos, prices, hook, console
+        self.exporter = exporter
         self.canary = _instance_of(platform, "canary")
         self.baseline = self.canary.split("@", 1)[0]
         self.stop = threading.Event()
@@ -155,6 +167,7 @@ class _Rollout:
             stage, judged = self.stage(weight, first=index == 0, reference=reference)
             self.run.stages.append(stage)
             self.history.append(f"{weight} % {stage.verdict.value}")
+            self.export(stage)
             self.save()
             self.console.print(f"stage {weight} %: [bold]{stage.verdict.value.upper()}[/] "
                                f"({sum(c.verdict is Verdict.PASS for c in stage.checks)}/{len(stage.checks)} checks pass)")
@@ -166,6 +179,20 @@ class _Rollout:
             if len(baseline) >= self.config.judge.min_samples:
                 reference = baseline
         self.run.reason = f"promoted to {self.config.stages[-1]} %"
+
+    def export(self, stage: StageResult) -> None:
+        """Write the stage's checks to Cloud Monitoring; the outcome goes in the run's notes.
+
+        Never raises unless `--require-export` (then `ExportError`, exit 2):
+        the exporter has its own time budget, so a slow API cannot stall the rollout.
+        """
+        if self.exporter is None or self.exporter.project is None:
+            return
+        result = self.exporter.export_checks(
+            stage.checks, run_id=self.run.run_id, stage=str(stage.weight), scenario=Path(self.config.locustfile).stem,
+            kind="rollout", end_time=stage.ended_at,
+        )  # fmt: skip
+        self.run.notes.append(f"stage {stage.weight} %: {result.message}")
 
     def rollback(self) -> None:
         """Canary weight 0; also on Ctrl-C. A failure here is reported, not raised."""
@@ -203,13 +230,14 @@ class _Rollout:
         deadline = judged_from + cfg.stage_duration_s
         load_cfg = LocustConfig(locustfile=Path(cfg.locustfile), host=self.platform.edge_url, out_dir=out_dir,
                                 users=cfg.user_count, run_time_s=cfg.warmup_s + cfg.stage_duration_s + _LOCUST_STARTUP_S,
-                                rps=cfg.rps,
+                                rps=cfg.rps, workers=cfg.workers,
                                 slo_dir=Path(cfg.slo_dir), min_samples=cfg.min_samples, api_key=self.platform.api_key)
         extras: list[StageExtras | None] = []
         hook_thread = self._start_hook(weight, started, judged_from, deadline, load_cfg.samples_file, extras)
         ticker = self._start_progress(weight, load_cfg.samples_file)
         try:
-            load = run_locust(load_cfg)
+            with self._live_export(weight, load_cfg.samples_file):
+                load = run_locust(load_cfg)
         finally:
             self.stop.set()
             if hook_thread is not None:
@@ -227,11 +255,22 @@ class _Rollout:
             first_canary_stage=first, reference=reference, extras=extras[0] if extras else None, judged_to=deadline,
         )  # fmt: skip
         stage = judge_stage(inputs, self.slos, judge=cfg.judge, prices=self.prices, cost=cfg.cost,
-                            min_samples=cfg.min_samples)
+                            min_samples=cfg.min_samples, monitoring=self.exporter)
         if load.killed:
             stage.notes.append("Locust had to be killed at its deadline; samples up to then are judged")
         stage.events = sorted(stage.events + _platform_events(self.platform, started, ended), key=lambda e: e["t"])
         return stage, judged_window(samples, judged_from, deadline)
+
+    def _live_export(self, weight: int, samples: Path) -> contextlib.AbstractContextManager[object]:
+        """Live snapshots to Cloud Monitoring while Locust runs (`--monitoring-interval`), else nothing."""
+        exporter, interval = self.exporter, self.config.monitoring_interval
+        if exporter is None or not exporter.enabled or interval <= 0:
+            return contextlib.nullcontext()
+        from harness.monitoring import samples_snapshot
+
+        return exporter.live(samples_snapshot(samples, self.slos, min_samples=self.config.min_samples),
+                             interval=interval, run_id=self.run.run_id, stage=str(weight),
+                             scenario=Path(self.config.locustfile).stem)
 
     def _start_hook(self, weight: int, started: float, t0: float, deadline: float, samples: Path,
                     sink: list[StageExtras | None]) -> threading.Thread | None:
@@ -300,16 +339,21 @@ def _cold_starts(platform: Any) -> list[dict[str, Any]]:
 
 
 def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None,
-                console: Console | None = None) -> tuple[Path, RunResult]:
+                console: Console | None = None,
+                exporter: MonitoringExporter | None = None) -> tuple[Path, RunResult]:
     """Run the whole rollout and write its report; returns the run directory and result.
 
     On Ctrl-C or a harness error mid-run the canary is rolled back, the partial
     report is written (marked incomplete), and the exception propagates.
+    `exporter` (`harness.monitoring.MonitoringExporter`, caller-owned: the
+    caller closes it) exports every stage's checks to Cloud Monitoring and
+    serves `cloud-monitoring` SLOs; an export failure is a note in the report,
+    or an `ExportError` when the exporter was built with `require_export`.
     """
     config.validate()
     slos = load_slos(config.slo_dir)
     prices = load_prices(config.prices)
-    hook = experiment or (chaos_file_hook(config.experiment) if config.experiment else None)
+    hook = experiment or (chaos_file_hook(config.experiment, slos=slos) if config.experiment else None)
     out = console or Console()
     run_id = new_run_id("rollout")
     run_dir = Path(config.out) / run_id
@@ -322,7 +366,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
     try:
         with up as platform:
             run.cold_starts = [{"instance": c["instance"], "seconds": c["ready_s"]} for c in _cold_starts(platform)]
-            rollout = _Rollout(config, platform, run, run_dir, slos, prices, hook, out)
+            rollout = _Rollout(config, platform, run, run_dir, slos, prices, hook, out, exporter)
             out.print(f"rollout {run_id}: stages {config.as_dict()['stages']} at {config.rps:g} req/s, "
                       f"{config.stage_duration_s:g} s each (+{config.warmup_s:g} s warm-up)")
             try:

@@ -9,7 +9,7 @@ compares canary with baseline; the cost check prices both; measurement SLOs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,10 @@ class StageExtras:
     checks: list[Check] = field(default_factory=list)
     complete: bool = True
     incomplete_reason: str = ""
+    judge: Callable[[pd.DataFrame], list[Check]] | None = None
+    """Checks that need the stage's judged samples (failover, the experiment's window
+    checks). The hook returns before Locust has flushed its last rows, so it hands
+    this over and `judge_stage` calls it with the judged window."""
 
 
 @dataclass
@@ -81,13 +85,29 @@ def measurement_slo(slos: Iterable[SLO], measurement: str) -> SLO | None:
 
 
 def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, canary_rev: str,
-                min_samples: int) -> list[Check]:
+                min_samples: int, monitoring: Any = None) -> list[Check]:
+    """Samples-based SLOs for the canary and the whole stage; `cloud-monitoring` SLOs once.
+
+    A `cloud-monitoring` SLO reads the platform's own series (grouped by revision
+    in its file), not our samples, so filtering the samples by revision changes
+    nothing but the API calls: it is read once, over the judged window, with the
+    exporter's client and project (`monitoring`, a `MonitoringExporter`).
+    """
+    own = [s for s in slos if s.indicator.source.type != "cloud-monitoring"]
+    remote = [s for s in slos if s.indicator.source.type == "cloud-monitoring"]
     checks: list[Check] = []
     canary = judged[judged["revision"] == canary_rev]
-    checks.extend(evaluate(slos, canary, min_samples=min_samples))
+    checks.extend(evaluate(own, canary, min_samples=min_samples))
     if inputs.weight < 100:
-        whole = evaluate(slos, judged.assign(revision="all"), min_samples=min_samples)
+        whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
+    if remote:
+        from harness.monitoring import monitoring_window
+
+        end = inputs.judged_to if inputs.judged_to is not None else inputs.ended_at
+        client, project = getattr(monitoring, "client", None), getattr(monitoring, "project", None)
+        with monitoring_window(inputs.judged_from, min(end, inputs.ended_at), client=client, project=project):
+            checks.extend(evaluate(remote, judged, min_samples=min_samples))
     return checks
 
 
@@ -158,12 +178,17 @@ def judge_stage(
     prices: PriceTable | None = None,
     cost: CostConfig | None = None,
     min_samples: int = 100,
+    monitoring: Any = None,
 ) -> StageResult:
-    """Every check of one stage and its chart data, judged over the post-warm-up samples."""
+    """Every check of one stage and its chart data, judged over the post-warm-up samples.
+
+    `monitoring` (a `harness.monitoring.MonitoringExporter`, or None) gives
+    `cloud-monitoring` SLOs their client and project.
+    """
     cfg = judge or JudgeConfig()
     samples = inputs.samples
     judged = judged_window(samples, inputs.judged_from, inputs.judged_to)
-    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples) if len(judged) else []
+    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples, monitoring) if len(judged) else []
     if len(judged):
         checks += judge_samples(judged, cfg, reference=inputs.reference, full_weight=inputs.weight >= 100)
     cost_by_rev: dict[str, dict[str, Any]] = {}
@@ -176,6 +201,8 @@ def judge_stage(
     checks += _process_checks(slos, inputs)
     extras = inputs.extras or StageExtras()
     checks += extras.checks
+    if extras.judge is not None:
+        checks += extras.judge(judged)
     warmup = inputs.judged_from - inputs.started_at
     windows = ([Window(0.0, warmup, "warm-up", kind="warmup")] if warmup > 0 else []) + extras.windows
     if inputs.judged_to is not None and inputs.ended_at > inputs.judged_to:

@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from harness._exceptions import ConfigError, HarnessError, LoadError
+from harness._exceptions import ConfigError, ExportError, HarnessError, LoadError
 from harness._verdicts import Check, Verdict, combine_verdicts
 from harness.chaos._checks import evaluate_window_checks
 from harness.chaos._experiment import Experiment
@@ -42,6 +42,9 @@ from harness.report._store import new_run_id, update_latest
 from harness.samples import empty_samples, read_samples
 from harness.slo import SLO, evaluate, load_slos
 from harness.topology import Platform, load_topology
+
+if TYPE_CHECKING:
+    from harness.monitoring import MonitoringExporter
 
 __all__ = ["GameDayConfig", "run_gameday", "judge_faults", "load_for_topology", "region_series"]
 
@@ -62,6 +65,10 @@ class GameDayConfig:
     canary_weight: int | None = None
     min_samples: int = 30
     users: int | None = None
+    workers: int = 0
+    """Locust worker processes (0: one process; N: a master and N local workers)."""
+    monitoring_interval: float = 0.0
+    """Live Cloud Monitoring export period while the load runs (0: off)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -175,17 +182,22 @@ def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, flo
     return experiment, by_name, rps, duration
 
 
-def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDayResult:
+def run_gameday(
+    config: GameDayConfig, *, load: LoadFn | None = None, exporter: MonitoringExporter | None = None
+) -> GameDayResult:
     """Run one game day end to end and return its (saved and rendered) result.
 
     `load` is the load seam (default: Locust as a subprocess through
     `harness.load`): called as `load(platform, duration=s, rps=r, path=dir)`
     it runs load and returns the samples file. A Ctrl-C is re-raised after
-    the partial report is written.
+    the partial report is written. `exporter` (caller-owned) writes the game
+    day's checks to Cloud Monitoring before the report is saved, so the
+    outcome is in its notes; with `require_export` a failed export marks the
+    report incomplete and raises `ExportError` after it is written.
     """
     experiment, slos, rps, duration = _plan(config)
-    run_load = load or _locust_load(config)
     run_id = new_run_id("gameday")
+    run_load = load or _locust_load(config, exporter, run_id, list(slos.values()))
     run_dir = config.out / run_id
     result = GameDayResult(
         name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
@@ -203,7 +215,7 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
             if experiment.steady_state is not None:
                 before = run_load(platform, duration=experiment.steady_state.duration, rps=rps, path=run_dir / "steady")
                 if not _steady_holds(result, experiment, slos, read_samples(before), config.min_samples):
-                    return _finish(result, run_dir, judged=False)
+                    return _export_and_finish(result, run_dir, exporter, config, judged=False)
             timeline = FaultTimeline(
                 experiment.method, toxiproxy=platform.toxiproxy, platform=platform, rollbacks=experiment.rollbacks
             )
@@ -219,7 +231,7 @@ def run_gameday(config: GameDayConfig, *, load: LoadFn | None = None) -> GameDay
         )
     assert timeline is not None
     _analyse(result, experiment, timeline, samples, slos, config.min_samples)
-    _finish(result, run_dir, judged=True)
+    _export_and_finish(result, run_dir, exporter, config, judged=True)
     if isinstance(caught[0] if caught else None, KeyboardInterrupt):
         raise caught[0]
     return result
@@ -360,6 +372,29 @@ def judge_faults(
     return measurements, checks
 
 
+def _export_and_finish(
+    result: GameDayResult, run_dir: Path, exporter: MonitoringExporter | None, config: GameDayConfig, *, judged: bool
+) -> GameDayResult:
+    """Export the checks (outcome in the notes), then save; a required export that failed is raised after saving."""
+    failed: ExportError | None = None
+    if exporter is not None and exporter.project is not None and result.checks:
+        try:
+            export = exporter.export_checks(
+                result.checks, run_id=result.run_id, stage="gameday", scenario=config.experiment.stem,
+                kind="gameday", end_time=result.ended_at or time.time(),
+            )  # fmt: skip
+            result.notes.append(export.message)
+        except ExportError as exc:
+            failed = exc
+            result.notes.append(str(exc))
+            result.complete = False
+            result.incomplete_reason = result.incomplete_reason or str(exc)
+    _finish(result, run_dir, judged=judged)
+    if failed is not None:
+        raise failed
+    return result
+
+
 def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayResult:
     """Judge (unless already decided), save, render, point `latest` here."""
     if judged:
@@ -382,20 +417,35 @@ def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayRes
 DEFAULT_SCENARIO = Path("scenarios/platform.py")
 
 
-def _locust_load(config: GameDayConfig) -> LoadFn:
-    """Locust as a subprocess (`harness.load.run_locust`), the same scenarios as rollouts."""
+def _locust_load(
+    config: GameDayConfig, exporter: MonitoringExporter | None = None, run_id: str = "", slos: Sequence[SLO] = ()
+) -> LoadFn:
+    """Locust as a subprocess (`harness.load.run_locust`), the same scenarios as rollouts.
+
+    With `config.workers` it is a master and N local workers; with an enabled
+    exporter and `config.monitoring_interval` it exports live snapshots while it runs.
+    """
 
     def run(platform: Any, *, duration: float, rps: float, path: Path) -> Path:
         from harness.load import LocustConfig, run_locust
 
         users = config.users or max(5, min(200, math.ceil(rps / 2)))
-        locust = run_locust(
-            LocustConfig(
-                locustfile=config.scenario or DEFAULT_SCENARIO, host=platform.edge_url, out_dir=path,
-                users=users, run_time_s=duration, rps=rps, api_key=platform.api_key, slo_dir=config.slo_dir,
-                min_samples=config.min_samples,
-            )
+        load_cfg = LocustConfig(
+            locustfile=config.scenario or DEFAULT_SCENARIO, host=platform.edge_url, out_dir=path,
+            users=users, run_time_s=duration, rps=rps, api_key=platform.api_key, slo_dir=config.slo_dir,
+            min_samples=config.min_samples, workers=config.workers,
         )  # fmt: skip
+        live: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if exporter is not None and exporter.enabled and config.monitoring_interval > 0:
+            from harness.monitoring import samples_snapshot
+
+            live = exporter.live(
+                samples_snapshot(load_cfg.samples_file, slos, min_samples=config.min_samples),
+                interval=config.monitoring_interval, run_id=run_id, stage="gameday",
+                scenario=config.experiment.stem, kind="gameday",
+            )  # fmt: skip
+        with live:
+            locust = run_locust(load_cfg)
         if not locust.samples_file.exists():
             raise LoadError(f"Locust wrote no samples (exit code {locust.exit_code}); see {locust.log_file}")
         if locust.killed:

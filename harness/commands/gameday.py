@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
+
 __all__ = ["register"]
 
 
@@ -33,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--canary-weight", type=int, metavar="PCT",
                    help="share of traffic sent to the canary (default: 100 with --canary-defect, else 0)")
     p.add_argument("--min-samples", type=int, default=30, help="minimum samples for an SLO verdict (default: 30)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="Locust worker processes: a master and N local workers (default: 0, one process)")
+    add_monitoring_arguments(p)
     p.set_defaults(func=_run)
 
 
@@ -52,6 +57,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"must be positive, got {args.rps:g}", field="--rps")
     if args.canary_weight is not None and not 0 <= args.canary_weight <= 100:
         raise ConfigError(f"must be 0-100, got {args.canary_weight}", field="--canary-weight")
+    if not 0 <= args.workers <= 64:
+        raise ConfigError(f"must be 0 (one process) to 64, got {args.workers}", field="--workers")
+    monitoring = monitoring_config_from_args(args)
     if args.canary_defect:
         from harness.topology._model import validate_defect
 
@@ -69,8 +77,16 @@ def _run(args: argparse.Namespace) -> int:
         canary_weight=args.canary_weight,
         min_samples=args.min_samples,
         users=args.users,
+        workers=args.workers,
+        monitoring_interval=monitoring.interval,
     )
-    result = run_gameday(config)
+    from harness.monitoring import exporter_from_args
+
+    exporter = exporter_from_args(args)
+    try:
+        result = run_gameday(config, exporter=exporter)
+    finally:
+        exporter.close()
     run_dir = config.out / result.run_id
     print(f"game day {result.run_id}: {result.verdict.value.upper()}"
           + ("" if result.complete else f" (incomplete: {result.incomplete_reason})"))
@@ -85,5 +101,8 @@ def _run(args: argparse.Namespace) -> int:
             figures.append(f"{what} {text}" + ("" if what in fault["judge"] else " (not judged)"))
         print(f"  {fault['action']} ({fault['target']}): {', '.join(figures)}, "
               f"{fault['failed']}/{fault['requests']} requests failed during the fault")
+    for note in result.notes:
+        if note.startswith(("monitoring export", "--require-export")):
+            print(f"  {note}")
     print(f"  report: {run_dir / 'index.html'}")
     return result.exit_code

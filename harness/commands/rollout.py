@@ -6,6 +6,7 @@ import argparse
 import re
 
 from harness._exceptions import ConfigError
+from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
 __all__ = ["register", "parse_seconds"]
 
@@ -50,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--max-cost-increase", type=float, default=10.0, help="allowed cost increase per request, percent (default: 10)")
     p.add_argument("--out", default="reports", help="report directory (default: reports/)")
     p.add_argument("--no-live", action="store_true", help="no live progress display")
+    p.add_argument("--workers", type=int, default=0,
+                   help="Locust worker processes: a master and N local workers (default: 0, one process)")
+    add_monitoring_arguments(p)
     p.set_defaults(func=_run)
 
 
@@ -80,10 +84,22 @@ def _run(args: argparse.Namespace) -> int:
         prices=args.prices,
         cost=CostConfig(max_increase=args.max_cost_increase / 100),
         live=not args.no_live,
+        workers=args.workers,
+        monitoring_interval=monitoring_config_from_args(args).interval,
     )
+    config.validate()  # every flag checked before the exporter opens a channel
+    from harness.monitoring import exporter_from_args
+
     console = Console()
-    run_dir, run = run_rollout(config, console=console)
+    exporter = exporter_from_args(args)
+    try:
+        run_dir, run = run_rollout(config, console=console, exporter=exporter)
+    finally:
+        exporter.close()
     style = {0: "bold green", 1: "bold red"}.get(run.exit_code, "bold yellow")
     console.print(f"[{style}]{run.verdict.value.upper()}[/]: {escape(run.reason)}", highlight=False)
+    for note in run.notes:
+        if "monitoring export" in note:
+            console.print(escape(note), highlight=False)
     console.print(f"report: {run_dir / 'index.html'}", highlight=False)
     return run.exit_code
