@@ -46,6 +46,10 @@ _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 _LOCUST_STARTUP_S = 3.0
 """Locust's `-t` counts from its own start (after imports): run this much longer so
 the load covers the whole judged window, whose end is fixed by the wall clock."""
+_WORKERS_STARTUP_S = 3.0
+"""With `--workers`, the master waits for every worker to import Locust and connect
+before any user starts: measured ~2 s later than one process on 2 cores. The judged
+window starts this much later, so the warm-up still precedes it in full."""
 
 
 @dataclass(frozen=True)
@@ -226,10 +230,12 @@ class _Rollout:
         self.platform.set_canary_weight(weight)
         before = self.usage()
         started = time.time()
-        judged_from = started + cfg.warmup_s
+        startup = _WORKERS_STARTUP_S if cfg.workers else 0.0
+        judged_from = started + startup + cfg.warmup_s
         deadline = judged_from + cfg.stage_duration_s
         load_cfg = LocustConfig(locustfile=Path(cfg.locustfile), host=self.platform.edge_url, out_dir=out_dir,
-                                users=cfg.user_count, run_time_s=cfg.warmup_s + cfg.stage_duration_s + _LOCUST_STARTUP_S,
+                                users=cfg.user_count,
+                                run_time_s=startup + cfg.warmup_s + cfg.stage_duration_s + _LOCUST_STARTUP_S,
                                 rps=cfg.rps, workers=cfg.workers,
                                 slo_dir=Path(cfg.slo_dir), min_samples=cfg.min_samples, api_key=self.platform.api_key)
         extras: list[StageExtras | None] = []
