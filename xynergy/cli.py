@@ -120,8 +120,10 @@ def serve(config: ServiceConfig) -> None:
     import uvicorn
 
     from xynergy.app import create_app
+    from xynergy.common.clients import skip_sniffio_probe
 
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide, so only here, never on import
+    skip_sniffio_probe()
     _configure_logging(config)
     app = create_app(config)
     # uvicorn drains on SIGTERM, then re-raises the signal with the handler it

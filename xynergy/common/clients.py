@@ -13,11 +13,13 @@ bundle); one shared context keeps cold starts short.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import ssl
+import sys
 
 import httpx
 
-__all__ = ["pooled_client", "UPSTREAM_LIMITS"]
+__all__ = ["pooled_client", "UPSTREAM_LIMITS", "skip_sniffio_probe"]
 
 UPSTREAM_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=5.0)
 """Connection limits of every upstream pool (edge → services, routing → AI regions)."""
@@ -38,3 +40,18 @@ def pooled_client(
     """A client for one upstream; ``transport`` replaces the network (tests)."""
     return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, trust_env=False,
                              verify=_tls_context(), transport=transport)
+
+
+def skip_sniffio_probe() -> None:
+    """Make httpcore's per-request ``import sniffio`` fail fast when sniffio is absent.
+
+    httpcore asks sniffio which async library runs on every lock, event and
+    cancel-shield it builds (several per request). anyio 4 no longer installs
+    sniffio, and a failed import is not cached, so each of those searched
+    ``sys.path`` anew: about 6 % of the edge's and the routing engine's CPU.
+    A ``None`` entry in ``sys.modules`` makes the import fail at once, and
+    httpcore falls back to asyncio, the answer sniffio would have given.
+    Process-wide, so only ``serve`` calls it, never an import.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
