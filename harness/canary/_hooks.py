@@ -98,8 +98,10 @@ def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageCon
             if experiment.failover_slo not in by_name and any(f.judge for f in faults):
                 return []
             # judge_faults measures failover/recovery and evaluates the window checks
-            # (`evaluate_window_checks`), exactly as a game day does.
+            # (`evaluate_window_checks`), exactly as a game day does, over the whole stage.
             _, checks = judge_faults(experiment, faults, samples, by_name, run_start=ctx.t0, run_end=ctx.deadline)
+            if ctx.weight < 100:
+                checks += _canary_failover(experiment, faults, samples, by_name, ctx)
             return checks
 
         return StageExtras(
@@ -111,3 +113,43 @@ def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageCon
         )
 
     return hook
+
+
+def _canary_failover(experiment: Any, faults: list[Any], samples: pd.DataFrame, slos: dict[str, Any],
+                     ctx: StageContext, canary: str = "canary") -> list[Check]:
+    """Failover/recovery of the canary's own traffic (scope `revision=canary …`).
+
+    Below 100 % the baseline carries most requests, so the whole stage can
+    fail over while every canary request still waits out the dead region (a
+    canary without its circuit breaker): only the canary's samples show it.
+    The healthy rule needs `min_requests` per window, so when the canary's
+    share of a fault window is under 1.5 times that (windows would fall short
+    at random), the figure is
+    INCONCLUSIVE (raise --rps) rather than a FAIL the data cannot support.
+    """
+    from dataclasses import replace
+
+    from harness._verdicts import Verdict
+    from harness.chaos import judge_faults
+
+    mine = samples[samples["revision"] == canary]
+    rule = experiment.healthy
+    needed = 1.5 * rule.min_requests / rule.window
+    thin: list[Check] = []
+    for f in faults:
+        if not f.judge:
+            continue
+        end = f.removed_at if f.removed_at is not None else ctx.deadline
+        span = max(end - f.injected_at, rule.window)
+        rate = int(((mine["ts"] >= f.injected_at) & (mine["ts"] < end)).sum()) / span
+        if rate < needed:
+            thin.append(Check(
+                name=f"failover/{f.action}", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lt",
+                unit="s", samples=int(rate * span), scope=f"revision={canary} {f.target}", kind="failover",
+                detail=(f"the canary got {rate:.1f} req/s during the fault; judging its failover needs "
+                        f">= {needed:g} req/s ({rule.describe()}): raise --rps"),
+            ))  # fmt: skip
+    if thin:
+        return thin
+    _, checks = judge_faults(experiment, faults, mine, slos, run_start=ctx.t0, run_end=ctx.deadline)
+    return [replace(c, scope=f"revision={canary} {c.scope}") for c in checks if c.kind == "failover"]
