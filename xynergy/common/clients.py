@@ -17,7 +17,10 @@ import importlib.util
 import ssl
 import sys
 
+import httpcore
 import httpx
+
+from xynergy.common.netio import AsyncioBackend
 
 __all__ = ["pooled_client", "UPSTREAM_LIMITS", "skip_sniffio_probe"]
 
@@ -37,9 +40,32 @@ def pooled_client(
     limits: httpx.Limits,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A client for one upstream; ``transport`` replaces the network (tests)."""
+    """A client for one upstream; ``transport`` replaces the network (tests).
+
+    A plain-http upstream gets httpx's own transport over httpcore's pool
+    (same limits), with the socket layer swapped for ``AsyncioBackend``: about
+    a quarter less CPU per upstream call than anyio's (see ``netio``).
+    """
+    if transport is None and url.startswith("http://"):
+        transport = _plain_http_transport(limits)
     return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, trust_env=False,
                              verify=_tls_context(), transport=transport)
+
+
+def _plain_http_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with its connection pool rebuilt on ``AsyncioBackend``.
+
+    httpx offers no ``network_backend`` parameter, so the pool it built is
+    replaced by an identical one that has it; ``test_clients`` checks that
+    httpx still keeps its pool where this looks for it.
+    """
+    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), trust_env=False, limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=_tls_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=AsyncioBackend(),
+    )
+    return transport
 
 
 def skip_sniffio_probe() -> None:
