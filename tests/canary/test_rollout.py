@@ -143,3 +143,22 @@ def test_a_bad_topology_file_is_one_line_exit_2_and_writes_no_report(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "topo.yaml" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--workers", "-1"], "--workers"),
+    (["--monitoring-endpoint", "10.1.2.3:8085", "--gcp-project", "test-proj"], "--monitoring-endpoint"),
+    (["--monitoring-interval", "2"], "--monitoring-interval"),
+    (["--require-export"], "--require-export"),
+])  # fmt: skip
+@pytest.mark.parametrize("command", ["rollout", "gameday"])
+def test_bad_workers_and_monitoring_flags_are_one_line_exit_2_before_anything_starts(
+    command, flags, named, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.delenv("XYNERGY_REQUIRE_EXPORT", raising=False)
+    head = ["gameday", str(ROOT / "chaos" / "region-outage.yaml")] if command == "gameday" else ["rollout"]
+    assert main([*head, *flags, "--out", str(tmp_path / "reports")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0], err
+    assert not (tmp_path / "reports").exists()
