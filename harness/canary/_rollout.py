@@ -26,7 +26,13 @@ from rich.console import Console
 
 from harness._exceptions import ConfigError, HarnessError
 from harness._verdicts import Check, Verdict
-from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
+from harness.canary._cost import (
+    CostConfig,
+    PriceTable,
+    Usage,
+    load_prices,
+    scrape_usage,
+)
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
 from harness.canary._live import StageProgress

@@ -16,7 +16,13 @@ from typing import Any
 import pandas as pd
 
 from harness._verdicts import Check, Verdict
-from harness.canary._cost import CostConfig, PriceTable, Usage, compare_cost, estimate_cost
+from harness.canary._cost import (
+    CostConfig,
+    PriceTable,
+    Usage,
+    compare_cost,
+    estimate_cost,
+)
 from harness.canary._judge import JudgeConfig, judge_samples
 from harness.report._model import StageResult, Window
 from harness.report._series import latency_distributions, resource_series, sample_series

@@ -32,8 +32,13 @@ from harness._exceptions import ConfigError, ExportError, HarnessError, LoadErro
 from harness._verdicts import Check, Verdict, combine_verdicts
 from harness.chaos._checks import evaluate_window_checks
 from harness.chaos._experiment import Experiment
+from harness.chaos._failover import (
+    FaultMeasurement,
+    FaultWindow,
+    failover_checks,
+    measure_faults,
+)
 from harness.chaos._loader import load_experiment
-from harness.chaos._failover import FaultMeasurement, FaultWindow, failover_checks, measure_faults
 from harness.chaos._timeline import FaultTimeline
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 from harness.report._model import Series, Window

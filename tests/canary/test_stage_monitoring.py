@@ -14,7 +14,13 @@ from harness.canary._stage import judge_stage
 from harness.monitoring import DescriptorCache, FakeMetricService, MonitoringExporter
 from harness.slo import load_slos
 from tests.canary.test_stage import PRICES, SLOS, T0, _inputs, _samples
-from tests.monitoring.test_cloud_monitoring_source import END, LATENCY_SLO, START, _distribution, _series
+from tests.monitoring.test_cloud_monitoring_source import (
+    END,
+    LATENCY_SLO,
+    START,
+    _distribution,
+    _series,
+)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 import grpc
 import pytest
 
-from harness._verdicts import Verdict
 from harness.cli import main
 from harness.monitoring import FakeMetricService
 from tests.integration.conftest import LOCUSTFILE
