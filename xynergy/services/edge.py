@@ -21,14 +21,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from xynergy.common.app import ServiceParts, service_app
 from xynergy.common.auth import API_KEY_HEADER
-from xynergy.common.http import header, is_preflight
+from xynergy.common.http import ASGIEndpoint, header, is_preflight
 from xynergy.common.observability import Metrics, request_id_var
 from xynergy.config import ServiceConfig
 from xynergy.services.edge_proxy import HOP_BY_HOP, KeyVerifier, Target, TrafficSplit, Verdict
@@ -66,16 +66,6 @@ def _error(status: int, detail: str, revision: str | None = None) -> JSONRespons
 
 _DROP_REQUEST = frozenset(h.encode() for h in HOP_BY_HOP | {"x-request-id"})
 _DROP_RESPONSE = frozenset(h.encode() for h in HOP_BY_HOP)
-
-
-class _ASGIEndpoint:
-    """Wraps an ASGI function so Starlette's ``Route`` calls it as an app, not as a request handler."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -147,7 +137,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             return _error(502, f"no upstream configured for {service}")
         return await forward(scope, receive, target, path)
 
-    api.add_route("/v1/{rest:path}", _ASGIEndpoint(proxy), methods=METHODS)
+    api.add_route("/v1/{rest:path}", ASGIEndpoint(proxy), methods=METHODS)
 
     @api.websocket("/v1/runtime/ws")
     async def runtime_ws(websocket: WebSocket) -> None:
