@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
@@ -137,7 +138,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             return _error(502, f"no upstream configured for {service}")
         return await forward(scope, receive, target, path)
 
-    api.add_route("/v1/{rest:path}", ASGIEndpoint(proxy), methods=METHODS)
+    api.routes.append(Route("/v1/{rest:path}", ASGIEndpoint(proxy), methods=METHODS))
 
     @api.websocket("/v1/runtime/ws")
     async def runtime_ws(websocket: WebSocket) -> None:
