@@ -68,6 +68,8 @@ def spawn(name: str, service: str, *args: str) -> Proc:
         except httpx.HTTPError:
             pass
         time.sleep(0.01)
+    popen.kill()  # not yet in the caller's list: stop it here, or it outlives the run
+    popen.wait()
     raise SystemExit(f"{name} not ready after 30 s")
 
 
