@@ -13,6 +13,7 @@ bundle); one shared context keeps cold starts short.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import importlib.util
 import ssl
 import sys
@@ -49,7 +50,18 @@ def pooled_client(
     if transport is None and url.startswith("http://"):
         transport = _plain_http_transport(limits)
     return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, trust_env=False,
-                             verify=_tls_context(), transport=transport)
+                             verify=_tls_context(), transport=transport, cookies=_no_cookies())
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A jar that stores nothing.
+
+    One client is shared by every caller of a service; httpx's default jar would
+    keep an upstream's ``Set-Cookie`` and send it on later callers' requests,
+    leaking one tenant's session to the next. Cookies pass through the edge as
+    plain headers instead (``Set-Cookie`` to the caller, ``Cookie`` from it).
+    """
+    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _plain_http_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
