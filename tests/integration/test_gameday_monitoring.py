@@ -1,15 +1,18 @@
 """Issue 8 wired into `harness gameday`: the game day's checks reach Cloud Monitoring before its
-report is saved, and the export's outcome is in the report; `--workers` drives the load."""
+report is saved, and the export's outcome is in the report; `--workers` drives the load.
+
+Run as its own process, as users run it (see test_rollout_monitoring.py for why)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from harness.cli import main
 from harness.monitoring import FakeMetricService
 from tests.integration.conftest import ROOT
 
@@ -26,15 +29,17 @@ SLOW_LINK = {
 
 @pytest.mark.slow
 def test_a_game_day_with_two_workers_exports_its_checks_and_notes_the_outcome(
-    fake_monitoring: FakeMetricService, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_monitoring: FakeMetricService, tmp_path: Path
 ) -> None:
     path = tmp_path / "ai-link-slow.yaml"
     path.write_text(yaml.safe_dump(SLOW_LINK, sort_keys=False))
     before = len(fake_monitoring.calls_to("CreateTimeSeries"))
     out = tmp_path / "reports"
-    code = main(["gameday", str(path), "--out", str(out), "--slo-dir", str(ROOT / "slos"), "--workers", "2",
+    proc = subprocess.run([sys.executable, "-m", "harness", "gameday", str(path), "--out", str(out), "--slo-dir", str(ROOT / "slos"), "--workers", "2",
                  "--scenario", str(ROOT / "tests" / "chaos" / "gameday_locustfile.py"), "--min-samples", "15",
-                 "--gcp-project", "test-proj", "--monitoring-endpoint", fake_monitoring.endpoint])  # fmt: skip
+                 "--gcp-project", "test-proj", "--monitoring-endpoint", fake_monitoring.endpoint],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    code = proc.returncode
     summary = json.loads((out / "latest" / "summary.json").read_text())
     assert summary["kind"] == "gameday" and summary["complete"], summary.get("incomplete_reason")
     assert code == summary["exit_code"] == 0, summary["reason"]
@@ -47,4 +52,4 @@ def test_a_game_day_with_two_workers_exports_its_checks_and_notes_the_outcome(
     report = json.loads((out / "latest" / "report.json").read_text())
     notes = [n for n in report["notes"] if n.startswith("monitoring export")]
     assert len(notes) == 1 and "FAILED" not in notes[0]
-    assert notes[0] in capsys.readouterr().out
+    assert notes[0] in proc.stdout

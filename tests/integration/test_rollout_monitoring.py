@@ -1,9 +1,16 @@
 """Issue 8 wired into `harness rollout`: every stage's checks reach Cloud Monitoring (a real
-client against the in-process fake), an export failure is a note unless `--require-export`."""
+client against the in-process fake), an export failure is a note unless `--require-export`.
+
+The rollout runs as its own process (`python -m harness rollout`), as users run it: the
+process that forks the platform and Locust then holds only a gRPC client, never the
+fake's server threads (forking beside a busy in-process gRPC server can abort a child).
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +20,14 @@ import pytest
 
 from harness.cli import main
 from harness.monitoring import FakeMetricService
-from tests.integration.conftest import LOCUSTFILE
+from tests.integration.conftest import LOCUSTFILE, ROOT
 
 PREFIX = "custom.googleapis.com/xynergy_harness/"
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
 
 
 def rollout_args(out: Path, slo_dir: str, endpoint: str, *extra: str) -> list[str]:
@@ -31,7 +43,7 @@ def exported_rollout(
     """A healthy two-stage rollout whose first export is refused (PERMISSION_DENIED) and second accepted."""
     out = tmp_path_factory.mktemp("reports")
     fake_monitoring.fail("CreateTimeSeries", grpc.StatusCode.PERMISSION_DENIED, times=1)
-    code = main(rollout_args(out, slo_dir, fake_monitoring.endpoint))
+    code = harness(*rollout_args(out, slo_dir, fake_monitoring.endpoint)).returncode
     summary = json.loads((out / "latest" / "summary.json").read_text())
     series = [ts for call in fake_monitoring.calls_to("CreateTimeSeries") for ts in call.time_series]
     yield code, summary, series
@@ -65,15 +77,16 @@ def test_a_refused_export_is_noted_and_leaves_the_verdict_alone(exported_rollout
 
 @pytest.mark.slow
 def test_require_export_turns_a_refused_export_into_one_line_and_exit_2(
-    fake_monitoring: FakeMetricService, slo_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_monitoring: FakeMetricService, slo_dir: str, tmp_path: Path
 ) -> None:
     fake_monitoring.fail("CreateTimeSeries", grpc.StatusCode.PERMISSION_DENIED, times=1)
     out = tmp_path / "reports"
     args = rollout_args(out, slo_dir, fake_monitoring.endpoint, "--require-export")
     args[args.index("50,100")] = "100"
     args[args.index("5s")] = "2s"
-    assert main(args) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    proc = harness(*args)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "--require-export" in err[0] and "PERMISSION_DENIED" in err[0], err
     summary = json.loads((out / "latest" / "summary.json").read_text())
     assert summary["complete"] is False and "PERMISSION_DENIED" in summary["incomplete_reason"]
