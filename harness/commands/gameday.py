@@ -80,9 +80,6 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         monitoring_interval=monitoring.interval,
     )
-    from harness.commands.rollout import prepare_export_process
-
-    prepare_export_process()
     from harness.monitoring import exporter_from_args
 
     exporter = exporter_from_args(args)

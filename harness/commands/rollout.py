@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import re
 
 from harness._exceptions import ConfigError
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
-__all__ = ["register", "parse_seconds", "prepare_export_process"]
+__all__ = ["register", "parse_seconds"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -21,24 +19,6 @@ def parse_seconds(text: str, flag: str) -> float:
     if not m:
         raise ConfigError(f"{text!r} is not a duration like 60s, 2m or 500ms", field=flag)
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
-
-
-def prepare_export_process() -> None:
-    """Make this CLI process safe to hold a gRPC channel while it forks; call before gRPC is imported.
-
-    The orchestrator opens the Cloud Monitoring channel and then forks the
-    platform's services and Locust. With gRPC's fork support on, its at-fork
-    handlers run in each child before `exec` and can abort it (exit -6,
-    "epoll_wait error: Bad file descriptor", measured with a service failing
-    to start). The children exec at once and never use gRPC, so the handlers
-    buy nothing here. A value the user set wins. Export outcomes are printed
-    by the command (and kept in the report), so the exporter's log warnings
-    must not add a second stderr line to the one-line error contract.
-    """
-    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-    log = logging.getLogger("harness.monitoring")
-    if not log.handlers:
-        log.addHandler(logging.NullHandler())
 
 
 def _stages(text: str) -> tuple[int, ...]:
@@ -108,7 +88,6 @@ def _run(args: argparse.Namespace) -> int:
         monitoring_interval=monitoring_config_from_args(args).interval,
     )
     config.validate()  # every flag checked before the exporter opens a channel
-    prepare_export_process()
     from harness.monitoring import exporter_from_args
 
     console = Console()

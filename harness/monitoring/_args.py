@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -119,12 +120,31 @@ def exporter_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
     Raises `ConfigError` for a bad flag, and `ExportError` at once when
     `--require-export` is set but no credentials can be found.
     """
+    config = monitoring_config_from_args(args, environ)  # every flag checked before gRPC loads
+    _prepare_process_for_export()
     from harness.monitoring._export import MonitoringExporter
 
-    config = monitoring_config_from_args(args, environ)
     return MonitoringExporter(
         config.project, endpoint=config.endpoint, timeout=config.timeout, require_export=config.require_export
     )
+
+
+def _prepare_process_for_export() -> None:
+    """Make this process safe to hold a gRPC channel while it forks; runs before gRPC is imported.
+
+    The orchestrator opens the Cloud Monitoring channel and then forks the
+    platform's services and Locust. With gRPC's fork support on, its at-fork
+    handlers run in each child before `exec` and can abort it (exit -6,
+    "epoll_wait error: Bad file descriptor", measured with a service failing
+    to start). The children exec at once and never use gRPC, so the handlers
+    buy nothing here. A value the user set wins. Export outcomes are returned
+    to the caller (and kept in the report), so the exporter's log warnings
+    must not add a second stderr line to the CLI's one-line error contract.
+    """
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+    log = logging.getLogger("harness.monitoring")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
 
 
 def _seconds(text: str | None, source: str, *, default: float) -> float:
