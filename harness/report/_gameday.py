@@ -16,7 +16,7 @@ from typing import Any
 from harness._exceptions import ReportError
 from harness.report._junit import write_junit
 from harness.report._markdown import format_value
-from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _num
+from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _failed_row, _num, _summary_head
 from harness.report._render import environment
 from harness.report._store import write_json
 
@@ -75,24 +75,9 @@ class GameDayResult(ResultBase):
 
     def summary(self) -> dict[str, Any]:
         """summary.json in the shape `harness gate` reads (no stages; the checks are the run's)."""
-        failed = [
-            {"stage": None, "name": c.name, "verdict": c.verdict.value, "value": _num(c.value),
-             "objective": _num(c.objective), "op": c.op, "unit": c.unit, "detail": c.detail}
-            for c in self.failed_checks()
-        ]  # fmt: skip
+        failed = [_failed_row(c, None) for c in self.failed_checks()]
         return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": self.kind,
-            "run_id": self.run_id,
-            "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
-            "complete": self.complete,
-            "incomplete_reason": self.incomplete_reason,
-            "rolled_back": False,
-            "reason": self.reason,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "duration_s": round(self.duration_s, 3),
+            **_summary_head(self, rolled_back=False),
             "config": self.config,
             "experiment": {k: self.experiment.get(k) for k in ("title", "source", "tags")},
             "stages": [],

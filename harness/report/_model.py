@@ -37,6 +37,30 @@ def _num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _failed_row(check: Check, stage: int | None) -> dict[str, Any]:
+    """One entry of summary.json's `failed_checks` (same shape for rollouts and game days)."""
+    return {"stage": stage, "name": check.name, "verdict": check.verdict.value, "value": _num(check.value),
+            "objective": _num(check.objective), "op": check.op, "unit": check.unit, "detail": check.detail}
+
+
+def _summary_head(result: Any, *, rolled_back: bool) -> dict[str, Any]:
+    """The fields every summary.json starts with, whatever kind of run wrote it."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": result.kind,
+        "run_id": result.run_id,
+        "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
+        "complete": result.complete,
+        "incomplete_reason": result.incomplete_reason,
+        "rolled_back": rolled_back,
+        "reason": result.reason,
+        "started_at": result.started_at,
+        "ended_at": result.ended_at,
+        "duration_s": round(result.duration_s, 3),
+    }
+
+
 @dataclass
 class Series:
     """One line on a chart: `t` in seconds from the result's start, `y` values."""
@@ -237,24 +261,9 @@ class RunResult(ResultBase):
 
     def summary(self) -> dict[str, Any]:
         """The content of summary.json."""
-        failed = [
-            {"stage": s.weight, "name": c.name, "verdict": c.verdict.value, "value": _num(c.value),
-             "objective": _num(c.objective), "op": c.op, "unit": c.unit, "detail": c.detail}
-            for s in self.stages for c in s.failed_checks()
-        ]
+        failed = [_failed_row(c, s.weight) for s in self.stages for c in s.failed_checks()]
         return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": self.kind,
-            "run_id": self.run_id,
-            "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
-            "complete": self.complete,
-            "incomplete_reason": self.incomplete_reason,
-            "rolled_back": self.rolled_back,
-            "reason": self.reason,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "duration_s": round(self.duration_s, 3),
+            **_summary_head(self, rolled_back=self.rolled_back),
             "config": dict(self.config),
             "stages": [s.summary() for s in self.stages],
             "failed_checks": failed,
