@@ -61,6 +61,12 @@ class Check:
     kind: str = "slo"  # slo | comparison | cost | failover | coldstart | resource
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Uncertainty, where the check has any: the (1 - alpha) interval around
+    # `value` (a confidence sequence when judged sequentially), its level, and
+    # the sample count that would likely decide an INCONCLUSIVE check.
+    interval: tuple[float, float] | None = None
+    confidence: float | None = None
+    samples_needed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN/inf become None)."""
@@ -70,6 +76,8 @@ class Check:
             v = data[key]
             if isinstance(v, float) and not math.isfinite(v):
                 data[key] = None
+        if self.interval is not None:  # an unbounded side (±inf) is written as null
+            data["interval"] = [b if math.isfinite(b) else None for b in self.interval]
         return data
 
     @classmethod
@@ -77,4 +85,7 @@ class Check:
         """Inverse of `to_dict`."""
         fields = dict(data)
         fields["verdict"] = Verdict(fields["verdict"])
+        if fields.get("interval") is not None:
+            low, high = fields["interval"]
+            fields["interval"] = (-math.inf if low is None else float(low), math.inf if high is None else float(high))
         return cls(**fields)
