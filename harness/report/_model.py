@@ -139,6 +139,9 @@ class ResultBase:
     events: list[dict[str, Any]] = field(default_factory=list)
     """Journal entries: `{"t": seconds-from-start, "label": str}`."""
     notes: list[str] = field(default_factory=list)
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    """Per request name and revision: requests, failures (with messages), p50/p95/p99
+    (`harness.report.endpoint_stats`); empty in results written before it existed."""
 
     @property
     def duration_s(self) -> float:
@@ -174,6 +177,7 @@ class ResultBase:
             "cold_starts": list(self.cold_starts),
             "events": list(self.events),
             "notes": list(self.notes),
+            "endpoints": [{k: _num(v) if isinstance(v, float) else v for k, v in e.items()} for e in self.endpoints],
         }
 
     @staticmethod
@@ -192,6 +196,7 @@ class ResultBase:
             "cold_starts": list(d.get("cold_starts", [])),
             "events": list(d.get("events", [])),
             "notes": list(d.get("notes", [])),
+            "endpoints": list(d.get("endpoints", [])),
         }
 
 
@@ -259,6 +264,24 @@ class RunResult(ResultBase):
         self.verdict = verdict
         return verdict
 
+    @property
+    def planned_stages(self) -> list[int]:
+        """The weights the rollout was asked to run (`config["stages"]`), else those that ran."""
+        raw = self.config.get("stages")
+        weights: list[int] = []
+        if isinstance(raw, str):
+            weights = [int(w) for w in raw.replace(" ", "").split(",") if w.isdigit()]
+        elif isinstance(raw, (list, tuple)):
+            weights = [int(w) for w in raw if isinstance(w, (int, float))]
+        ran = [s.weight for s in self.stages]
+        return weights if set(ran) <= set(weights) else sorted(set(weights) | set(ran))
+
+    @property
+    def stages_not_run(self) -> list[int]:
+        """Planned weights that never ran (after a rollback, an interrupt, an inconclusive stage)."""
+        ran = {s.weight for s in self.stages}
+        return [w for w in self.planned_stages if w not in ran]
+
     def summary(self) -> dict[str, Any]:
         """The content of summary.json."""
         failed = [_failed_row(c, s.weight) for s in self.stages for c in s.failed_checks()]
@@ -266,6 +289,8 @@ class RunResult(ResultBase):
             **_summary_head(self, rolled_back=self.rolled_back),
             "config": dict(self.config),
             "stages": [s.summary() for s in self.stages],
+            "planned_stages": self.planned_stages,
+            "stages_not_run": [{"weight": w, "verdict": "not run"} for w in self.stages_not_run],
             "failed_checks": failed,
             "run": {k: v for k, v in self.base_dict().items() if k not in ("verdict", "started_at", "ended_at", "complete", "incomplete_reason")},
         }

@@ -9,13 +9,14 @@ report.json, so charts render from disk.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.report._model import Distribution, Series
 
-__all__ = ["sample_series", "latency_distributions", "resource_series"]
+__all__ = ["sample_series", "latency_distributions", "resource_series", "endpoint_stats"]
 
 
 def sample_series(
@@ -25,24 +26,72 @@ def sample_series(
     bucket_s: float = 1.0,
     quantiles: Sequence[float] = (0.5, 0.95, 0.99),
     latency_column: str = "latency_ms",
+    t1: float | None = None,
 ) -> list[Series]:
-    """Latency percentiles, error ratio and throughput per time bucket and revision."""
+    """Latency percentiles, error ratio and throughput per time bucket and revision.
+
+    Only whole buckets are kept: the last, partial second of a stage would
+    otherwise read as a throughput dip. `t1` (epoch seconds) is where the
+    data ends; without it the bucket holding the last sample is dropped.
+    Every bucket between a revision's first and last is present: an empty
+    second has throughput 0 and no latency or error ratio (None: a gap).
+    """
     if samples.empty:
         return []
-    frame = samples.assign(_b=np.floor((samples["ts"].astype(float) - t0) / bucket_s) * bucket_s)
+    ts = samples["ts"].astype(float)
+    frame = samples.assign(_b=np.floor((ts - t0) / bucket_s) * bucket_s)
+    end = (t1 - t0) if t1 is not None else float(frame["_b"].max())
+    frame = frame[frame["_b"] + bucket_s <= end + 1e-9]
     out: list[Series] = []
     for revision, group in frame.groupby("revision", sort=True):
         label = str(revision) or "unknown"
+        first, last = float(group["_b"].min()), float(group["_b"].max())
+        grid = pd.Index(np.round(np.arange(first, last + bucket_s / 2, bucket_s), 6))
+        group = group.assign(_b=np.round(group["_b"].to_numpy(dtype=float), 6))
         by_bucket = group.groupby("_b")
         ok = group[group["ok"].astype(bool)]
         lat = ok.groupby("_b")[latency_column]
         for q in quantiles:
-            values = lat.quantile(q)
-            out.append(Series(f"p{round(q * 100)} {label}", "latency", values.index.tolist(), values.tolist(), "ms"))
-        err = 1.0 - by_bucket["ok"].mean()
-        out.append(Series(f"errors {label}", "errors", err.index.tolist(), err.astype(float).tolist(), "ratio"))
-        rps = by_bucket.size() / bucket_s
-        out.append(Series(f"rps {label}", "throughput", rps.index.tolist(), rps.astype(float).tolist(), "req/s"))
+            values = lat.quantile(q).reindex(grid)
+            out.append(Series(f"p{round(q * 100)} {label}", "latency", grid.tolist(), _nullable(values), "ms"))
+        err = (1.0 - by_bucket["ok"].mean()).reindex(grid)
+        out.append(Series(f"errors {label}", "errors", grid.tolist(), _nullable(err), "ratio"))
+        rps = (by_bucket.size() / bucket_s).reindex(grid, fill_value=0.0)
+        out.append(Series(f"rps {label}", "throughput", grid.tolist(), rps.astype(float).tolist(), "req/s"))
+    return out
+
+
+def _nullable(values: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values.tolist()]
+
+
+def endpoint_stats(samples: pd.DataFrame, *, latency_column: str = "latency_ms", top_errors: int = 5) -> list[dict[str, Any]]:
+    """Locust's per-request table from the samples: one row per (name, method, revision).
+
+    `requests`, `failures`, p50/p95/p99 of successful requests in ms, and the
+    most frequent failure messages (`"503 http"` from status and error kind)
+    with their counts. Rows are sorted by name then revision, so the canary's
+    row sits under the baseline's and a moved request name is easy to spot.
+    """
+    if samples.empty:
+        return []
+    method = samples["method"].astype(str) if "method" in samples else pd.Series("", index=samples.index)
+    revision = samples["revision"].astype(str) if "revision" in samples else pd.Series("", index=samples.index)
+    frame = samples.assign(_m=method, _r=revision)
+    out: list[dict[str, Any]] = []
+    for (name, meth, rev), group in frame.groupby([frame["name"].astype(str), "_m", "_r"], sort=True):
+        ok = group["ok"].astype(bool)
+        lat = group.loc[ok, latency_column].astype(float)
+        bad = group[~ok]
+        messages: dict[str, int] = {}
+        if len(bad):
+            status = bad["status"].astype(int).astype(str) if "status" in bad else pd.Series("", index=bad.index)
+            kind = bad["error_kind"].astype(str) if "error_kind" in bad else pd.Series("", index=bad.index)
+            text = (status.where(status != "0", "no response") + " " + kind).str.strip()
+            messages = {str(k): int(v) for k, v in text.value_counts().head(top_errors).items()}
+        q = lat.quantile([0.5, 0.95, 0.99]).tolist() if len(lat) else [None, None, None]
+        out.append({"name": str(name), "method": str(meth), "revision": str(rev), "requests": int(len(group)),
+                    "failures": int((~ok).sum()), "p50_ms": q[0], "p95_ms": q[1], "p99_ms": q[2], "errors": messages})
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from harness._exceptions import ReportError
 from harness.report._model import SCHEMA_VERSION, RunResult, StageResult
 
-__all__ = ["new_run_id", "save_run", "load_run", "load_summary", "resolve_run_dir", "update_latest", "write_json"]
+__all__ = ["new_run_id", "save_run", "load_run", "load_summary", "resolve_run_dir", "update_latest", "latest_of", "write_json"]
 
 
 def new_run_id(kind: str = "rollout") -> str:
@@ -42,12 +42,39 @@ def save_run(run: RunResult, run_dir: Path) -> Path:
     return run_dir
 
 
-def update_latest(run_dir: Path) -> None:
-    """Point `<parent>/latest` at `run_dir` (relative symlink, replaced atomically)."""
-    link = run_dir.parent / "latest"
-    tmp = run_dir.parent / f".latest-{uuid.uuid4().hex[:6]}"
+def _kind_of(run_dir: Path) -> str | None:
+    """The `kind` recorded in the run's summary.json (None when unreadable)."""
+    try:
+        kind = json.loads((run_dir / "summary.json").read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) and kind.isidentifier() else None
+
+
+def _link(run_dir: Path, name: str) -> None:
+    link = run_dir.parent / name
+    tmp = run_dir.parent / f".{name}-{uuid.uuid4().hex[:6]}"
     os.symlink(run_dir.name, tmp)
     os.replace(tmp, link)
+
+
+def update_latest(run_dir: Path, kind: str | None = None) -> None:
+    """Point `<parent>/latest` and `<parent>/latest-<kind>` at `run_dir`.
+
+    Relative symlinks, each replaced atomically. `latest-rollout` and
+    `latest-gameday` exist so that a game day run after a failed rollout does
+    not hide the rollout from a gate asking for the rollout (`latest` is still
+    the last run of any kind). `kind` defaults to the one in summary.json.
+    """
+    _link(run_dir, "latest")
+    kind = kind or _kind_of(run_dir)
+    if kind:
+        _link(run_dir, f"latest-{kind}")
+
+
+def latest_of(reports: str | Path, kind: str | None = None) -> Path:
+    """`reports/latest-<kind>` (or `reports/latest` without a kind): the path a gate reads by default."""
+    return Path(reports) / (f"latest-{kind}" if kind else "latest")
 
 
 def resolve_run_dir(path: str | Path) -> Path:
