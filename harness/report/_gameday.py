@@ -17,7 +17,9 @@ from harness._exceptions import ReportError
 from harness.report._junit import write_junit
 from harness.report._markdown import format_value
 from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _failed_row, _num, _summary_head
+from harness.report._explain import fault_marks, reproduce_command
 from harness.report._render import environment
+from harness.report._svg import Mark
 from harness.report._store import write_json
 
 __all__ = ["GameDayResult", "save_gameday", "load_gameday", "render_gameday", "render_gameday_html"]
@@ -121,10 +123,32 @@ def _series(result: GameDayResult, chart: str, prefix: str = "") -> list[Series]
     return [s for s in result.series if s.chart == chart and s.name.startswith(prefix)]
 
 
-def render_gameday_html(result: GameDayResult) -> str:
-    """The game day's page: verdict, fault figures against objectives, timeline charts, journal."""
+_FILES = [("locust.log", "load/locust.log"), ("samples", "load/samples.arrow"), ("load verdict", "load/verdict.json"),
+          ("steady-state locust.log", "steady/locust.log"), ("platform logs", "platform")]
+
+
+def _marks(result: GameDayResult) -> list[Mark]:
+    """Fault start, failover, recovery, and where each judged failover had to have happened by."""
+    marks = fault_marks(result)
+    for f in result.faults:
+        for c in result.checks:
+            if c.kind == "failover" and c.name == f"failover/{f.get('action')}" and c.objective is not None:
+                at = float(f.get("injected_at") or 0.0) - result.started_at + c.objective
+                marks.append(Mark(at, f"failover limit {c.objective:g} s", "event"))
+    return marks
+
+
+def render_gameday_html(result: GameDayResult, *, run_dir: Path | None = None) -> str:
+    """The game day's page: verdict, diagnosis, fault figures against objectives, timeline charts, journal."""
+    links = [("summary.json", "summary.json"), ("report.json", "report.json"), ("summary.md", "summary.md"),
+             ("junit.xml", "junit.xml")]
+    links += [(label, name) for label, name in _FILES if run_dir is None or (run_dir / name).exists()]
+    if (run_dir or Path()).joinpath("journal.json").exists():
+        links.append(("journal.json", "journal.json"))
+    command = reproduce_command("gameday", result.config, source=result.experiment.get("source"))
     return environment().get_template("gameday.html.j2").render(
-        run=result, gseries=lambda chart, prefix="": _series(result, chart, prefix)
+        run=result, gseries=lambda chart, prefix="": _series(result, chart, prefix), links=links, command=command,
+        marks=_marks(result),
     )
 
 
@@ -157,10 +181,16 @@ def _markdown(result: GameDayResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _suite(result: GameDayResult) -> str:
+    """The JUnit suite of a game day: the experiment's file stem, the same on every run (CI keeps history)."""
+    source = str(result.experiment.get("source") or result.name or "experiment")
+    return Path(source).stem.replace(".", "-") or "experiment"
+
+
 def render_gameday(path: str | Path) -> Path:
     """Rebuild index.html, junit.xml and summary.md of the game day at `path` from report.json."""
     run_dir, result = load_gameday(path)
-    (run_dir / "index.html").write_text(render_gameday_html(result))
-    write_junit([(f"{result.run_id}.gameday", result)], run_dir / "junit.xml")
+    (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir))
+    write_junit([(f"gameday.{_suite(result)}", result)], run_dir / "junit.xml")
     (run_dir / "summary.md").write_text(_markdown(result))
     return run_dir

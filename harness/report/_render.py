@@ -18,13 +18,24 @@ import jinja2
 
 import harness
 from harness._verdicts import Check
+from harness.report._explain import (
+    anchor,
+    check_card_chart,
+    check_chart,
+    drivers,
+    explain,
+    fault_marks,
+    judged_window,
+    key_failures,
+    reproduce_command,
+)
 from harness.report._junit import write_junit
 from harness.report._markdown import format_value, summary_markdown
 from harness.report._model import ResultBase, RunResult, Series, StageResult, Window
 from harness.report._store import load_run
-from harness.report._svg import bar_chart, ecdf_chart, histogram_chart, line_chart
+from harness.report._svg import Rule, bar_chart, ecdf_chart, histogram_chart, line_chart
 
-__all__ = ["environment", "render_run", "render_stage_html", "render_run_html"]
+__all__ = ["environment", "render_run", "render_stage_html", "render_run_html", "stage_steps"]
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
@@ -38,7 +49,56 @@ def _series(result: ResultBase, chart: str) -> list[Series]:
 
 
 def _cold_bars(cold: list[dict[str, Any]]) -> list[tuple[str, float]]:
-    return [(str(c.get("instance", "?")), float(c.get("seconds", 0.0))) for c in cold if c.get("seconds") is not None]
+    """One bar per start; an instance started twice (a restart) is labelled, not listed twice under one name."""
+    seen: dict[tuple[str, float], None] = {}
+    for c in cold:
+        if c.get("seconds") is not None:
+            seen.setdefault((str(c.get("instance", "?")), round(float(c["seconds"]), 3)), None)
+    counts: dict[str, int] = {}
+    out = []
+    for name, seconds in seen:
+        counts[name] = counts.get(name, 0) + 1
+        out.append((name if counts[name] == 1 else f"{name} (start {counts[name]})", seconds))
+    return out
+
+
+def _cold_objective(result: ResultBase) -> Rule | None:
+    """The cold-start objective from the result's cold-start check (e.g. 2 s), if it has one."""
+    for c in result.checks:
+        if c.kind == "coldstart" and c.objective is not None:
+            return Rule(c.objective, "objective")
+    return None
+
+
+def _rules(result: ResultBase, unit: str) -> list[Rule]:
+    """Objective lines for a chart of `unit` from the result's absolute SLO checks (one per value)."""
+    out: dict[float, Rule] = {}
+    for c in result.checks:
+        if c.kind == "slo" and c.unit == unit and c.objective is not None:
+            out.setdefault(c.objective, Rule(c.objective, c.name))
+    return list(out.values())
+
+
+def _fmt_interval(check: Check) -> str:
+    assert check.interval is not None
+    low, high = check.interval
+    def side(v: float) -> str:
+        return "−∞" if v == float("-inf") else "+∞" if v == float("inf") else format_value(v, check.unit)
+    return f"{side(low)} … {side(high)}"
+
+
+def _files(directory: Path | None, names: list[tuple[str, str]], prefix: str = "") -> list[tuple[str, str]]:
+    """(label, href) for each file that exists under `directory` (all of them when it is unknown)."""
+    out = []
+    for label, name in names:
+        if directory is None or (directory / name).exists():
+            out.append((label, prefix + name))
+    return out
+
+
+_STAGE_FILES = [("locust.log", "locust.log"), ("samples", "samples.arrow"), ("load verdict", "verdict.json")]
+"""Written by the load run, not by the report: linked only when present."""
+_RUN_FILES = [("summary.json", "summary.json"), ("summary.md", "summary.md"), ("junit.xml", "junit.xml")]
 
 
 def _compare_side(check: Check, side: str) -> str:
@@ -72,22 +132,60 @@ def environment() -> jinja2.Environment:
         series=_series,
         cold_bars=_cold_bars,
         compare_side=_compare_side,
+        cold_objective=_cold_objective,
+        latency_rules=lambda r: _rules(r, "ms"),
+        error_rules=lambda r: _rules(r, "ratio"),
+        fmt_interval=_fmt_interval,
+        anchor=anchor,
+        explain=explain,
+        drivers=drivers,
+        check_chart=check_chart,
+        check_card_chart=check_card_chart,
+        key_failures=key_failures,
+        judged_window=judged_window,
+        fault_marks=fault_marks,
         version=harness.__version__,
     )
     return env
 
 
-def render_stage_html(stage: StageResult, run_id: str) -> str:
-    """One stage's page."""
-    return environment().get_template("stage.html.j2").render(stage=stage, run_id=run_id)
+def stage_steps(run: RunResult, href: str = "{}/index.html") -> list[tuple[int, str, str]]:
+    """(weight, verdict or "not run", link) for every planned stage, in order."""
+    ran = {s.weight: s for s in run.stages}
+    return [(w, ran[w].verdict.value, href.format(ran[w].directory)) if w in ran else (w, "not run", "")
+            for w in run.planned_stages]
 
 
-def render_run_html(run: RunResult) -> str:
-    """The run's page: verdict, stages, every check, charts across stages."""
+def render_stage_html(stage: StageResult, run_id: str, *, run: RunResult | None = None,
+                      stage_dir: Path | None = None) -> str:
+    """One stage's page; with its `run`, the stepper, neighbours, run links and the rerun command."""
+    steps = stage_steps(run, "../{}/index.html") if run is not None else [(stage.weight, stage.verdict.value, "")]
+    links = [("← run", "../index.html")] + _files(None, _RUN_FILES, "../")
+    links += [("report.json", "report.json"), ("junit.xml", "junit.xml")] + _files(stage_dir, _STAGE_FILES)
+    if run is not None:
+        weights = [s.weight for s in run.stages]
+        i = weights.index(stage.weight) if stage.weight in weights else -1
+        if i > 0:
+            links.append((f"← stage {weights[i - 1]} %", f"../{run.stages[i - 1].directory}/index.html"))
+        if 0 <= i < len(weights) - 1:
+            links.append((f"stage {weights[i + 1]} % →", f"../{run.stages[i + 1].directory}/index.html"))
+    command = reproduce_command("rollout", run.config) if run is not None else "harness rollout"
+    share = None
+    total = sum(stage.requests.values())
+    if total and "canary" in stage.requests:
+        share = stage.requests["canary"] / total
+    return environment().get_template("stage.html.j2").render(
+        stage=stage, run_id=run_id, steps=steps, links=links, command=command, canary_share=share,
+        judged=[w for w in (judged_window(stage),) if w is not None])
+
+
+def render_run_html(run: RunResult, *, run_dir: Path | None = None) -> str:
+    """The run's page: verdict, stepper, diagnosis, small multiples, stages, charts across stages."""
+    origin = run.stages[0].started_at if run.stages else run.started_at
     offsets: list[float] = []
     windows: list[Window] = []
     for s in run.stages:
-        offset = s.started_at - run.started_at if run.started_at else 0.0
+        offset = s.started_at - origin if origin else 0.0
         offsets.append(offset)
         windows.append(Window(offset, offset + s.duration_s, f"{s.weight} %", kind="stage"))
 
@@ -98,11 +196,21 @@ def render_run_html(run: RunResult) -> str:
                 if not line.name.startswith(prefix):
                     continue
                 target = merged.setdefault(line.name, Series(line.name, chart, [], [], line.unit))
+                if target.t:  # a stage boundary is a gap, not a line from one stage into the next
+                    target.t.append(offset - 1e-3)
+                    target.y.append(None)
                 target.t.extend(t + offset for t in line.t)
                 target.y.extend(line.y)
         return list(merged.values())
 
-    return environment().get_template("run.html.j2").render(run=run, run_series=run_series, stage_windows=windows)
+    x_range = (0.0, max((o + s.duration_s for s, o in zip(run.stages, offsets)), default=1.0))
+    failing = next((s for s in run.stages if s.verdict.value != "pass"), None)
+    links = _files(None, _RUN_FILES)
+    for s in run.stages:
+        links.append((f"stage {s.weight} %", f"{s.directory}/index.html"))
+    return environment().get_template("run.html.j2").render(
+        run=run, run_series=run_series, stage_windows=windows, x_range=x_range, steps=stage_steps(run),
+        failing=failing, links=links, command=reproduce_command("rollout", run.config))
 
 
 def render_run(path: str | Path) -> Path:
@@ -110,9 +218,9 @@ def render_run(path: str | Path) -> Path:
     run_dir, run = load_run(path)
     for stage in run.stages:
         out = run_dir / stage.directory
-        (out / "index.html").write_text(render_stage_html(stage, run.run_id))
-        write_junit([(f"{run.run_id}.{stage.directory}", stage)], out / "junit.xml")
-    (run_dir / "index.html").write_text(render_run_html(run))
+        (out / "index.html").write_text(render_stage_html(stage, run.run_id, run=run, stage_dir=out))
+        write_junit([(f"rollout.{stage.directory}", stage)], out / "junit.xml")
+    (run_dir / "index.html").write_text(render_run_html(run, run_dir=run_dir))
     (run_dir / "summary.md").write_text(summary_markdown(run))
-    write_junit([(f"{run.run_id}.{s.directory}", s) for s in run.stages], run_dir / "junit.xml")
+    write_junit([(f"rollout.{s.directory}", s) for s in run.stages], run_dir / "junit.xml")
     return run_dir
