@@ -116,8 +116,8 @@ def _cost_drivers(x: dict[str, Any]) -> list[str]:
     for tier in sorted(set(calls_b) | set(calls_c)):
         b, c = float(calls_b.get(tier, 0)), float(calls_c.get(tier, 0))
         rb, rc = b / nb * 1000, c / nc * 1000
-        moved.append((abs(rc - rb), f"{tier}-tier model calls {b:.0f} → {c:.0f} ({rb:.1f} → {rc:.1f} per 1000 requests)"))
-    out += [text for _, text in sorted(moved, key=lambda m: -m[0])[:3]]
+        moved.append((rc - rb, f"{tier}-tier model calls {b:.0f} → {c:.0f} ({rb:.1f} → {rc:.1f} per 1000 requests)"))
+    out += [text for _, text in sorted(moved, key=lambda m: -m[0])[:3]]  # the tiers that grew most first
     hb, hc = base.get("cache_hit_ratio"), can.get("cache_hit_ratio")
     if hb is not None or hc is not None:
         out.append(f"cache hit ratio {format_value(hb, 'ratio')} → {format_value(hc, 'ratio')}")
@@ -153,8 +153,8 @@ def _fault_drivers(check: Check, result: ResultBase) -> list[str]:
 
 def judged_window(result: ResultBase) -> Window | None:
     """The part of a stage the verdict covers: after the warm-up, before load stopped."""
-    if not result.duration_s:
-        return None
+    if not result.duration_s or not any(w.kind in ("warmup", "cooldown") for w in result.windows):
+        return None  # the whole run was judged: nothing to point out
     start = max((w.end for w in result.windows if w.kind == "warmup"), default=0.0)
     end = min((w.start for w in result.windows if w.kind == "cooldown"), default=result.duration_s)
     return Window(start, end, "judged window", kind="judged") if end > start else None

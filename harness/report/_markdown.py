@@ -9,7 +9,7 @@ from __future__ import annotations
 from harness._verdicts import Check, Verdict
 from harness.report._model import RunResult
 
-__all__ = ["summary_markdown", "format_value"]
+__all__ = ["summary_markdown", "format_value", "format_change", "format_check"]
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "⚠️"}
 
@@ -28,6 +28,27 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+
+
+def format_change(value: float | None, unit: str) -> str:
+    """A difference as a difference: `+52.0 ms`, `+0.10 pp` (ratio points), `+108 %` (relative)."""
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value * 100:+.2f} pp"
+    if unit == "relative":
+        return f"{value * 100:+.0f} %" if abs(value) >= 0.1 else f"{value * 100:+.1f} %"
+    return f"{value:+.1f} {unit}".strip() if unit == "ms" else f"{value:+.4g} {unit}".strip()
+
+
+def format_check(check: Check, which: str = "value") -> str:
+    """A check's value (or objective) as it reads: comparisons and cost are changes over the baseline."""
+    number = check.value if which == "value" else check.objective
+    if check.kind == "cost" and check.unit == "ratio":
+        return format_change(number, "relative")
+    if check.kind == "comparison":
+        return format_change(number, check.unit)
+    return format_value(number, check.unit)
 
 
 def _cell(text: str) -> str:

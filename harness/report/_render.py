@@ -10,6 +10,8 @@ stage `index.html` + `junit.xml`. `environment()` is the Jinja2 environment
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import replace
 import functools
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from harness.report._explain import (
     reproduce_command,
 )
 from harness.report._junit import write_junit
-from harness.report._markdown import format_value, summary_markdown
+from harness.report._markdown import format_check, format_value, summary_markdown
 from harness.report._model import ResultBase, RunResult, Series, StageResult, Window
 from harness.report._store import load_run
 from harness.report._svg import Rule, bar_chart, ecdf_chart, histogram_chart, line_chart
@@ -83,7 +85,9 @@ def _fmt_interval(check: Check) -> str:
     assert check.interval is not None
     low, high = check.interval
     def side(v: float) -> str:
-        return "−∞" if v == float("-inf") else "+∞" if v == float("inf") else format_value(v, check.unit)
+        if math.isinf(v):
+            return "−∞" if v < 0 else "+∞"
+        return format_check(replace(check, value=v))
     return f"{side(low)} … {side(high)}"
 
 
@@ -133,6 +137,7 @@ def environment() -> jinja2.Environment:
         cold_bars=_cold_bars,
         compare_side=_compare_side,
         cold_objective=_cold_objective,
+        fmt_check=format_check,
         latency_rules=lambda r: _rules(r, "ms"),
         error_rules=lambda r: _rules(r, "ratio"),
         fmt_interval=_fmt_interval,
@@ -160,7 +165,7 @@ def render_stage_html(stage: StageResult, run_id: str, *, run: RunResult | None 
                       stage_dir: Path | None = None) -> str:
     """One stage's page; with its `run`, the stepper, neighbours, run links and the rerun command."""
     steps = stage_steps(run, "../{}/index.html") if run is not None else [(stage.weight, stage.verdict.value, "")]
-    links = [("← run", "../index.html")] + _files(None, _RUN_FILES, "../")
+    links = [("← run", "../index.html")] + [(f"run {label}", href) for label, href in _files(None, _RUN_FILES, "../")]
     links += [("report.json", "report.json"), ("junit.xml", "junit.xml")] + _files(stage_dir, _STAGE_FILES)
     if run is not None:
         weights = [s.weight for s in run.stages]

@@ -202,7 +202,8 @@ def _swatch(color: str, dash: str = "", area: bool = False) -> str:
 
 def _svg(width: int, height: int, title: str, body: list[str], legend: Sequence[tuple[str, str]]) -> Markup:
     items = "".join(f'<span class="lg">{key}{escape(label)}</span>' for label, key in legend)
-    min_w = min(width, 560) if width > 420 else width * 0.8
+    # below this the chart scrolls inside its box instead of shrinking its text to nothing (phones)
+    min_w = min(width, 480) if width >= 700 else min(width, 400) if width > 420 else width * 0.8
     svg = (
         f'<svg viewBox="0 0 {width} {height}" width="100%" style="min-width:{min_w:.0f}px" role="img" '
         f'aria-label="{escape(title)}" class="chart">' + "".join(body) + "</svg>"
@@ -265,12 +266,15 @@ def _windows(frame: _Frame, windows: Sequence[Window]) -> list[str]:
             continue
         cls = "win-fault" if w.kind == "fault" else "win-stage" if w.kind == "stage" else "win-other"
         row = top + 12 + (i % 2) * 13
-        room_right = frame.right - x0 - 3
-        label = _fit(w.label, max(x1 - x0 - 4, min(room_right, 160)))
+        text_w = len(w.label) * _CHAR_W
+        if x0 + 3 + text_w <= frame.right:  # from the window's start
+            x, anchor, label = x0 + 3, "start", w.label
+        else:  # near the right edge: ends at the window's end, running left over the plot (never clipped)
+            x, anchor, label = x1 - 3, "end", _fit(w.label, x1 - frame.pad_l - 6)
         body.append(
             f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" height="{span:.1f}" class="{cls}">'
             f"<title>{escape(w.label)}</title></rect>"
-            f'<text x="{x0 + 3:.1f}" y="{row}" class="wl {cls}-l">{escape(label)}</text>'
+            f'<text x="{x:.1f}" y="{row}" text-anchor="{anchor}" class="wl {cls}-l">{escape(label)}</text>'
         )
     return body
 
@@ -363,7 +367,7 @@ def line_chart(
     body.append("</g>")
     body += _rules(frame, objectives, factor, shown_unit) + _marks(frame, marks)
     if objectives:
-        legend.append(("objective", _swatch(FAIL_RED, "5 3")))
+        legend.append(("objective", _swatch(FAIL_RED, "10 3 2 3")))
     if any(w.kind == "judged" for w in windows):
         legend.append(("judged window", '<svg class="sw" width="22" height="10" aria-hidden="true"><rect y="3" width="22" height="5" fill="#1c7ed6" fill-opacity=".45"/></svg>'))
     return _svg(width, height, title, body, legend)
@@ -474,42 +478,47 @@ def interval_chart(
         ends.append(objective.value * factor)
     lo, hi = min([0.0, *ends]), max([0.0, *ends])
     pad = (hi - lo) * 0.12 or 1.0
-    row, label_w = 26, 70
-    height = _PAD_T + row * len(rows) + 30
+    row, label_w, top = 30, 70, _PAD_T + 14
+    height = top + row * len(rows) + 30
     frame = _Frame(width, height, (lo - (pad if lo < 0 else 0), hi + pad), (0, 1), pad_l=label_w)
     body = [f'<text x="4" y="17" class="ct">{escape(title)}{escape(f" ({shown})" if shown else "")}</text>']
     for t in _ticks(frame.x0, frame.x1, 4):
         x = frame.px(t)
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_T}" y2="{height - 26}" class="grid"/>'
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - 26}" class="grid"/>'
                     f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" class="tick">{_fmt(t)}</text>')
     colors = colors_for([label for label, *_ in rows])
     zero = frame.px(0.0)
     for i, (label, value, iv, n) in enumerate(rows):
-        y = _PAD_T + i * row
-        n_text = f" n={n}" if n is not None else ""
-        body.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" class="tick">{escape(label)}</text>')
+        y = top + i * row
+        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" class="tick">{escape(label)}</text>')
+        if n is not None:
+            body.append(f'<text x="{label_w - 6}" y="{y + 24}" text-anchor="end" class="tick nn">n={n}</text>')
         if value is None:
-            body.append(f'<text x="{zero + 4:.1f}" y="{y + 16}" class="tick">no value{n_text}</text>')
+            body.append(f'<text x="{zero + 4:.1f}" y="{y + 16}" class="tick">no value</text>')
             continue
         x = frame.px(value * factor)
         body.append(f'<rect x="{min(x, zero):.1f}" y="{y + 5}" width="{abs(x - zero):.1f}" height="{row - 10}" '
                     f'fill="{colors[label]}" fill-opacity="0.75"><title>{escape(label)} {_fmt(value * factor)} {escape(shown)}'
-                    f"{n_text}</title></rect>")
+                    f"{' n=' + str(n) if n is not None else ''}</title></rect>")
         if iv is not None:
             a = frame.px(iv[0] * factor) if math.isfinite(iv[0]) else frame.pad_l
             b = frame.px(iv[1] * factor) if math.isfinite(iv[1]) else frame.right
             mid = y + row / 2
             body.append(f'<path d="M{a:.1f},{mid - 5:.1f}V{mid + 5:.1f}M{a:.1f},{mid:.1f}H{b:.1f}M{b:.1f},{mid - 5:.1f}V{mid + 5:.1f}" '
                         f'stroke="#212529" stroke-width="1.3" fill="none" class="ci"/>')
-        text_x = max(x, zero) + 4
-        anchor = "start"
-        if text_x > width - 70:
-            text_x, anchor = min(x, zero) - 4 if min(x, zero) > label_w + 60 else width - 4, "end"
-        body.append(f'<text x="{text_x:.1f}" y="{y + 16}" text-anchor="{anchor}" class="tick val">{_fmt(value * factor)}{n_text}</text>')
+        label_text = _fmt(value * factor)
+        need = len(label_text) * _CHAR_W + 8
+        after = max(x, zero, frame.px(iv[1] * factor) if iv is not None and math.isfinite(iv[1]) else 0.0)
+        if after + need <= width - 4:
+            body.append(f'<text x="{after + 4:.1f}" y="{y + 16}" class="tick val">{label_text}</text>')
+        else:  # no room to the right: inside the bar, white on the bar colour
+            body.append(f'<text x="{max(x, zero) - 4:.1f}" y="{y + 16}" text-anchor="end" class="tick val inbar">{label_text}</text>')
     if objective is not None:
         x = frame.px(objective.value * factor)
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_PAD_T - 6}" y2="{height - 26}" class="obj">'
-                    f"<title>{escape(objective.label)} {_fmt(objective.value * factor)} {escape(shown)}</title></line>"
-                    f'<text x="{min(max(x, 40), width - 40):.1f}" y="{_PAD_T - 9}" text-anchor="middle" class="objl">'
-                    f"{escape(objective.label)} {_fmt(objective.value * factor)}</text>")
+        text = f"{objective.label} {_fmt(objective.value * factor)}"
+        half = len(text) * _CHAR_W / 2 + 2
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{height - 26}" class="obj">'
+                    f"<title>{escape(text)} {escape(shown)}</title></line>"
+                    f'<text x="{min(max(x, half), width - half):.1f}" y="{top - 9}" text-anchor="middle" class="objl">'
+                    f"{escape(text)}</text>")
     return _svg(width, height, title, body, [])

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from harness._verdicts import Check, Verdict
-from harness.report import RunResult, Series, StageResult, Window, render_run, save_run
+from harness.report import Distribution, RunResult, Series, StageResult, Window, render_run, save_run
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 
 T0 = 1_800_000_000.0
@@ -51,6 +51,24 @@ def _endpoints(canary_ms: float, canary_fail: int) -> list[dict[str, object]]:
                          "p95_ms": canary_ms * 1.8 if slow else 72.0, "p99_ms": canary_ms * 2.6 if slow else 104.0,
                          "errors": {"503 http": canary_fail} if slow and canary_fail else ({"0 timeout": 2} if not slow else {})})
     return rows
+
+
+def _distributions(canary_ms: float) -> list[Distribution]:
+    edges = [10.0 * 1.08**i for i in range(41)]
+    out = []
+    for label, median, n in (("baseline", 40.0, 1620), ("canary", canary_ms, 180)):
+        counts = [round(n * math.exp(-((math.log(e / median)) ** 2) / 0.08) / 7) for e in edges[:-1]]
+        quantiles = [median * math.exp(0.35 * math.sqrt(2) * _erfinv(2 * k / 100 - 1)) for k in range(101)]
+        out.append(Distribution(label, n, quantiles, edges, counts))
+    return out
+
+
+def _erfinv(y: float) -> float:
+    y = min(max(y, -0.999), 0.999)
+    a = 0.147
+    ln = math.log(1 - y * y)
+    first = 2 / (math.pi * a) + ln / 2
+    return math.copysign(math.sqrt(math.sqrt(first**2 - ln / a) - first), y)
 
 
 def _checks(weight: int, *, canary_ms: float, cost: float, verdicts: dict[str, Verdict]) -> list[Check]:
@@ -94,6 +112,7 @@ def _stage(weight: int, start: float, *, canary_ms: float = 41.0, cost: float = 
                      {"instance": "ai-routing-engine@canary", "seconds": 2.6}],
         requests={"baseline": 1620 + 2 * 1620, "canary": 180},
         endpoints=_endpoints(canary_ms, canary_fail),
+        distributions=_distributions(canary_ms),
         cost={"baseline": {"requests": 1620, "model_calls": {"small": 900, "large": 1}, "cache_hit_ratio": 0.747,
                            "cost_per_million": 412.0, "currency": "USD"},
               "canary": {"requests": 180, "model_calls": {"small": 80, "large": 17}, "cache_hit_ratio": 0.694,
