@@ -15,14 +15,14 @@ from typing import Any
 
 from harness._exceptions import ReportError
 from harness.report._junit import write_junit
-from harness.report._markdown import format_value
+from harness.report._markdown import _ICON, CHECK_HEADER, check_rows, escape_md, format_value, links_line, why_lines
 from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _failed_row, _num, _summary_head
-from harness.report._explain import fault_marks, reproduce_command
+from harness.report._explain import fault_marks, key_failures, reproduce_command
 from harness.report._render import environment
 from harness.report._svg import Mark
 from harness.report._store import write_json
 
-__all__ = ["GameDayResult", "save_gameday", "load_gameday", "render_gameday", "render_gameday_html"]
+__all__ = ["GameDayResult", "save_gameday", "load_gameday", "render_gameday", "render_gameday_html", "gameday_markdown"]
 
 
 @dataclass
@@ -152,32 +152,37 @@ def render_gameday_html(result: GameDayResult, *, run_dir: Path | None = None) -
     )
 
 
-def _markdown(result: GameDayResult) -> str:
-    lines = [
-        f"## Game day `{result.run_id}`: **{result.verdict.value.upper()}**" + ("" if result.complete else " (incomplete)"),
-        "",
-        f"{result.experiment.get('title', '')} — {result.reason}".strip(" —"),
-        "",
-    ]
+def gameday_markdown(result: GameDayResult) -> str:
+    """summary.md of a game day: the rollout's shape (marks, symbols, escaped names, links, why)."""
+    icon = _ICON[result.verdict]
+    lines = [f"## {icon} Game day {result.verdict.value.upper()} — {escape_md(result.run_id)}", ""]
     if not result.complete:
-        lines += [f"> Incomplete: {result.incomplete_reason}", ""]
+        lines += [f"> **Incomplete run:** {escape_md(result.incomplete_reason or 'stopped early')}", ""]
+    title = result.experiment.get("title") or result.name
+    lines += [f"**{escape_md(title)}**" + (f": {escape_md(result.reason)}" if result.reason else ""), ""]
+    bad = key_failures(result)
+    if bad:
+        lines += why_lines(bad) + [""]
+    lines += [links_line([("HTML report", "index.html"), ("summary.json", "summary.json"), ("junit.xml", "junit.xml")])
+              + f" (in `reports/{result.run_id}/`)", ""]
     if result.faults:
         lines += ["| fault | target | first error | failover | recovery | failed / requests |", "|---|---|---|---|---|---|"]
         for f in result.faults:
+            failover = "never" if f.get("failover_s") is None else format_value(f.get("failover_s"), "s")
+            recovery = "—" if f.get("removed_at") is None else (
+                "never" if f.get("recovery_s") is None else format_value(f.get("recovery_s"), "s"))
             lines.append(
-                f"| {f['action']} | `{f['target']}` | {format_value(f.get('first_error_s'), 's')} | "
-                f"{format_value(f.get('failover_s'), 's')} | {format_value(f.get('recovery_s'), 's')} | "
-                f"{f.get('failed', 0)} / {f.get('requests', 0)} |"
+                f"| {escape_md(f['action'])} | {escape_md(f['target'])} | {format_value(f.get('first_error_s'), 's')} | "
+                f"{failover} | {recovery} | {f.get('failed', 0)} / {f.get('requests', 0)} |"
             )
         lines.append("")
-    lines += ["| verdict | check | scope | value | objective |", "|---|---|---|---|---|"]
-    for c in result.checks:
-        lines.append(
-            f"| {c.verdict.value} | `{c.name}` | {c.scope} | {format_value(c.value, c.unit)} | "
-            f"{c.op} {format_value(c.objective, c.unit)} |"
-        )
+    not_passing = result.failed_checks()
+    if not_passing:
+        lines += ["### Checks that did not pass", "", CHECK_HEADER, *check_rows(not_passing), ""]
+    lines += [f"<details><summary>All {len(result.checks)} checks</summary>", "", CHECK_HEADER,
+              *check_rows(result.checks), "", "</details>"]
     if result.rule:
-        lines += ["", f"Healthy-window rule: {result.rule}."]
+        lines += ["", f"Healthy-window rule: {escape_md(result.rule)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -192,5 +197,5 @@ def render_gameday(path: str | Path) -> Path:
     run_dir, result = load_gameday(path)
     (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir))
     write_junit([(f"gameday.{_suite(result)}", result)], run_dir / "junit.xml")
-    (run_dir / "summary.md").write_text(_markdown(result))
+    (run_dir / "summary.md").write_text(gameday_markdown(result))
     return run_dir

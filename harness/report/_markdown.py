@@ -6,10 +6,12 @@ row per stage, then every non-passing check, then each stage's checks folded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness._verdicts import Check, Verdict
 from harness.report._model import RunResult
 
-__all__ = ["summary_markdown", "format_value", "format_change", "format_check"]
+__all__ = ["summary_markdown", "format_value", "format_change", "format_check", "escape_md", "check_rows", "CHECK_HEADER"]
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "⚠️"}
 
@@ -51,48 +53,90 @@ def format_check(check: Check, which: str = "value") -> str:
     return format_value(number, check.unit)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_ESCAPE = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def escape_md(text: object) -> str:
+    """Text safe in a Markdown table cell that GitHub also renders as HTML ($GITHUB_STEP_SUMMARY).
+
+    Markdown's inline punctuation (emphasis, code, links, table pipes) is backslash-escaped, `<`, `>` and `&` become
+    entities (a check or instance named `<b>x</b>` stays text), newlines spaces.
+    """
+    return str(text).replace("\r", " ").replace("\n", " ").translate(_ESCAPE)
 
 
 def _row(check: Check, stage: int | None = None) -> str:
     cells = [] if stage is None else [f"{stage} %"]
     cells += [
         f"{_ICON[check.verdict]} {check.verdict.value}",
-        f"`{_cell(check.name)}` ({_cell(check.scope)})",
-        format_value(check.value, check.unit),
-        f"{_OPS.get(check.op, check.op)} {format_value(check.objective, check.unit)}",
+        f"**{escape_md(check.name)}** ({escape_md(check.scope)})",
+        escape_md(format_check(check)),
+        escape_md(f"{_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"),
         str(check.samples),
-        _cell(check.detail),
+        escape_md(check.detail),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
+CHECK_HEADER = "| verdict | check | value | objective | samples | detail |\n|---|---|---|---|---|---|"
+"""The table every summary.md uses for checks (a `stage` column is prepended for rollouts)."""
+
+
+def check_rows(checks: Sequence[Check], stage: int | None = None) -> list[str]:
+    """Rows for `CHECK_HEADER`."""
+    return [_row(c, stage) for c in checks]
+
+
+def links_line(items: Sequence[tuple[str, str]]) -> str:
+    """`[HTML report](index.html) · [summary.json](summary.json) · …` (paths relative to summary.md)."""
+    return " · ".join(f"[{escape_md(label)}]({href})" for label, href in items)
+
+
+def why_lines(checks: Sequence[Check]) -> list[str]:
+    """The diagnosis sentence of each check that did not pass, as a quote block."""
+    from harness.report._explain import explain
+
+    return [f"> {_ICON[c.verdict]} {escape_md(explain(c))}  " for c in checks]
+
+
 def summary_markdown(run: RunResult) -> str:
-    """Markdown for `summary.md`."""
-    lines = [f"## {_ICON[run.verdict]} Rollout {run.verdict.value.upper()} — `{run.run_id}`", ""]
+    """Markdown for a rollout's `summary.md` (the game day's has the same shape: `harness.report._gameday`)."""
+    from harness.report._explain import key_failures
+
+    lines = [f"## {_ICON[run.verdict]} Rollout {run.verdict.value.upper()} — {escape_md(run.run_id)}", ""]
     if not run.complete:
-        lines += [f"> **Incomplete run:** {run.incomplete_reason or 'stopped early'}", ""]
+        lines += [f"> **Incomplete run:** {escape_md(run.incomplete_reason or 'stopped early')}", ""]
     if run.reason:
-        lines += [f"**{run.reason}**", ""]
+        lines += [f"**{escape_md(run.reason)}**", ""]
+    failing = next((s for s in run.stages if s.verdict is not Verdict.PASS), None)
+    if failing is not None and key_failures(failing):
+        lines += why_lines(key_failures(failing)) + [""]
+    not_run = run.stages_not_run
+    skipped = f"; stage{'s' if len(not_run) > 1 else ''} {', '.join(f'{w} %' for w in not_run)} did not run" if not_run else ""
     if run.rolled_back:
-        lines += ["The canary was **rolled back** (weight 0).", ""]
+        lines += [f"The canary was **rolled back to 0 %**{skipped}.", ""]
+    elif not_run:
+        lines += [f"Not every stage ran{skipped}.", ""]
+    lines += [links_line([("HTML report", "index.html"), ("summary.json", "summary.json"), ("junit.xml", "junit.xml")])
+              + f" (in `reports/{run.run_id}/`)", ""]
     lines += ["| stage | verdict | requests (baseline / canary) | checks | duration |", "|---|---|---|---|---|"]
-    for s in run.stages:
+    ran = {s.weight: s for s in run.stages}
+    for w in run.planned_stages:
+        s = ran.get(w)
+        if s is None:
+            lines.append(f"| {w} % | ⏭️ not run | — | — | — |")
+            continue
         passed = sum(c.verdict is Verdict.PASS for c in s.checks)
         reqs = f"{s.requests.get('baseline', 0)} / {s.requests.get('canary', 0)}"
-        lines.append(
-            f"| {s.weight} % | {_ICON[s.verdict]} {s.verdict.value} | {reqs} | {passed}/{len(s.checks)} pass | {s.duration_s:.0f} s |"
-        )
-    header = "| stage | verdict | check | value | objective | samples | detail |\n|---|---|---|---|---|---|---|"
+        lines.append(f"| [{s.weight} %]({s.directory}/index.html) | {_ICON[s.verdict]} {s.verdict.value} | {reqs} | "
+                     f"{passed}/{len(s.checks)} pass | {s.duration_s:.0f} s |")
     bad = [(s.weight, c) for s in run.stages for c in s.failed_checks()]
     if bad:
-        lines += ["", "### Checks that did not pass", "", header]
+        lines += ["", "### Checks that did not pass", "", "| stage " + CHECK_HEADER.replace("\n|", "\n|---|", 1)]
         lines += [_row(c, w) for w, c in bad]
     for s in run.stages:
-        lines += ["", f"<details><summary>Stage {s.weight} %: {len(s.checks)} checks</summary>", "",
-                  header.replace("| stage ", "").replace("|---|---|", "|---|", 1)]
-        lines += [_row(c) for c in s.checks]
+        lines += ["", f"<details><summary>Stage {s.weight} %: {len(s.checks)} checks</summary>", "", CHECK_HEADER]
+        lines += check_rows(s.checks)
         lines += ["", "</details>"]
     lines.append("")
     return "\n".join(lines)
