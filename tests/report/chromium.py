@@ -122,7 +122,7 @@ class Chromium:
         if result.scroll_width > width:
             result.wide = list(self.evaluate(
                 f"Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > {width})"
-                ".slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className.baseVal + e.className + ' ' + "
+                ".slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + (e.className.baseVal ?? e.className) + ' ' + "
                 "Math.round(e.getBoundingClientRect().right))"))
         return result
 
