@@ -220,7 +220,7 @@ def check_card_chart(check: Check) -> Markup:
         rows = [(label, v, i, int(n) if isinstance(n, (int, float)) else None) for label, v, i, n in rows]
         return interval_chart(rows, title=check.name, unit=unit, objective=_limit(check, base))
     label = check.scope.split("=")[-1] if check.scope not in ("all", "") else "value"
-    return interval_chart([(label[:10], check.value, iv, check.samples)], title=check.name, unit=check.unit,
+    return interval_chart([(label, check.value, iv, check.samples)], title=check.name, unit=check.unit,
                           objective=_limit(check, None))
 
 

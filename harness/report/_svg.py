@@ -206,7 +206,7 @@ def _svg(width: int, height: int, title: str, body: list[str], legend: Sequence[
     min_w = min(width, 480) if width >= 700 else min(width, 400) if width > 420 else width * 0.8
     svg = (
         f'<svg viewBox="0 0 {width} {height}" width="100%" style="min-width:{min_w:.0f}px" role="img" '
-        f'aria-label="{escape(title)}" class="chart">' + "".join(body) + "</svg>"
+        f'aria-label="{escape(title)}" class="chart{" wide" if width > 420 else ""}">' + "".join(body) + "</svg>"
     )
     caption = f"<figcaption>{items}</figcaption>" if items else ""
     return Markup(f'<figure class="fig"><div class="chartbox">{svg}</div>{caption}</figure>')
@@ -220,9 +220,9 @@ def _empty(title: str, width: int, height: int, why: str = "no data") -> Markup:
 
 
 def _step(series: Sequence[Series]) -> float:
-    """The bucket width of the series (smallest positive spacing), 1 s when unknown."""
-    diffs = [b - a for s in series for a, b in zip(s.t, s.t[1:]) if b > a]
-    return min(diffs) if diffs else 1.0
+    """The bucket width of the series (the median spacing: robust to a marker point), 1 s when unknown."""
+    diffs = sorted(b - a for s in series for a, b in zip(s.t, s.t[1:]) if b > a)
+    return diffs[len(diffs) // 2] if diffs else 1.0
 
 
 def _runs(s: Series, step: float, zero_gaps: bool, factor: float) -> list[list[tuple[float, float]]]:
@@ -490,7 +490,8 @@ def interval_chart(
     zero = frame.px(0.0)
     for i, (label, value, iv, n) in enumerate(rows):
         y = top + i * row
-        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" class="tick">{escape(label)}</text>')
+        body.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" class="tick">{escape(_fit(label, label_w - 8))}'
+                    f"<title>{escape(label)}</title></text>")
         if n is not None:
             body.append(f'<text x="{label_w - 6}" y="{y + 24}" text-anchor="end" class="tick nn">n={n}</text>')
         if value is None:

@@ -102,3 +102,15 @@ def test_cold_starts_list_each_instance_once_and_mark_the_failing_bar():
     assert [label for label, _ in bars] == ["ai-routing-engine@canary", "ai-routing-engine@canary (start 2)"]
     svg = str(bar_chart(bars, title="cold", unit="s", objective=Rule(2.0, "objective")))
     assert svg.count('class="bar-fail"') == 1 and "objective 2 s" in svg
+
+
+def test_the_run_chart_draws_lines_within_each_stage_and_breaks_between_stages(make_run):
+    from harness.report import render_run
+
+    run_dir, _ = make_run()
+    render_run(run_dir)
+    page = (run_dir / "index.html").read_text()
+    chart = page[page.find("p95 latency across stages"):page.find("Error ratio across stages")]
+    lines = re.findall(r'<polyline points="([^"]+)"', chart)
+    assert 3 <= len(lines) <= 6  # one unbroken line per revision and stage (100 % has no baseline traffic)
+    assert all(len(points.split()) > 10 for points in lines)
