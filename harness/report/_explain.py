@@ -17,7 +17,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness._verdicts import Check, Verdict
-from harness.report._markdown import format_value
+from harness.report._markdown import display_unit, format_value
 from harness.report._model import ResultBase, Series, Window
 from harness.report._svg import Mark, Rule, bar_chart, interval_chart, line_chart
 
@@ -58,6 +58,7 @@ def _pp(x: float) -> str:
 
 def explain(check: Check) -> str:
     """One sentence: what was measured against what was allowed, changes as changes."""
+    check = display_unit(check)
     x, v, o = check.extra, check.value, check.objective
     if check.verdict is Verdict.INCONCLUSIVE and v is None:
         need = f"; about {check.samples_needed} samples would decide it" if check.samples_needed else ""
@@ -86,7 +87,8 @@ def _endpoint_moves(result: ResultBase, metric: str) -> list[str]:
     """Request names whose canary moved most from baseline on `metric` (p50_ms, p95_ms or error ratio)."""
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for e in result.endpoints:
-        key = f"{e.get('method', '')} {e['name']}".strip()
+        method, name = str(e.get("method", "")), str(e["name"])
+        key = name if not method or name.startswith(method + " ") else f"{method} {name}"
         rows.setdefault(key, {})[str(e.get("revision", ""))] = e
     moves: list[tuple[float, str]] = []
     for key, by_rev in rows.items():
@@ -126,6 +128,7 @@ def _cost_drivers(x: dict[str, Any]) -> list[str]:
 
 def drivers(check: Check, result: ResultBase) -> list[str]:
     """What moved underneath a check: tier mix and cache for cost, request names for latency and errors."""
+    check = display_unit(check)
     if check.kind == "cost":
         return _cost_drivers(check.extra) or ["no per-tier usage was recorded for this stage"]
     if check.unit == "ratio":
@@ -203,6 +206,7 @@ def _sides(check: Check) -> tuple[float | None, float | None, str]:
 
 def check_card_chart(check: Check) -> Markup:
     """The small multiple for one check: baseline vs canary (or the value), interval whiskers, objective, n."""
+    check = display_unit(check)
     base, can, unit = _sides(check)
     x = check.extra
     iv = check.interval
@@ -226,6 +230,7 @@ def check_card_chart(check: Check) -> Markup:
 
 def check_chart(check: Check, result: ResultBase, *, width: int = 760, height: int = 240) -> Markup:
     """The failing metric over time (objective line, judged window), or the figure that drives it."""
+    check = display_unit(check)
     windows = [w for w in (judged_window(result),) if w is not None] + [w for w in result.windows if w.kind == "fault"]
     base, _, _ = _sides(check)
     if check.kind == "cost":

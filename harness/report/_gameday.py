@@ -18,7 +18,7 @@ from harness.report._junit import write_junit
 from harness.report._markdown import _ICON, CHECK_HEADER, check_rows, escape_md, format_value, links_line, why_lines
 from harness.report._model import SCHEMA_VERSION, ResultBase, Series, _failed_row, _num, _summary_head
 from harness.report._explain import fault_marks, key_failures, reproduce_command
-from harness.report._render import environment
+from harness.report._render import endpoints_from_samples, environment
 from harness.report._svg import Mark
 from harness.report._store import write_json
 
@@ -195,6 +195,7 @@ def _suite(result: GameDayResult) -> str:
 def render_gameday(path: str | Path) -> Path:
     """Rebuild index.html, junit.xml and summary.md of the game day at `path` from report.json."""
     run_dir, result = load_gameday(path)
+    result.endpoints = endpoints_from_samples(result, run_dir / "load" / "samples.arrow")
     (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir))
     write_junit([(f"gameday.{_suite(result)}", result)], run_dir / "junit.xml")
     (run_dir / "summary.md").write_text(gameday_markdown(result))

@@ -7,11 +7,12 @@ row per stage, then every non-passing check, then each stage's checks folded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from harness._verdicts import Check, Verdict
 from harness.report._model import RunResult
 
-__all__ = ["summary_markdown", "format_value", "format_change", "format_check", "escape_md", "check_rows", "CHECK_HEADER"]
+__all__ = ["summary_markdown", "format_value", "format_change", "format_check", "escape_md", "check_rows", "CHECK_HEADER", "display_unit"]
 
 _ICON = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.INCONCLUSIVE: "⚠️"}
 
@@ -43,8 +44,21 @@ def format_change(value: float | None, unit: str) -> str:
     return f"{value:+.1f} {unit}".strip() if unit == "ms" else f"{value:+.4g} {unit}".strip()
 
 
+def display_unit(check: Check) -> Check:
+    """The check with the unit it is shown in: an SLO on `ratio(not ok)` saved without a unit is a ratio.
+
+    SLO checks of the `harness` source carry the indicator's unit, and a
+    ratio query has none; shown as `0.01` an error objective reads as a count.
+    """
+    if not check.unit and check.objective is not None and 0 < check.objective < 1 and (
+            "ratio" in check.name or "error" in check.name):
+        return replace(check, unit="ratio")
+    return check
+
+
 def format_check(check: Check, which: str = "value") -> str:
     """A check's value (or objective) as it reads: comparisons and cost are changes over the baseline."""
+    check = display_unit(check)
     number = check.value if which == "value" else check.objective
     if check.kind == "cost" and check.unit == "ratio":
         return format_change(number, "relative")
@@ -71,7 +85,7 @@ def _row(check: Check, stage: int | None = None) -> str:
         f"{_ICON[check.verdict]} {check.verdict.value}",
         f"**{escape_md(check.name)}** ({escape_md(check.scope)})",
         escape_md(format_check(check)),
-        escape_md(f"{_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"),
+        escape_md("—" if check.objective is None else f"{_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"),
         str(check.samples),
         escape_md(check.detail),
     ]

@@ -32,7 +32,7 @@ from harness.report._explain import (
     reproduce_command,
 )
 from harness.report._junit import write_junit
-from harness.report._markdown import format_check, format_value, summary_markdown
+from harness.report._markdown import display_unit, format_check, format_value, summary_markdown
 from harness.report._model import ResultBase, RunResult, Series, StageResult, Window
 from harness.report._store import load_run
 from harness.report._svg import Rule, bar_chart, ecdf_chart, histogram_chart, line_chart
@@ -75,7 +75,7 @@ def _cold_objective(result: ResultBase) -> Rule | None:
 def _rules(result: ResultBase, unit: str) -> list[Rule]:
     """Objective lines for a chart of `unit` from the result's absolute SLO checks (one per value)."""
     out: dict[float, Rule] = {}
-    for c in result.checks:
+    for c in map(display_unit, result.checks):
         if c.kind == "slo" and c.unit == unit and c.objective is not None:
             out.setdefault(c.objective, Rule(c.objective, c.name))
     return list(out.values())
@@ -218,11 +218,35 @@ def render_run_html(run: RunResult, *, run_dir: Path | None = None) -> str:
         failing=failing, links=links, command=reproduce_command("rollout", run.config))
 
 
+def endpoints_from_samples(result: ResultBase, samples_file: Path) -> list[dict[str, Any]]:
+    """The per-request table of a result saved without one, from its samples file over the judged window.
+
+    Results written before `endpoints` existed (or by a producer that does not
+    fill it) still get the table when their samples file sits beside them.
+    """
+    if result.endpoints or not samples_file.is_file():
+        return result.endpoints
+    from harness._exceptions import HarnessError
+    from harness.report._series import endpoint_stats
+    from harness.samples import read_samples
+
+    try:
+        samples = read_samples(samples_file)
+    except HarnessError:
+        return []
+    window = judged_window(result)
+    if window is not None and not samples.empty:
+        ts = samples["ts"].astype(float) - result.started_at
+        samples = samples[(ts >= window.start) & (ts < window.end)]
+    return endpoint_stats(samples)
+
+
 def render_run(path: str | Path) -> Path:
     """Rebuild every derived file of the run at `path` from its saved JSON."""
     run_dir, run = load_run(path)
     for stage in run.stages:
         out = run_dir / stage.directory
+        stage.endpoints = endpoints_from_samples(stage, out / "samples.arrow")
         (out / "index.html").write_text(render_stage_html(stage, run.run_id, run=run, stage_dir=out))
         write_junit([(f"rollout.{stage.directory}", stage)], out / "junit.xml")
     (run_dir / "index.html").write_text(render_run_html(run, run_dir=run_dir))

@@ -87,3 +87,44 @@ def test_the_per_request_table_counts_failures_with_their_messages():
     assert canary["p50_ms"] == 10.0  # latency of successful requests only
     assert rows[("/healthz", "baseline")]["method"] == "GET"
     assert not math.isnan(rows[("/v1/route", "baseline")]["p99_ms"])
+
+
+def test_an_error_ratio_slo_saved_without_a_unit_is_shown_as_a_percentage():
+    from harness._verdicts import Check, Verdict
+    from harness.report import format_check
+
+    check = Check("error-ratio", Verdict.PASS, 0.004, 0.01, "lt", "", 100, "revision=canary", "slo")
+    assert format_check(check) == "0.40 %" and format_check(check, "objective") == "1.00 %"
+    count = Check("security-failures", Verdict.PASS, 0.0, 0.0, "lte", "", 75)
+    assert format_check(count) == "0"
+
+
+def test_a_result_saved_without_per_request_figures_gets_them_from_its_samples_file(tmp_path):
+    from harness.report._render import endpoints_from_samples
+    run_dir = kinds.rollout(tmp_path, "passing")
+    stage = load_result(run_dir).stages[0]
+    stage.endpoints = []
+    path = tmp_path / "samples.arrow"
+    frame = pd.DataFrame({"ts": [stage.started_at + 1.0, stage.started_at + 10.0, stage.started_at + 10.5],
+                          "name": "POST /v1/route", "method": "POST", "revision": "canary",
+                          "ok": [True, True, False], "status": [200, 200, 503], "error_kind": ["", "", "http"],
+                          "latency_ms": [5.0, 6.0, 7.0]})
+    from harness.samples import read_samples
+
+    _write_samples(frame, path)
+    assert len(read_samples(path)) == 3
+    rows = endpoints_from_samples(stage, path)
+    # only the judged window (5..22 s): the request in the warm-up is left out
+    assert rows == [{"name": "POST /v1/route", "method": "POST", "revision": "canary", "requests": 2, "failures": 1,
+                     "p50_ms": 6.0, "p95_ms": 6.0, "p99_ms": 6.0, "errors": {"503 http": 1}}]
+
+
+def _write_samples(frame: pd.DataFrame, path) -> None:
+    """Write `frame` with the real samples writer (columns it lacks get their type's empty value)."""
+    from harness.samples import COLUMNS, SCHEMA, SampleWriter
+
+    empty = {f.name: (0.0 if "double" in str(f.type) else 0 if "int" in str(f.type) else False if "bool" in str(f.type)
+                      else "") for f in SCHEMA}
+    with SampleWriter(path) as writer:
+        for record in frame.to_dict("records"):
+            writer.add(tuple(record.get(c, empty[c]) for c in COLUMNS))
