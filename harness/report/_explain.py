@@ -139,7 +139,32 @@ def drivers(check: Check, result: ResultBase) -> list[str]:
         return _fault_drivers(check, result)
     if not result.endpoints:
         return ["per-request figures were not recorded in this result"]
-    return _endpoint_moves(result, metric) or ["no request name moved on the canary more than on the baseline"]
+    if check.kind == "comparison" or "canary" in check.scope:
+        moved = _endpoint_moves(result, metric)
+        if moved:
+            return moved
+    revision = check.scope.split("=", 1)[1] if "revision=" in check.scope else None
+    return _worst(result, metric, revision) or ["no per-request figures for this scope"]
+
+
+def _worst(result: ResultBase, metric: str, revision: str | None) -> list[str]:
+    """The request names with the highest `metric` (p95_ms … or the error ratio) in `revision` (all when None)."""
+    ranked: list[tuple[float, str]] = []
+    for e in result.endpoints:
+        if revision is not None and e.get("revision") != revision:
+            continue
+        method, name = str(e.get("method", "")), str(e["name"])
+        key = name if not method or name.startswith(method + " ") else f"{method} {name}"
+        who = f"{key} ({e.get('revision')})"
+        if metric == "errors":
+            if e["failures"]:
+                msgs = ", ".join(f"{m} ×{n}" for m, n in e.get("errors", {}).items())
+                ranked.append((e["failures"] / max(e["requests"], 1),
+                               f"{who}: {e['failures']} of {e['requests']} failed{': ' + msgs if msgs else ''}"))
+        elif e.get(metric) is not None:
+            ranked.append((float(e[metric]), f"{who}: {metric[:3]} {e[metric]:.1f} ms over {e['requests']} requests"))
+    ranked.sort(key=lambda r: -r[0])
+    return [text for _, text in ranked[:3]]
 
 
 def _fault_drivers(check: Check, result: ResultBase) -> list[str]:
@@ -249,6 +274,9 @@ def check_chart(check: Check, result: ResultBase, *, width: int = 760, height: i
                          objective=Rule(check.objective, "objective") if check.objective is not None else None)
     rule = _limit(check, base)
     objectives = [rule] if rule is not None else []
+    wanted = {"ratio": "errors", "ms": "latency"}.get(check.unit, "rss" if check.kind == "resource" else "errors")
+    if not _by(result, wanted):
+        return Markup("")  # nothing over time to show (e.g. a steady state that failed before any fault)
     if check.unit == "ratio":
         return line_chart(_by(result, "errors"), title="Error ratio per revision", windows=windows,
                           objectives=objectives, marks=fault_marks(result), width=width, height=height)

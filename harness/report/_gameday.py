@@ -195,7 +195,8 @@ def _suite(result: GameDayResult) -> str:
 def render_gameday(path: str | Path) -> Path:
     """Rebuild index.html, junit.xml and summary.md of the game day at `path` from report.json."""
     run_dir, result = load_gameday(path)
-    result.endpoints = endpoints_from_samples(result, run_dir / "load" / "samples.arrow")
+    for phase in ("load", "steady"):  # the chaos load, else the steady-state check's when chaos never started
+        result.endpoints = endpoints_from_samples(result, run_dir / phase / "samples.arrow")
     (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir))
     write_junit([(f"gameday.{_suite(result)}", result)], run_dir / "junit.xml")
     (run_dir / "summary.md").write_text(gameday_markdown(result))
