@@ -155,3 +155,15 @@ def test_verdict_colours_meet_wcag_aa_with_white_text(built):
     for name in ("pass", "fail", "inc"):
         assert _contrast("#ffffff", colours[name]) >= 4.5, name
     assert _contrast(colours["mute"], "#fff9db") >= 4.5  # muted text on an inconclusive row
+
+
+def test_an_absolute_slo_is_driven_by_its_slowest_request_names_not_by_a_canary_comparison(built):
+    from harness._verdicts import Check, Verdict
+    from harness.report import load_result
+    from harness.report._explain import drivers
+
+    result = load_result(built["gameday-fail"])
+    slow = Check("latency-p95", Verdict.FAIL, 120.0, 100.0, "lt", "ms", 1200, "revision=baseline", "slo")
+    found = drivers(slow, result)
+    assert found[0] == "POST /v1/route (baseline): p95 72.0 ms over 1620 requests"
+    assert all("(baseline)" in line for line in found)
