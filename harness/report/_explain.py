@@ -294,7 +294,7 @@ def check_chart(check: Check, result: ResultBase, *, width: int = 760, height: i
 
 _FLAGS = {  # config key → flag, for configs that did not record their command line
     "rollout": ("topology", "attach", "stages", "stage_duration_s", "warmup_s", "rps", "users", "canary_defect",
-                "experiment", "locustfile", "slo_dir", "prices", "workers"),
+                "experiment", "locustfile", "slo_dir", "prices", "workers", "out"),
     "gameday": ("rps", "duration_s", "topology", "canary_defect", "canary_weight", "users", "workers"),
 }
 _RENAME = {"stage_duration_s": "--stage-duration", "warmup_s": "--warmup", "duration_s": "--duration"}
@@ -313,7 +313,7 @@ def reproduce_command(kind: str, config: dict[str, Any], *, source: str | None =
         words.append(source)
     for key in _FLAGS.get(kind, ()):
         value = config.get(key)
-        if value in (None, "", False, 0) or (key == "topology" and value == "default"):
+        if value in (None, "", False, 0) or (key == "topology" and value == "default") or (key == "out" and value == "reports"):
             continue
         flag = _RENAME.get(key, "--" + key.replace("_", "-"))
         if key in _RENAME and isinstance(value, (int, float)):
