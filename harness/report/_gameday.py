@@ -119,8 +119,15 @@ def load_gameday(path: str | Path) -> tuple[Path, GameDayResult]:
         raise ReportError(f"{file}: invalid game-day report ({exc})") from None
 
 
-def _series(result: GameDayResult, chart: str, prefix: str = "") -> list[Series]:
-    return [s for s in result.series if s.chart == chart and s.name.startswith(prefix)]
+def _series(result: GameDayResult, chart: str, prefix: str = "", bucket_s: float = 1.0) -> list[Series]:
+    """The chart's series, whole seconds only: a last partial second would read as a dip (e.g. requests by region)."""
+    end = result.duration_s + 1e-6
+    out = []
+    for s in result.series:
+        if s.chart == chart and s.name.startswith(prefix):
+            keep = [i for i, t in enumerate(s.t) if not result.duration_s or t + bucket_s <= end]
+            out.append(Series(s.name, s.chart, [s.t[i] for i in keep], [s.y[i] for i in keep], s.unit))
+    return out
 
 
 _FILES = [("locust.log", "load/locust.log"), ("samples", "load/samples.arrow"), ("load verdict", "load/verdict.json"),
