@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -141,6 +142,23 @@ class CloudRunRouter:
         self._refuse_outside_change(service, "restore the original split")
         self._update(service, list(self._original), "restore the original split")
         self._changed = False
+
+    def restore_command(self) -> str | None:
+        """The `gcloud` line that puts the original split back by hand (None before the first read).
+
+        For the report and the log at start: if the harness itself cannot restore (SIGKILL,
+        the machine lost), an operator can.
+        """
+        if self._original is None:
+            return None
+        _, project, _, region, _, name = self.service.split("/")
+        shares = [f"{t.revision or 'LATEST'}={t.percent}" for t in self._original if t.percent]
+        tags = [f"{t.tag}={t.revision or 'LATEST'}" for t in self._original if t.tag]
+        words = ["gcloud", "run", "services", "update-traffic", name, f"--project={project}", f"--region={region}",
+                 f"--to-revisions={','.join(shares)}"]
+        if tags:
+            words.append(f"--set-tags={','.join(tags)}")
+        return shlex.join(words)
 
     # --- internals ---------------------------------------------------------
     def _call(self, what: str, fn: Callable[[], T]) -> T:

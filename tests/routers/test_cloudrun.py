@@ -51,6 +51,10 @@ def test_each_stage_sets_the_split_after_the_operation_completes_and_a_pass_rest
     router.restore()
     assert fake.traffic(SERVICE) == ORIGINAL
     assert router.current().canary_percent == 0
+    assert router.restore_command() == (
+        "gcloud run services update-traffic edge --project=demo --region=europe-west1 "
+        "--to-revisions=edge-001=80,edge-002=20"
+    )
 
 
 def test_a_rollback_then_restore_puts_back_the_split_found_first_and_restore_is_idempotent(
