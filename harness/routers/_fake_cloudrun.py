@@ -5,10 +5,11 @@ request building, routing headers, the long-running operation and its polling
 are the code that runs against Google. It implements
 `google.cloud.run.v2.Services` GetService/UpdateService,
 `google.cloud.run.v2.Revisions` GetRevision/ListRevisions and the
-`google.longrunning.Operations` service the client polls. An update is
-applied only when its operation completes (after `polls_to_finish`
-GetOperation calls), as on Cloud Run, where `traffic_statuses` change only
-once the rollout is done: a caller that does not wait sees the old split.
+`google.longrunning.Operations` service the client polls. As on Cloud Run,
+an update changes the service's spec (`traffic`, `generation`, `etag`) at
+once and its observed state (`traffic_statuses`, `reconciling`) only when the
+operation completes (after `polls_to_finish` GetOperation calls): a caller
+that does not wait sees the old split in force.
 
 It enforces what Cloud Run refuses: traffic percentages that do not sum to
 100, a revision not of this service, a stale etag; and can be told to fail
@@ -59,6 +60,7 @@ class _Stored:
     service: service_types.Service
     revisions: list[str] = field(default_factory=list)
     generation: int = 1
+    latest_operation: str = ""
 
 
 def _serialize(message: Any) -> bytes:
@@ -207,6 +209,11 @@ class FakeCloudRun:
         pending = _Pending(f"{request.service.name.rsplit('/services/', 1)[0]}/operations/op-{next(self._ids)}",
                            stored.service.name, traffic, self.polls_to_finish)
         self._operations[pending.name] = pending
+        stored.latest_operation = pending.name
+        stored.generation += 1
+        stored.service.traffic = traffic
+        stored.service.generation = stored.generation
+        stored.service.etag = str(stored.generation)
         stored.service.reconciling = True
         if pending.polls_left <= 0:
             self._finish(pending)
@@ -214,13 +221,10 @@ class FakeCloudRun:
 
     def _finish(self, pending: _Pending) -> None:
         stored = self._services[pending.service]
-        stored.generation += 1
-        stored.service.traffic = pending.traffic
-        stored.service.generation = stored.generation
-        stored.service.etag = str(stored.generation)
-        stored.service.reconciling = False
-        self._apply_statuses(stored, pending.traffic)
         pending.done = True
+        if stored.latest_operation == pending.name:  # an older update finishing late changes nothing
+            stored.service.reconciling = False
+            self._apply_statuses(stored, pending.traffic)
 
     @staticmethod
     def _apply_statuses(stored: _Stored, traffic: Sequence[traffic_target.TrafficTarget]) -> None:

@@ -105,7 +105,8 @@ class CloudRunRouter:
         self._baseline = ""
         self._canary = ""
         self._changed = False
-        self._last_set: list[tuple[int, str, int, str]] = []
+        self._expected: list[list[tuple[int, str, int, str]]] = []
+        """Splits this router may find: the last one it set, and one whose update was interrupted."""
 
     # --- the TrafficRouter protocol --------------------------------------
     def describe(self) -> str:
@@ -185,6 +186,7 @@ class CloudRunRouter:
         service: run_v2.Service = self._call("read the service", lambda: self._services.get_service(name=self.service))
         if self._original is None:
             self._original = [run_v2.TrafficTarget(t) for t in service.traffic]
+            self._expected = [_key(self._original)]
             self._resolve(service)
         return service
 
@@ -220,7 +222,7 @@ class CloudRunRouter:
     def _refuse_outside_change(self, service: run_v2.Service, what: str) -> None:
         """Someone (an operator's manual rollback, another pipeline) changed the split since our last
         update: do not overwrite their decision, stop the rollout and say so."""
-        if self._changed and _key(service.traffic) != self._last_set:
+        if self._changed and _key(service.traffic) not in self._expected:
             now = ", ".join(f"{t.revision or 'LATEST'} {t.percent} %" for t in service.traffic if t.percent)
             self._changed = False  # restore() must not overwrite it either
             raise RouterError(f"{self.service}: the traffic split was changed outside this rollout (now {now}); "
@@ -228,6 +230,9 @@ class CloudRunRouter:
 
     def _update(self, service: run_v2.Service, targets: Sequence[run_v2.TrafficTarget], what: str) -> None:
         service.traffic = list(targets)
+        # until the operation is done (or if waiting is interrupted: Ctrl-C, SIGTERM, a timeout)
+        # the service may hold either the split before this update or this one
+        self._expected = [*self._expected[-1:], _key(targets)]
         # api_core's polling policy (it retries while the operation is not done), from 0.2 s, not 1 s
         polling = gpolling.DEFAULT_POLLING.with_delay(initial=0.2, maximum=5.0, multiplier=1.5).with_timeout(
             self._timeout_s
@@ -238,7 +243,7 @@ class CloudRunRouter:
             return operation.result(timeout=self._timeout_s, polling=polling)  # type: ignore[no-untyped-call]
 
         self._call(what, send)
-        self._last_set = _key(targets)
+        self._expected = [_key(targets)]
 
     def _split(self, service: run_v2.Service) -> TrafficSplit:
         canary = sum(s.percent for s in service.traffic_statuses if _short(s.revision) == self._canary)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 
 import grpc
@@ -110,6 +111,35 @@ def test_a_signalled_process_restores_the_original_split_before_it_exits(
             proc.kill()
             proc.wait()
     assert fake.traffic(SERVICE) == ORIGINAL
+
+
+def test_ctrl_c_while_waiting_for_the_operation_still_restores_the_original_split(fake: FakeCloudRun) -> None:
+    fake.polls_to_finish = 10_000  # the 10 % update never completes: the process is stuck waiting on it
+    script = textwrap.dedent(f"""
+        import sys
+        from harness.routers.cloudrun import CloudRunRouter
+        router = CloudRunRouter({SERVICE!r}, canary="edge-003", endpoint={fake.endpoint!r}, timeout_s=60)
+        try:
+            router.set_canary_percent(10)
+        except KeyboardInterrupt:
+            router.restore()
+            sys.exit(130)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 30
+        while len(fake.calls_to("GetOperation")) < 2:  # it is polling the 10 % update
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        fake.polls_to_finish = 1  # the restore's update completes normally
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert fake.traffic(SERVICE) == ORIGINAL
+    assert {t.revision: t.percent for t in fake.calls_to("UpdateService")[-1].service.traffic} == ORIGINAL
 
 
 def test_permission_denied_is_one_line_naming_the_permissions(fake: FakeCloudRun) -> None:
