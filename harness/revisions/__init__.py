@@ -21,6 +21,7 @@ from harness.revisions._build import (
     RevisionBuild,
     build_revision,
     default_cache_dir,
+    prune_cache,
     unsatisfied_dependencies,
 )
 from harness.revisions._errors import RevisionBuildError, RevisionError
@@ -37,6 +38,7 @@ __all__ = [
     "default_baseline_ref",
     "default_branch",
     "default_cache_dir",
+    "prune_cache",
     "resolve_ref",
     "snapshot_working_tree",
     "unsatisfied_dependencies",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness._exceptions import HarnessError
-from harness.revisions import build_revisions
+from harness.revisions import build_revisions, prune_cache
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-ref", default=None, help="default: merge base of HEAD with the default branch")
     parser.add_argument("--canary-ref", default=None, help="default: the working tree (dirty allowed)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: ~/.cache/xynergy-harness/revisions")
+    parser.add_argument("--prune-days", type=float, default=None, metavar="DAYS",
+                        help="first remove builds not used for DAYS days")
     args = parser.parse_args(argv)
+    if args.prune_days is not None:
+        for path in prune_cache(args.cache_dir, older_than_days=args.prune_days):
+            print(f"pruned {path}", file=sys.stderr)
     try:
         builds = build_revisions(
             args.repo, baseline_ref=args.baseline_ref, canary_ref=args.canary_ref, cache_dir=args.cache_dir

@@ -47,7 +47,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from harness.revisions._errors import RevisionBuildError, RevisionError
 from harness.revisions._git import GitTree, export_tree, resolve_ref, snapshot_working_tree
 
-__all__ = ["BuildMode", "RevisionBuild", "build_revision", "default_cache_dir", "unsatisfied_dependencies"]
+__all__ = [
+    "BuildMode", "RevisionBuild", "build_revision", "default_cache_dir", "prune_cache", "unsatisfied_dependencies",
+]
 
 BuildMode = Literal["shared", "isolated"]
 _LAYOUT = "1"  # bump when the cache's layout changes
@@ -262,7 +264,9 @@ def build_revision(
     marker = dest / "build.json"
     reused = True
     with _locked(root / f"{key}.lock"):
-        if not marker.is_file():
+        if marker.is_file():
+            os.utime(marker)  # last use: what prune_cache keeps by
+        else:
             reused = False
             shutil.rmtree(dest, ignore_errors=True)  # a build that died half-way
             dest.mkdir(parents=True)
@@ -275,3 +279,30 @@ def build_revision(
         label=label, source=source, venv=dest / "venv", mode=mode, reused=reused,
         seconds=time.monotonic() - started, extra_env={"XYNERGY_REVISION_COMMIT": source.short},
     )
+
+
+def prune_cache(cache_dir: Path | None = None, *, older_than_days: float = 14.0) -> list[Path]:
+    """Remove builds not used for `older_than_days` (and half-built leftovers); return what went.
+
+    Every base-branch commit a CI cache sees adds a build; this keeps it bounded.
+    A build in use by a running rollout is skipped (its lock is held).
+    """
+    root = cache_dir if cache_dir is not None else default_cache_dir()
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - older_than_days * 86400
+    removed: list[Path] = []
+    for entry in sorted(p for p in root.iterdir() if p.is_dir()):
+        lock = root / f"{entry.name}.lock"
+        with open(lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            marker = entry / "build.json"
+            if marker.is_file() and marker.stat().st_mtime >= cutoff:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        lock.unlink(missing_ok=True)
+    return removed

@@ -25,6 +25,7 @@ from harness.revisions import (
     build_revision,
     build_revisions,
     default_baseline_ref,
+    prune_cache,
     snapshot_working_tree,
 )
 from harness.topology._process import free_port
@@ -128,6 +129,19 @@ def test_the_same_tree_twice_reuses_the_cached_build(
     # the clean working tree is the same tree as HEAD: the same build
     worktree = build_revision(clone, None, label="canary", cache_dir=cache)
     assert worktree.reused and worktree.venv == canary.venv and not worktree.dirty
+
+
+def test_prune_removes_unused_builds_and_keeps_recent_ones(
+    builds: tuple[RevisionBuild, RevisionBuild], cache: Path
+) -> None:
+    baseline, canary = builds
+    old = time.time() - 30 * 86400
+    os.utime(baseline.venv.parent / "build.json", (old, old))
+    leftover = cache / "half-built"
+    leftover.mkdir()
+    removed = prune_cache(cache, older_than_days=14)
+    assert sorted(removed) == sorted([baseline.venv.parent, leftover])
+    assert canary.python.exists() and not baseline.venv.exists()
 
 
 def test_the_working_tree_snapshot_includes_edits_and_new_files_and_leaves_the_index_alone(clone: Path) -> None:
