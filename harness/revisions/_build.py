@@ -221,7 +221,10 @@ def _install(repo: Path, source: GitTree, dest: Path, mode: BuildMode) -> None:
         own = venv / "lib" / version / "site-packages"
         # Plain path lines: appended after the venv's own site-packages, and
         # the .pth files inside them (the harness's editable install) are not run.
-        (own / "_xynergy_harness_shared.pth").write_text("".join(f"{p}\n" for p in site.getsitepackages()))
+        shared = list(site.getsitepackages())
+        if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+            shared.append(site.getusersitepackages())  # a harness installed with pip --user
+        (own / "_xynergy_harness_shared.pth").write_text("".join(f"{p}\n" for p in shared))
     src = dest / "src"
     export_tree(repo, source.tree, src)
     args = ["--python", str(python), "install", "--quiet", "--no-compile" if mode == "shared" else "--compile"]

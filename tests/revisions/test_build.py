@@ -49,6 +49,9 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of this repository (HEAD = the baseline) plus one commit: the slow canary."""
     path = tmp_path_factory.mktemp("clone") / "repo"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(path)], check=True)
+    # the default branch, whatever the source checkout was on (a CI checkout may be detached)
+    _git(path, "update-ref", "refs/remotes/origin/base", "HEAD")
+    _git(path, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/base")
     source = (path / ROUTE_FILE).read_text()
     assert ROUTE in source, "the route the test slows down moved: update ROUTE"
     (path / ROUTE_FILE).write_text(source.replace(ROUTE, ROUTE + SLEEP))
@@ -158,7 +161,7 @@ def test_the_working_tree_snapshot_includes_edits_and_new_files_and_leaves_the_i
 
 
 def test_the_default_baseline_is_the_merge_base_with_the_default_branch(clone: Path) -> None:
-    # the clone's origin/HEAD is the branch it was cloned from; the canary commit is on top
+    # origin/HEAD -> origin/base, the commit before the canary's
     assert default_baseline_ref(clone) == _git(clone, "rev-parse", "HEAD~1")
 
 
