@@ -185,9 +185,9 @@ class CloudRunRouter:
     def _read(self) -> run_v2.Service:
         service: run_v2.Service = self._call("read the service", lambda: self._services.get_service(name=self.service))
         if self._original is None:
+            self._resolve(service)  # first: nothing is remembered for a service that cannot be rolled out
             self._original = [run_v2.TrafficTarget(t) for t in service.traffic]
             self._expected = [_key(self._original)]
-            self._resolve(service)
         return service
 
     def _resolve(self, service: run_v2.Service) -> None:

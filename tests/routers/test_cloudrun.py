@@ -163,6 +163,9 @@ def test_an_unknown_revision_is_one_line_listing_the_services_revisions_and_chan
     message = str(err.value)
     assert "\n" not in message and "'edge-999'" in message and "edge-003, edge-002, edge-001" in message
     assert fake.calls_to("UpdateService") == []
+    with pytest.raises(UnknownRevision):  # and again: it never half-initialises
+        router.set_canary_percent(10)
+    assert fake.calls_to("UpdateService") == [] and fake.traffic(SERVICE) == ORIGINAL
 
 
 def test_an_unknown_service_or_a_malformed_name_is_one_line(fake: FakeCloudRun) -> None:
