@@ -78,8 +78,12 @@ class FakeCloudRun:
     ```
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, polls_to_finish: int = 2) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, polls_to_finish: int = 2,
+        on_applied: Callable[[str, dict[str, int]], None] | None = None,
+    ) -> None:  # fmt: skip
         self._address = (host, port)
+        self._on_applied = on_applied
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._services: dict[str, _Stored] = {}
@@ -225,6 +229,9 @@ class FakeCloudRun:
         if stored.latest_operation == pending.name:  # an older update finishing late changes nothing
             stored.service.reconciling = False
             self._apply_statuses(stored, pending.traffic)
+            if self._on_applied is not None:
+                self._on_applied(pending.service, {t.revision: t.percent for t in stored.service.traffic_statuses
+                                                   if t.percent})
 
     @staticmethod
     def _apply_statuses(stored: _Stored, traffic: Sequence[traffic_target.TrafficTarget]) -> None:
@@ -290,3 +297,40 @@ class _Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     ) -> operations_pb2.Operation:
         return self.GetOperation(operations_pb2.GetOperationRequest(name=request.name), context)
 
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m harness.routers._fake_cloudrun --service NAME --revisions A,B --split A=100`:
+    a fake to rehearse `--router cloudrun --cloudrun-endpoint 127.0.0.1:PORT` without Google.
+
+    Prints `listening on HOST:PORT`, then the split in force after every completed update; stops on SIGTERM/Ctrl-C.
+    """
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m harness.routers._fake_cloudrun", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--service", default="projects/demo/locations/europe-west1/services/edge")
+    parser.add_argument("--revisions", default="edge-00001-aaa,edge-00002-bbb", help="oldest first")
+    parser.add_argument("--split", default="", help="REV=PCT,… (default: LATEST 100)")
+    parser.add_argument("--polls", type=int, default=2, help="GetOperation polls before an update completes")
+    args = parser.parse_args(argv)
+    split = {name: int(pct) for name, _, pct in (item.partition("=") for item in args.split.split(",") if item)}
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeCloudRun(port=args.port, polls_to_finish=args.polls,
+                      on_applied=lambda _, split: print(f"traffic {split}", flush=True)) as fake:
+        fake.add_service(args.service, args.revisions.split(","), split or None)
+        print(f"listening on {fake.endpoint}", flush=True)
+        print(f"traffic {fake.traffic(args.service)}", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -187,3 +187,24 @@ def test_a_split_changed_by_someone_else_during_the_rollout_is_never_overwritten
     assert "\n" not in str(err.value)
     router.restore()  # nothing to put back over the operator's decision
     assert fake.traffic(SERVICE) == {"edge-001": 100}
+
+
+def test_the_fake_runs_on_its_own_for_rehearsals() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "harness.routers._fake_cloudrun", "--service", SERVICE,
+                             "--revisions", "edge-001,edge-002", "--split", "edge-001=100", "--polls", "1"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        endpoint = proc.stdout.readline().split()[-1]
+        assert proc.stdout.readline().strip() == "traffic {'edge-001': 100}"
+        router = CloudRunRouter(SERVICE, endpoint=endpoint, timeout_s=30)
+        router.set_canary_percent(10)
+        router.restore()
+        assert proc.stdout.readline().strip() == "traffic {'edge-001': 90, 'edge-002': 10}"
+        assert proc.stdout.readline().strip() == "traffic {'edge-001': 100}"
+        proc.terminate()
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
