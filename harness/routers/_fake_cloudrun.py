@@ -53,6 +53,7 @@ class _Pending:
     traffic: list[traffic_target.TrafficTarget]
     polls_left: int
     done: bool = False
+    error: tuple[int, str] | None = None
 
 
 @dataclass
@@ -89,6 +90,7 @@ class FakeCloudRun:
         self._services: dict[str, _Stored] = {}
         self._operations: dict[str, _Pending] = {}
         self._faults: dict[str, list[list[Any]]] = defaultdict(list)
+        self._operation_errors: list[tuple[int, str]] = []
         self._ids = itertools.count(1)
         self.polls_to_finish = polls_to_finish
         """GetOperation calls an update's operation answers `done=False` to before it is applied."""
@@ -162,6 +164,11 @@ class FakeCloudRun:
         with self._lock:
             self._faults[method].append([code, times, message])
 
+    def fail_next_operation(self, code: grpc.StatusCode, message: str) -> None:
+        """The next update is accepted, then its operation completes with `code` (a rollout that failed)."""
+        with self._lock:
+            self._operation_errors.append((code.value[0], message))
+
     def calls_to(self, method: str) -> list[Any]:
         with self._lock:
             return [request for name, request in self.calls if name == method]
@@ -213,6 +220,8 @@ class FakeCloudRun:
         pending = _Pending(f"{request.service.name.rsplit('/services/', 1)[0]}/operations/op-{next(self._ids)}",
                            stored.service.name, traffic, self.polls_to_finish)
         self._operations[pending.name] = pending
+        if self._operation_errors:
+            pending.error = self._operation_errors.pop(0)
         stored.latest_operation = pending.name
         stored.generation += 1
         stored.service.traffic = traffic
@@ -226,6 +235,8 @@ class FakeCloudRun:
     def _finish(self, pending: _Pending) -> None:
         stored = self._services[pending.service]
         pending.done = True
+        if pending.error is not None:
+            return  # nothing applied; the spec keeps the failed update, as Cloud Run's does
         if stored.latest_operation == pending.name:  # an older update finishing late changes nothing
             stored.service.reconciling = False
             self._apply_statuses(stored, pending.traffic)
@@ -247,7 +258,9 @@ class FakeCloudRun:
         packed = any_pb2.Any()
         packed.Pack(service_types.Service.pb(self._services[pending.service].service))
         op = operations_pb2.Operation(name=pending.name, done=pending.done, metadata=packed)
-        if pending.done:
+        if pending.done and pending.error is not None:
+            op.error.code, op.error.message = pending.error
+        elif pending.done:
             op.response.CopyFrom(packed)
         return op
 

@@ -142,6 +142,18 @@ def test_ctrl_c_while_waiting_for_the_operation_still_restores_the_original_spli
     assert {t.revision: t.percent for t in fake.calls_to("UpdateService")[-1].service.traffic} == ORIGINAL
 
 
+def test_an_operation_that_fails_is_one_line_and_restore_still_works(fake: FakeCloudRun) -> None:
+    router = _router(fake)
+    fake.fail_next_operation(grpc.StatusCode.FAILED_PRECONDITION, "Revision 'edge-003' is not ready.\nDetails")
+    with pytest.raises(RouterError) as err:
+        router.set_canary_percent(10)
+    assert "\n" not in str(err.value) and "is not ready" in str(err.value)
+    assert fake.traffic(SERVICE) == ORIGINAL  # nothing was put in force
+    router.restore()  # the spec still holds the failed split: it is put back
+    updates = fake.calls_to("UpdateService")
+    assert len(updates) == 2 and {t.revision: t.percent for t in updates[-1].service.traffic} == ORIGINAL
+
+
 def test_permission_denied_is_one_line_naming_the_permissions(fake: FakeCloudRun) -> None:
     fake.fail("UpdateService", grpc.StatusCode.PERMISSION_DENIED,
               message="Permission 'run.services.update' denied on resource 'edge' (or it may not exist).\nmore")
