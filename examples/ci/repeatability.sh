@@ -13,7 +13,7 @@ flags=("$@")
 [ ${#flags[@]} -eq 0 ] && flags=(--stage-duration 20s --warmup 5s --rps 100)
 out="${REPEAT_OUT:-reports/repeatability}"
 bin=.venv/bin
-for case in healthy latency errors slow-start memory-growth cors-wildcard; do
+for case in healthy latency errors slow-start memory-growth cors-wildcard breaker-off; do
   for i in $(seq 1 "$n"); do
     defect=(); [ "$case" != healthy ] && defect=(--canary-defect "$case")
     load=$(cut -d' ' -f1-3 /proc/loadavg)
