@@ -2,7 +2,7 @@
 
 A tiny HTTP server sits behind the embedded Toxiproxy. The experiment's
 steady state is "the SLOs hold under a short load" (`harness.ctk.probes.load_meets_slos`);
-the method adds a 150 ms latency toxic with chaostoolkit-toxiproxy's own
+the method adds a 1.5 s latency toxic with chaostoolkit-toxiproxy's own
 action, so the steady state measured again afterwards must fail (CTK's
 "deviated"), and the rollback removes the toxic again.
 """
@@ -39,13 +39,34 @@ class Visitor(FastHttpUser):
 '''
 
 
+# Objectives far from both outcomes, so a busy machine cannot flip them: the
+# healthy server answers in milliseconds, the faulty one in over 1.5 s.
+SLO_FILE = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: latency-p95}
+spec:
+  service: web
+  indicator:
+    metadata: {name: latency-p95-ms}
+    spec:
+      thresholdMetric:
+        metricSource: {type: harness, spec: {query: p95(latency_ms)}}
+  timeWindow: [{duration: 10m, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{displayName: p95 < 1 s, op: lt, value: 1000}]
+"""
+
+
 def _experiment(proxy_port: int, toxiproxy_port: int, locustfile: Path, out: Path, *, toxic: bool) -> dict:
+    (out / "slos").mkdir(exist_ok=True)
+    (out / "slos" / "latency.yaml").write_text(SLO_FILE)
     probe = {
         "type": "probe", "name": "slos-hold-under-load", "tolerance": True,
         "provider": {"type": "python", "module": "harness.ctk.probes", "func": "load_meets_slos",
                      "arguments": {"host": f"http://127.0.0.1:{proxy_port}", "locustfile": str(locustfile),
-                                   "duration": "4s", "users": 4, "out_dir": str(out / "load"),
-                                   "min_samples": 20}},
+                                   "duration": "8s", "users": 8, "out_dir": str(out / "load"),
+                                   "slo_dir": str(out / "slos"), "min_samples": 10}},
     }
     method: list[dict] = [{"type": "action", "name": "mark-start",
                            "provider": {"type": "python", "module": "harness.ctk.actions", "func": "mark",
@@ -55,7 +76,7 @@ def _experiment(proxy_port: int, toxiproxy_port: int, locustfile: Path, out: Pat
         method.append({"type": "action", "name": "slow-upstream",
                        "provider": {"type": "python", "module": "chaostoxi.toxic.actions",
                                     "func": "create_latency_toxic",
-                                    "arguments": {"for_proxy": "web", "toxic_name": "slow", "latency": 150}}})
+                                    "arguments": {"for_proxy": "web", "toxic_name": "slow", "latency": 1500}}})
         rollbacks.append({"type": "action", "name": "remove-slow",
                           "provider": {"type": "python", "module": "chaostoxi.toxic.actions",
                                        "func": "delete_toxic",
@@ -130,7 +151,16 @@ def test_latency_fault_breaks_the_steady_state_and_is_rolled_back(tmp_path: Path
     assert journal["steady_states"]["after"]["steady_state_met"] is False
     after = journal["steady_states"]["after"]["probes"][0]["output"]
     assert after is False
+    from harness.ctk.probes import slo_verdict
+
+    after_load = slo_verdict(str(tmp_path / "load"), slo_dir=str(tmp_path / "slos"), min_samples=10)
+    assert after_load["verdict"] == "fail", after_load  # decided by the slowness, not by thin data
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+    from harness.ctk._experiment import fault_windows
+
+    (window,) = fault_windows(journal)  # the harness reads when the fault was in force from the journal
+    assert (window.target, window.kind) == ("web", "latency")
+    assert window.removed_at is not None and window.removed_at > window.injected_at
     toxics = httpx.get(f"http://127.0.0.1:{api_port}/proxies/web/toxics").json()
     assert toxics == []  # the experiment's rollback removed it
 
