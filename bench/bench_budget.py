@@ -1,0 +1,107 @@
+"""What the instrument costs: CPU per 1,000 requests for each harness process and the platform.
+
+Runs a real `harness rollout` (one stage by default) at each rate, samples the
+CPU time of every process in its tree from the OS (psutil, user + system,
+every 0.5 s, keeping each process's last reading after it exits), classifies
+them by role, and divides by the requests the run's summary.json counted.
+
+    .venv/bin/python bench/bench_budget.py --rates 100,200,500 --stage-duration 20s
+
+Roles: orchestrator (the `harness rollout` process: live display, samplers,
+judge, reports), locust (master and workers), toxiproxy (embedded server),
+redis, platform (every xynergy service). Quote `uptime` with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.samples import read_samples
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = str(Path(sys.executable).with_name("harness"))
+
+
+def role_of(proc: psutil.Process, root_pid: int) -> str:
+    if proc.pid == root_pid:
+        return "orchestrator"
+    try:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "other"
+    if "locust" in cmd:
+        return "locust"
+    if "toxiproxy" in cmd:
+        return "toxiproxy"
+    if "redis-server" in cmd or "redis" in proc.name():
+        return "redis"
+    if "xynergy" in cmd:
+        return "platform"
+    return "other"
+
+
+def measure(rate: int, stage_duration: str, warmup: str, stages: str, out: Path) -> dict[str, object]:
+    cmd = [HARNESS, "rollout", "--rps", str(rate), "--stages", stages, "--stage-duration", stage_duration,
+           "--warmup", warmup, "--no-live", "--out", str(out)]
+    root = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cpu: dict[int, tuple[str, float]] = {}
+    top = psutil.Process(root.pid)
+    while root.poll() is None:
+        try:
+            procs = [top, *top.children(recursive=True)]
+        except psutil.Error:
+            break
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                role = cpu[p.pid][0] if p.pid in cpu else role_of(p, root.pid)
+                cpu[p.pid] = (role, t.user + t.system)
+            except psutil.Error:
+                continue
+        time.sleep(0.5)
+    _, err = root.communicate()
+    summary_path = out / "latest" / "summary.json"
+    if not summary_path.exists():
+        raise SystemExit(f"rollout at {rate} req/s wrote no summary (exit {root.returncode}): {err.decode()[-400:]}")
+    summary = json.loads(summary_path.read_text())
+    # every request sent (warm-up included), since the CPU covers the whole run
+    files = sorted(summary_path.resolve().parent.glob("**/samples*.arrow"))
+    requests = len(read_samples(files)) if files else sum(sum(s.get("requests", {}).values()) for s in summary["stages"])
+    by_role: dict[str, float] = {}
+    for role, seconds in cpu.values():
+        by_role[role] = by_role.get(role, 0.0) + seconds
+    return {"rate": rate, "requests": requests, "verdict": summary["verdict"], "cpu_s": by_role}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rates", default="100,200,500", help="req/s, comma-separated (default: 100,200,500)")
+    ap.add_argument("--stage-duration", default="20s", help="judged time per stage (default: 20s)")
+    ap.add_argument("--warmup", default="5s", help="unjudged warm-up per stage (default: 5s)")
+    ap.add_argument("--stages", default="10", help="canary weights (default: 10, one stage)")
+    args = ap.parse_args()
+    print(f"uptime: {os.getloadavg()}")
+    roles = ["orchestrator", "locust", "toxiproxy", "redis", "platform", "other"]
+    print(f"{'req/s':>6} {'requests':>9} " + " ".join(f"{r:>12}" for r in roles) + "   (CPU ms per 1,000 requests sent; start-up included)")
+    for rate in (int(r) for r in args.rates.split(",")):
+        with tempfile.TemporaryDirectory(prefix="bench-budget-") as tmp:
+            result = measure(rate, args.stage_duration, args.warmup, args.stages, Path(tmp))
+        n = max(1, int(result["requests"]))  # type: ignore[call-overload]
+        cpu = result["cpu_s"]
+        assert isinstance(cpu, dict)
+        print(f"{rate:>6} {n:>9} " + " ".join(f"{1e6 * cpu.get(r, 0.0) / n:>12.1f}" for r in roles)
+              + f"   verdict {result['verdict']}")
+    print(f"uptime: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

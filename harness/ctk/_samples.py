@@ -1,0 +1,48 @@
+"""Where the extension keeps a load's samples and marks between activities.
+
+Chaos Toolkit runs each activity as a separate call (actions possibly in a
+background thread), so the state they share lives in a directory: Locust's
+`samples.arrow` and a `marks.json` of named instants.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from harness.samples import read_samples
+
+__all__ = ["MARKS", "samples_of", "read_marks", "write_mark"]
+
+MARKS = "marks.json"
+
+
+def samples_of(out_dir: str | Path, *, last_s: float | None = None) -> pd.DataFrame:
+    """The samples written so far under `out_dir`; only the last `last_s` seconds when given."""
+    path = Path(out_dir) / "samples.arrow"
+    if not path.exists():
+        return read_samples([])
+    frame = read_samples(path)
+    if last_s is not None:
+        frame = frame[frame["ts"] >= time.time() - last_s]
+    return frame
+
+
+def read_marks(out_dir: str | Path) -> dict[str, float]:
+    path = Path(out_dir) / MARKS
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): float(v) for k, v in data.items()}
+
+
+def write_mark(out_dir: str | Path, name: str, at: float) -> None:
+    marks = read_marks(out_dir)
+    marks[name] = at
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(out_dir) / (MARKS + ".tmp")
+    tmp.write_text(json.dumps(marks), encoding="utf-8")
+    tmp.replace(Path(out_dir) / MARKS)
