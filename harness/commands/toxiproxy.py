@@ -30,6 +30,6 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"{args.port} is not a TCP port (0-65535)", field="--port")
-    from harness.toxiproxy import run_server
+    from harness.toxiproxy._server import run_server
 
     return run_server(args.host, args.port, config=args.config)
