@@ -143,15 +143,36 @@ def _frames() -> int:
     return count
 
 
+def _recursion_depth() -> int:
+    """The interpreter's recursion depth here, C calls included (an event loop adds unseen levels)."""
+    old = sys.getrecursionlimit()
+    limit = _frames() + 300
+    sys.setrecursionlimit(limit)
+    calls = 0
+
+    def down() -> None:
+        nonlocal calls
+        calls += 1
+        down()
+
+    try:
+        down()
+    except RecursionError:
+        pass
+    finally:
+        sys.setrecursionlimit(old)
+    return limit - calls
+
+
 def _raw_decode(text: str) -> Any:
     """The first value of `text`; nesting deeper than Go's limit is Go's error, never a RecursionError."""
     if text.count("[") + text.count("{") <= _SAFE_OPENERS:
         return _DECODER.raw_decode(text)[0]
     # The C decoder counts one recursion level per `[`/`{`: a limit of exactly MAX_DEPTH
-    # levels above this frame makes RecursionError mean "deeper than Go allows" (a
-    # 50 000-deep decode was measured safe on an 8 MiB stack, so 10 000 has room).
+    # levels above the current depth makes RecursionError mean "deeper than Go allows"
+    # (a 50 000-deep decode was measured safe on an 8 MiB stack, so 10 000 has room).
     old = sys.getrecursionlimit()
-    sys.setrecursionlimit(_frames() + MAX_DEPTH + 1)
+    sys.setrecursionlimit(_recursion_depth() + MAX_DEPTH + 1)
     try:
         return _DECODER.raw_decode(text)[0]
     except RecursionError:
@@ -298,6 +319,6 @@ def format_float32(value: float) -> int | float:
         return int(f32)
     for digits in range(1, 10):
         candidate = float(f"{f32:.{digits}g}")
-        if struct.unpack("<f", struct.pack("<f", candidate))[0] == f32:
-            return candidate
+        if abs(candidate) <= _FLOAT32_MAX and struct.unpack("<f", struct.pack("<f", candidate))[0] == f32:
+            return candidate  # (a shorter form near float32's maximum can round past it: skipped)
     return f32

@@ -293,7 +293,11 @@ def _unquote(path: str) -> str:
     """Percent-decode; the bytes are UTF-8 (`surrogateescape` keeps any other byte distinct)."""
     if path.isascii() and "%" not in path:
         return path
-    parts = path.encode("latin-1").split(b"%")
+    try:
+        raw = path.encode("latin-1")  # a target off the wire: one character per byte
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+    parts = raw.split(b"%")
     out = bytearray(parts[0])
     for part in parts[1:]:
         out.append(int(part[:2], 16))

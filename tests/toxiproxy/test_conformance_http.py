@@ -111,6 +111,14 @@ def test_a_number_of_100_000_digits_is_a_400_naming_the_field(toxi, echo):
                                      "LatencyToxic.attributes.latency of type int64")
 
 
+def test_a_toxicity_at_float32s_maximum_is_stored_and_listed(toxi, echo):
+    info = toxi.proxy(echo.address)
+    added = requests.post(f"{toxi.url}/proxies/{info.name}/toxics",
+                          json={"type": "noop", "toxicity": 3.4028234663852886e38}, timeout=5)
+    assert added.status_code == 200
+    assert requests.get(toxi.url + "/proxies", timeout=5).status_code == 200
+
+
 # -- D9: a body of a million one-byte chunks --------------------------------------------
 
 
