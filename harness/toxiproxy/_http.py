@@ -121,6 +121,7 @@ class HttpProtocol(asyncio.Protocol):
         self.resume: asyncio.Handle | None = None  # the rest of a budgeted body parse
         self.task: asyncio.Task[None] | None = None  # held so it is not garbage-collected
         self.advancing = False  # inside _advance: a synchronous answer must not recurse into it
+        self.eof = False  # the client half-closed: answer what is complete, then close
 
     # -- asyncio callbacks ----------------------------------------------------
 
@@ -140,7 +141,12 @@ class HttpProtocol(asyncio.Protocol):
         self._flow()
 
     def eof_received(self) -> bool | None:
-        return None  # close: a request cut short is never answered (as Go)
+        """The client sends nothing more: answer what is complete (as Go does), then close."""
+        self.eof = True
+        if self.busy or self.resume is not None:
+            return True  # the answer is on its way; _send closes
+        self._advance()
+        return True if self.busy else None  # a request cut short is never answered
 
     def pause_writing(self) -> None:
         if self.write_timer is None and self.transport is not None:
@@ -190,6 +196,9 @@ class HttpProtocol(asyncio.Protocol):
             self._advance_loop()
         finally:
             self.advancing = False
+        if self.eof and not (self.busy or self.closing or self.resume) and self.transport is not None:
+            self.closing = True  # half-closed with nothing complete left to answer
+            self.transport.close()
         self._flow()
 
     def _advance_loop(self) -> None:
@@ -287,7 +296,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         self.transport.write(data)
         self.busy = False
-        if not keep:
+        if not keep or (self.eof and not self.parser.buffered):
             self.closing = True
             self.transport.close()
             return

@@ -82,3 +82,10 @@ def test_expect_100_continue_on_a_request_that_does_not_read_its_body_is_answere
         sock.sendall(b"POST /proxies/nope/toxics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         answer = read_all(sock)  # no 100 Continue, the 404 at once, then the connection is closed
     assert answer.startswith(b"HTTP/1.1 404 Not Found\r\n") and b"Connection: close" in answer
+
+
+def test_a_request_followed_by_a_half_close_is_still_answered(quick_server):
+    with socket.create_connection(quick_server, timeout=10) as sock:
+        sock.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        assert read_all(sock).startswith(b"HTTP/1.1 200 OK")
