@@ -208,3 +208,12 @@ def test_numbers_too_long_for_int64_keep_their_literal(digits):
 def test_float32_values_print_so_that_they_read_back_exactly(value):
     printed = format_float32(value)
     assert struct.pack("<f", float(printed)) == struct.pack("<f", value) or value == 0
+
+
+@FAST
+@given(st.text(max_size=30))
+def test_a_listen_address_from_any_server_gives_a_port_or_zero(listen):
+    from harness.toxiproxy import ProxyInfo
+
+    port = ProxyInfo(name="p", listen=listen, upstream="u", enabled=True).listen_port
+    assert 0 <= port <= 99999
