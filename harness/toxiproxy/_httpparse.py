@@ -38,7 +38,7 @@ MAX_BODY = 2 << 20
 #: Go's `maxLineLength` for a chunk-size line.
 MAX_CHUNK_LINE = 4096
 #: Chunks decoded per call before the caller must yield to the event loop.
-CHUNK_BUDGET = 2048
+CHUNK_BUDGET = 512
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _HEAD_END = re.compile(rb"\n\r?\n")
