@@ -179,7 +179,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _flow(self) -> None:
         """Pause reading while a body parse is being resumed or a handler runs with a full buffer."""
-        if self.transport is None:
+        if self.transport is None or self.closing:
             return
         pause = self.resume is not None or (self.busy and self.parser.buffered > _PIPELINE_CAP)
         if pause and not self.paused:
