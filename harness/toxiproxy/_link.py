@@ -301,8 +301,8 @@ class Link:
         self._connecting = self.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
-        host, port = self.proxy.upstream_address()
         try:
+            host, port = self.proxy.upstream_address()  # an unparsable upstream is a failed dial, as in Go
             _, upstream = await self.loop.create_connection(lambda: Side(self), host, port)
         except (OSError, ValueError):
             self.client.close()  # accepted, then closed: the client reads EOF (as the real server)

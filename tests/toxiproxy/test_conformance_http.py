@@ -295,3 +295,10 @@ def test_extreme_attributes_the_real_server_survives_are_accepted_and_never_cras
     toxi.client.remove_toxic(info.name, "extreme")
     toxi.client.remove_toxic(info.name, "extreme_up")
     round_trip(connect(info))
+
+
+@pytest.mark.parametrize("upstream", ["garbage", "127.0.0.1:99999", "[::1", "127.0.0.1:²"])
+def test_a_connection_to_an_unparsable_upstream_is_accepted_then_closed(toxi, upstream):
+    sock = connect(toxi.proxy(upstream), timeout=5)
+    assert sock.recv(10) == b""  # the dial failed: EOF, as for an unreachable upstream
+    sock.close()
