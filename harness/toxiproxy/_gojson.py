@@ -17,7 +17,10 @@ Every failure is a `GoJSONError`.
 
 from __future__ import annotations
 
+import gc
+import itertools
 import json
+import math
 import re
 import struct
 import sys
@@ -58,7 +61,11 @@ def _no_constants(name: str) -> Any:
     raise GoJSONError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
-_DECODER = json.JSONDecoder(parse_float=GoFloat, parse_int=_int, parse_constant=_no_constants, strict=True)
+_DECODER = json.JSONDecoder(parse_float=GoFloat, parse_constant=_no_constants, strict=True)
+# Integers go through the C scanner's own int() (a Python hook per integer made a body of a
+# million of them cost 0.3 s); only a body with one over int()'s 4 300-digit limit is decoded
+# again with the hook.
+_LONG_INT_DECODER = json.JSONDecoder(parse_float=GoFloat, parse_int=_int, parse_constant=_no_constants, strict=True)
 _FLOAT32_MAX = 3.4028234663852886e38
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -115,24 +122,30 @@ def _syntax_error(text: str, exc: json.JSONDecodeError) -> GoJSONError:
     return GoJSONError(f"invalid character {_quote_char(char)} {context}")
 
 
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _brackets(text: str) -> tuple[str, list[int]]:
+    """The brackets of `text` outside strings, and the nesting depth after each (C-speed passes)."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    return brackets, list(itertools.accumulate(map(_DELTA.__getitem__, brackets)))
+
+
 def _inside_array(text: str, pos: int) -> bool:
-    depth: list[str] = []
-    in_string = escaped = False
-    for char in text[:pos]:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth.append(char)
-        elif char in "]}" and depth:
-            depth.pop()
-    return bool(depth) and depth[-1] == "["
+    """Whether the innermost container open at `pos` is an array (for Go's error context).
+
+    Asked of the C decoder, not a Python loop over the text: with a `]` at
+    `pos` an array closes and decoding gets past `pos`; an object fails there again.
+    """
+    try:
+        _raw_decode(text[:pos] + "]" + text[pos + 1 :])
+    except json.JSONDecodeError as exc:
+        return exc.pos != pos
+    except GoJSONError:
+        return True  # got past `pos` (to a NaN, say)
+    return True
 
 
 def _frames() -> int:
@@ -165,16 +178,36 @@ def _recursion_depth() -> int:
 
 
 def _raw_decode(text: str) -> Any:
-    """The first value of `text`; nesting deeper than Go's limit is Go's error, never a RecursionError."""
+    """The first value of `text`; nesting deeper than Go's limit is Go's error, never a RecursionError.
+
+    The cyclic garbage collector is off while decoding: JSON values hold no
+    cycles, and its passes over a million fresh objects were two thirds of the
+    time a hostile 2 MiB body held the event loop.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            return _decode_nested(_DECODER, text)
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError) or "digits" not in str(exc):
+                raise
+            return _decode_nested(_LONG_INT_DECODER, text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _decode_nested(decoder: json.JSONDecoder, text: str) -> Any:
     if text.count("[") + text.count("{") <= _SAFE_OPENERS:
-        return _DECODER.raw_decode(text)[0]
+        return decoder.raw_decode(text)[0]
     # The C decoder counts one recursion level per `[`/`{`: a limit of exactly MAX_DEPTH
     # levels above the current depth makes RecursionError mean "deeper than Go allows"
     # (a 50 000-deep decode was measured safe on an 8 MiB stack, so 10 000 has room).
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(_recursion_depth() + MAX_DEPTH + 1)
     try:
-        return _DECODER.raw_decode(text)[0]
+        return decoder.raw_decode(text)[0]
     except RecursionError:
         raise GoJSONError(f"invalid character '{_deep_opener(text)}' exceeded max depth") from None
     finally:
@@ -183,28 +216,11 @@ def _raw_decode(text: str) -> Any:
 
 def _deep_opener(text: str) -> str:
     """The bracket that crossed MAX_DEPTH (the character Go's error names)."""
-    if "{" not in text:
+    brackets, depths = _brackets(text)
+    try:
+        return brackets[depths.index(MAX_DEPTH + 1)]
+    except ValueError:
         return "["
-    if "[" not in text:
-        return "{"
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return char
-        elif char in "]}":
-            depth -= 1
-    return "["
 
 
 def _lone_surrogate(value: Any) -> str | None:
@@ -282,9 +298,13 @@ def _coerce(value: Any, go_type: str, where: str) -> Any:
     if go_type == "float32":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail(go_type_name(value))
-        if not abs(float(value)) <= _FLOAT32_MAX:
+        try:
+            as_float = float(value)
+        except OverflowError:  # an int beyond float's range
+            as_float = math.inf
+        if not abs(as_float) <= _FLOAT32_MAX:
             raise fail(f"number {_literal(value)}")
-        return float(value)
+        return as_float
     raise AssertionError(go_type)
 
 

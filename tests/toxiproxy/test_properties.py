@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.toxiproxy._gojson import GoFloat, GoJSONError, bind_fields, decode_first, format_float32
+from harness.toxiproxy._gojson import GoJSONError, bind_fields, decode_first, format_float32
 from harness.toxiproxy._httpparse import YIELD, Head, HttpError, RequestParser, clean_path, split_target
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -196,11 +196,19 @@ def test_binding_any_value_gives_fields_or_a_go_error(value, fields):
 
 
 @FAST
-@given(st.integers(21, 400))
-def test_numbers_too_long_for_int64_keep_their_literal(digits):
+@given(st.integers(20, 6000), st.sampled_from(["int64", "float32"]))
+def test_numbers_too_big_for_the_field_are_refused_naming_their_literal(digits, go_type):
     literal = "9" * digits
-    value = decode_first(f'{{"n": {literal}}}'.encode())["n"]
-    assert isinstance(value, GoFloat) and value.literal == literal
+    value = decode_first(f'{{"n": {literal}}}'.encode())
+    if go_type == "float32" and digits <= 38:
+        assert bind_fields(value, {"n": go_type}, "T")["n"] == float(literal)
+        return
+    try:
+        bind_fields(value, {"n": go_type}, "T")
+    except GoJSONError as exc:
+        assert str(exc) == f"json: cannot unmarshal number {literal} into Go struct field T.n of type {go_type}"
+    else:
+        raise AssertionError("accepted")
 
 
 @FAST
