@@ -9,7 +9,6 @@ real server crashes are refused with a 400 instead (one documented policy,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.toxiproxy._gojson import GoJSONError, bind_fields, decode_first, format_float32, go_type_name
@@ -51,15 +50,26 @@ def _bad_body(exc: GoJSONError) -> ToxicError:
     return ToxicError(400, f"bad request body: {exc}")
 
 
-@dataclass
 class Toxic:
-    """One toxic of a proxy. Links read `attributes` live, so an update reaches open connections."""
+    """One toxic of a proxy. Links read `attributes` live, so an update reaches open connections.
 
-    name: str
-    type: str
-    stream: str  # as given by the client ("UPSTREAM" is echoed back as such)
-    toxicity: float
-    attributes: dict[str, int] = field(default_factory=dict)
+    A plain slotted class, not a dataclass: the server process then never
+    needs `dataclasses` (and the `inspect` it imports) for itself.
+    """
+
+    __slots__ = ("name", "type", "stream", "toxicity", "attributes")
+
+    def __init__(
+        self, name: str, type: str, stream: str, toxicity: float, attributes: dict[str, int] | None = None
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.stream = stream  # as given by the client ("UPSTREAM" is echoed back as such)
+        self.toxicity = toxicity
+        self.attributes: dict[str, int] = {} if attributes is None else attributes
+
+    def __repr__(self) -> str:
+        return f"Toxic({self.name!r}, {self.type!r}, {self.stream!r}, {self.toxicity!r}, {self.attributes!r})"
 
     @property
     def direction(self) -> str:
