@@ -135,3 +135,16 @@ def test_the_same_seed_rolls_the_same_toxicity_for_the_same_connections(echo):
             proc.terminate()
             proc.communicate(timeout=10)
     assert runs[0] == runs[1] and 0 < sum(runs[0]) < 12
+
+
+def test_the_server_does_not_import_the_client_stack_and_the_client_stays_importable():
+    code = (
+        "import sys, harness.cli, harness.commands.toxiproxy\n"
+        "from harness.toxiproxy import run_server, serve\n"
+        "from harness.toxiproxy._server import run_server as direct\n"
+        "print(sorted(m for m in ('requests', 'urllib3', 'toxiproxy', 'http.client', 'prometheus_client') if m in sys.modules))\n"
+        "from harness.toxiproxy import ToxiproxyClient, ProxySpec\n"
+        "print(ToxiproxyClient.__name__, 'requests' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30)
+    assert out.stdout.splitlines() == ["[]", "ToxiproxyClient True"]
