@@ -225,3 +225,14 @@ def test_a_listen_address_from_any_server_gives_a_port_or_zero(listen):
 
     port = ProxyInfo(name="p", listen=listen, upstream="u", enabled=True).listen_port
     assert 0 <= port <= 99999
+
+
+@FAST
+@given(st.recursive(st.text(alphabet=st.characters(blacklist_categories=()), max_size=10) | st.integers() | st.booleans() | st.none(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=10))
+def test_any_stored_value_encodes_as_utf8_json(value):
+    """Even a lone surrogate (refused on input) cannot make a response fail to encode."""
+    from harness.toxiproxy._api import _dumps
+
+    json.loads(_dumps(value).decode("utf-8"))
