@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harness.toxiproxy._gojson import GoJSONError, bind_fields, decode_first, go_type_name
 from harness.toxiproxy._proxy import Proxy
 from harness.toxiproxy._toxic import ToxicError, parse_new_toxic, parse_toxic_update
+
+if TYPE_CHECKING:
+    from harness.toxiproxy._metrics import Metrics
 
 __all__ = ["Api", "Response", "API_VERSION"]
 
@@ -33,11 +37,19 @@ _POPULATE_TYPE = 'struct { toxiproxy.Proxy; Enabled *bool "json:\\"enabled\\"" }
 
 
 def _dumps(value: Any) -> bytes:
-    """Compact JSON escaped as Go's json.Marshal escapes it."""
+    """Compact JSON escaped as Go's json.Marshal escapes it.
+
+    Never raises: a lone surrogate (refused on input, so only reachable through
+    a bug) is written as U+FFFD, as Go writes invalid UTF-8, instead of making
+    every later `GET /proxies` a 500.
+    """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)
-    return text.encode()
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode()
 
 
 def ok(status: int, value: Any) -> Response:
@@ -70,8 +82,9 @@ class Route(NamedTuple):
 class Api:
     """All proxies of one server and the handlers of its HTTP API."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self.proxies: dict[str, Proxy] = {}
+        self.metrics = metrics  # serves /metrics when given (-proxy-metrics / -runtime-metrics)
         self._lock = asyncio.Lock()  # one request at a time: handlers await while binding
 
     def route(self, method: str, path: str) -> Route | Response:
@@ -87,6 +100,8 @@ class Api:
             table = {"GET": self.version}
         elif parts == ["populate"]:
             table = {"POST": self.populate}
+        elif parts == ["metrics"] and self.metrics is not None:
+            return Route(self.serve_metrics, ())  # any method, as the real server's r.Handle
         elif parts == ["proxies"]:
             table = {"GET": self.list_proxies, "POST": self.create_proxy}
         elif len(parts) == 2 and parts[0] == "proxies":
@@ -110,6 +125,10 @@ class Api:
         routed = self.route(method, path)
         if not isinstance(routed, Route):
             return routed
+        return await self.dispatch(routed, body, user_agent)
+
+    async def dispatch(self, routed: Route, body: bytes, user_agent: str) -> Response:
+        """Run a routed request through the real server's middlewares (browser block) and handler."""
         if user_agent.startswith("Mozilla/"):
             return BROWSER_BLOCKED
         async with self._lock:
@@ -117,6 +136,28 @@ class Api:
                 return await routed.handler(*routed.args, body=body)
             except ToxicError as exc:
                 return error(exc.status, exc.message)
+
+    def reads_body(self, routed: Route, user_agent: str) -> bool:
+        """Whether the handler would read the body (Go sends `100 Continue` only then)."""
+        if user_agent.startswith("Mozilla/"):
+            return False
+        handler = routed.handler
+        if handler in (self.create_proxy, self.populate):
+            return True
+        if handler in (self.update_proxy, self.create_toxic):
+            return routed.args[0] in self.proxies
+        if handler == self.update_toxic:
+            proxy = self.proxies.get(routed.args[0])
+            return proxy is not None and proxy.toxic(routed.args[1]) is not None
+        return False
+
+    async def serve_metrics(self, *, body: bytes) -> Response:
+        assert self.metrics is not None
+        content_type, text = self.metrics.exposition()
+        return 200, content_type, (), text
+
+    def _proxy_metrics(self) -> Metrics | None:
+        return self.metrics if self.metrics is not None and self.metrics.proxy else None
 
     def _proxy(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)
@@ -156,7 +197,7 @@ class Api:
             return error(400, "missing required field: upstream")
         if name in self.proxies:
             return error(409, "proxy already exists")
-        proxy = Proxy(name, fields.get("listen", ""), upstream)
+        proxy = Proxy(name, fields.get("listen", ""), upstream, self._proxy_metrics())
         if fields.get("enabled", True):
             await proxy.start()
         self.proxies[name] = proxy
@@ -174,7 +215,7 @@ class Api:
         listen = fields.get("listen", proxy.listen)
         upstream = fields.get("upstream", proxy.upstream)
         enabled = fields.get("enabled", proxy.enabled)
-        if proxy.differs(listen, upstream):
+        if await proxy.differs(listen, upstream):
             proxy.stop()
             proxy.listen, proxy.upstream = listen, upstream
         if enabled != proxy.enabled:
@@ -196,6 +237,8 @@ class Api:
 
         try:
             data = decode_first(body)
+            if data is None:  # Go decodes null into a nil slice: nothing to do, 201
+                data = []
             if not isinstance(data, list):
                 kind = go_type_name(data)
                 raise GoJSONError(f"json: cannot unmarshal {kind} into Go value of type []{_POPULATE_TYPE}")
@@ -213,12 +256,12 @@ class Api:
             try:
                 existing = self.proxies.get(name)
                 if existing is not None:
-                    if not existing.differs(listen, upstream):
+                    if not await existing.differs(listen, upstream):
                         done.append(existing)
                         continue
                     existing.stop()
                     del self.proxies[name]
-                proxy = Proxy(name, listen, upstream)
+                proxy = Proxy(name, listen, upstream, self._proxy_metrics())
                 if entry.get("enabled", True):
                     await proxy.start()
             except ToxicError as exc:

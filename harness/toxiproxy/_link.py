@@ -21,7 +21,7 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from harness.toxiproxy._stages import Stage, make_stage
+from harness.toxiproxy._stages import Stage, make_stage, now
 from harness.toxiproxy._toxic import Toxic
 
 if TYPE_CHECKING:
@@ -147,10 +147,14 @@ class Direction:
         self.held = 0
         self.eof = False
         self.done = False
+        self.counting = link.proxy.metrics is not None  # bytes for /metrics (-proxy-metrics)
+        self.received = 0  # bytes read from src
+        self.sent = 0  # bytes written to dst
         assert dst.transport is not None
         self._write_dst = dst.transport.write
         self._chain = self._into_chain  # bound once, so `feed is self._chain` can be tested
-        self.feed: Callable[[bytes], None] = self._write_dst
+        self._direct = self._counted_write if self.counting else self._write_dst
+        self.feed: Callable[[bytes], None] = self._direct
 
     # -- chain management ---------------------------------------------------
 
@@ -222,7 +226,7 @@ class Direction:
         elif any(s.active or s.busy or s.queue or s.closed for s in self.stages):
             self.feed = self._chain
         else:
-            self.feed = self._write_dst
+            self.feed = self._direct
 
     def dispose(self) -> None:
         for stage in self.stages:
@@ -230,15 +234,21 @@ class Direction:
 
     # -- data ----------------------------------------------------------------
 
+    def _counted_write(self, data: bytes) -> None:
+        self.received += len(data)
+        self.sent += len(data)
+        self._write_dst(data)
+
     def _into_chain(self, data: bytes) -> None:
-        self.stages[0].push(data, self.loop.time())
+        self.received += len(data)
+        self.stages[0].push(data, now())
 
     def feed_eof(self) -> None:
         if self.eof:
             return
         self.eof = True
         if self.feed is self._chain:
-            self.stages[0].push(None, self.loop.time())
+            self.stages[0].push(None, now())
         else:
             self._finish()
 
@@ -246,6 +256,7 @@ class Direction:
         if data is None:
             self._finish()
         elif not self.done:
+            self.sent += len(data)
             self._write_dst(data)
 
     def _finish(self) -> None:
@@ -280,6 +291,9 @@ class Link:
         self.up: Direction | None = None
         self.down: Direction | None = None
         self.dropped = False
+        self.disposed = False
+        # the real server labels a link's byte counters with the proxy as it was when the link started
+        self.labels = (proxy.name, proxy.listen, proxy.upstream)
         self._connecting: asyncio.Task[None] | None = None  # held so it is not garbage-collected
 
     def accepted(self) -> None:
@@ -287,8 +301,8 @@ class Link:
         self._connecting = self.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
-        host, port = self.proxy.upstream_address()
         try:
+            host, port = self.proxy.upstream_address()  # an unparsable upstream is a failed dial, as in Go
             _, upstream = await self.loop.create_connection(lambda: Side(self), host, port)
         except (OSError, ValueError):
             self.client.close()  # accepted, then closed: the client reads EOF (as the real server)
@@ -337,7 +351,13 @@ class Link:
             self.upstream.abort()
 
     def _dispose(self) -> None:
-        for direction in (self.up, self.down):
+        if self.disposed:
+            return
+        self.disposed = True
+        metrics = self.proxy.metrics
+        for name, direction in (("upstream", self.up), ("downstream", self.down)):
             if direction is not None:
                 direction.dispose()
+                if metrics is not None:
+                    metrics.count(name, *self.labels, direction.received, direction.sent)
         self.proxy.links.discard(self)

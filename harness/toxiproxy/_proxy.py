@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.toxiproxy._link import Link
 from harness.toxiproxy._toxic import Toxic, ToxicError
+
+if TYPE_CHECKING:
+    from harness.toxiproxy._metrics import Metrics
 
 __all__ = ["Proxy", "resolve_address", "AddressError"]
 
@@ -44,32 +47,42 @@ def _split(addr: str) -> tuple[str, str]:
 def _port(addr: str, port: str) -> int:
     if port == "":
         return 0
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()):  # not "١٢" or "²", which str.isdigit accepts
         raise AddressError(f"lookup tcp/{port}: unknown port")
-    value = int(port)
-    if value > 65535:
+    digits = port.lstrip("0")  # Go accepts leading zeros; never int() a 5 000-digit string
+    if len(digits) > 5 or int(digits or "0") > 65535:
         raise AddressError(f"address {addr}: invalid port")
-    return value
+    return int(digits or "0")
 
 
-def resolve_address(addr: str) -> tuple[str, int]:
-    """Go's `net.ResolveTCPAddr("tcp", addr)` → (ip, port); IPv4 preferred for names."""
+def _literal_ip(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+async def resolve_address(addr: str) -> tuple[str, int]:
+    """Go's `net.ResolveTCPAddr("tcp", addr)` → (ip, port); IPv4 preferred for names.
+
+    Names are looked up off the event loop (the data plane shares it), and a
+    name no resolver could take (too long a label, a NUL) is "no such host",
+    never an exception from the codec.
+    """
     if addr == "":
         return "127.0.0.1", 0
     host, port_text = _split(addr)
     port = _port(addr, port_text)
-    if host == "":
+    if host in ("", "localhost"):
         return "127.0.0.1", port
-    if host == "localhost":
-        return "127.0.0.1", port
-    try:
-        return str(ipaddress.ip_address(host)), port
-    except ValueError:
-        pass
+    ip = _literal_ip(host)
+    if ip is not None:
+        return ip, port
+    loop = asyncio.get_running_loop()
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
-            info = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
-        except OSError:
+            info = await loop.getaddrinfo(host, None, family=family, type=socket.SOCK_STREAM)
+        except (OSError, ValueError):  # UnicodeError (idna) is a ValueError
             continue
         if info:
             return str(info[0][4][0]), port
@@ -84,8 +97,9 @@ def format_address(ip: str, port: int) -> str:
 class Proxy:
     """One named proxy: a listener on `listen` forwarding to `upstream`, with toxics."""
 
-    def __init__(self, name: str, listen: str, upstream: str) -> None:
+    def __init__(self, name: str, listen: str, upstream: str, metrics: Metrics | None = None) -> None:
         self.name = name
+        self.metrics = metrics  # counts each link's bytes when -proxy-metrics is on
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
@@ -122,10 +136,10 @@ class Proxy:
         host, port = _split(self.upstream)
         return host or "127.0.0.1", _port(self.upstream, port)
 
-    def differs(self, listen: str, upstream: str) -> bool:
+    async def differs(self, listen: str, upstream: str) -> bool:
         """Go's `Proxy.Differs`: compare the *resolved* listen address, then upstream."""
         try:
-            ip, port = resolve_address(listen)
+            ip, port = await resolve_address(listen)
         except AddressError as exc:
             raise ToxicError(500, str(exc)) from None
         return self.listen != format_address(ip, port) or self.upstream != upstream
@@ -135,7 +149,7 @@ class Proxy:
         if self._server is not None:
             return
         try:
-            ip, port = resolve_address(self.listen)
+            ip, port = await resolve_address(self.listen)
         except AddressError as exc:
             raise ToxicError(500, f"listen tcp: {exc}") from None
         family = socket.AF_INET6 if ":" in ip else socket.AF_INET

@@ -4,9 +4,16 @@ A *stage* is one toxic running on one link direction, like a `ToxicStub`
 goroutine of the real server, but push-based on the event loop: chunks arrive
 through `push(data, ts)` and leave through `out(data, ts)` (`data=None` is
 EOF). A stage that must wait holds its queue and sets a timer, so order is
-kept and no task is spawned per chunk. `ts` is the chunk's loop-time stamp,
-advanced by each latency stage as Go advances `StreamChunk.Timestamp`, so
-delays are measured from the receive time and stacked latencies add up.
+kept and no task is spawned per chunk. `ts` is the chunk's receive time on
+`time.monotonic()`, advanced by each latency stage as Go advances
+`StreamChunk.Timestamp`, so delays are measured from the receive time and
+stacked latencies add up.
+
+Waits never end early. uvloop's loop clock is in milliseconds, cached at the
+start of each loop iteration, and its timers round to whole milliseconds, so
+a stamp or a deadline on it can be up to ~1.5 ms early (a 50 ms latency toxic
+delivered after 49.4 ms). Stamps therefore come from `time.monotonic()`, and
+a timer that fires before its monotonic deadline is re-armed for the rest.
 
 `interrupt()` + `restart()` mirror the Go stub's Interrupt/Run: the chunk being
 worked on is forwarded at once (nothing is dropped), toxicity is re-rolled and
@@ -16,18 +23,24 @@ the rest of the queue is processed with the toxic's current attributes.
 from __future__ import annotations
 
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from harness.toxiproxy._toxic import Toxic
+from harness.toxiproxy._toxic import Toxic, wrap64
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["Stage", "Out", "make_stage"]
+__all__ = ["Stage", "Out", "make_stage", "now"]
 
 Out = Callable[[bytes | None, float], None]
+
+#: The clock of chunk stamps and deadlines (precise, monotonic; not the loop's cached clock).
+now = time.monotonic
+# A re-armed timer asks for at least this much, which uvloop rounds to 1 ms (not to 0: no busy loop).
+_MIN_REARM = 0.0006
 
 
 class Stage:
@@ -90,15 +103,23 @@ class Stage:
 
     def wait(self, delay: float, then: Callable[[], None]) -> None:
         """Hold the queue for `delay` seconds, then run `then` and keep draining."""
+        self.wait_until(now() + delay, then)
+
+    def wait_until(self, deadline: float, then: Callable[[], None]) -> None:
+        """Hold the queue until `now() >= deadline` (never earlier), then run `then` and keep draining."""
         self.busy = True
 
         def fire() -> None:
+            remaining = deadline - now()
+            if remaining > 0:  # the loop's coarse timer fired early: wait for the rest
+                self.timer = self.loop.call_later(max(remaining, _MIN_REARM), fire)
+                return
             self.timer = None
             self.busy = False
             then()
             self.drain()
 
-        self.timer = self.loop.call_later(max(delay, 0.0), fire)
+        self.timer = self.loop.call_later(max(deadline - now(), 0.0), fire)
 
     def close(self) -> None:
         """Close the stub: later input is dropped and EOF goes down the chain."""
@@ -110,7 +131,7 @@ class Stage:
             if data:
                 self.on_held(-len(data))
         self.queue.clear()
-        self.out(None, self.loop.time())
+        self.out(None, now())
 
     def cancel(self) -> None:
         if self.timer is not None:
@@ -169,12 +190,13 @@ class LatencyStage(Stage):
         return latency / 1000.0
 
     def handle(self, data: bytes, ts: float) -> None:
-        sleep = self._delay() - (self.loop.time() - ts)
+        delay = self._delay()
+        sleep = delay - (now() - ts)
         if sleep <= 0:
             self.out(data, ts)
             return
         self.held = (data, ts, sleep)
-        self.wait(sleep, self._release)
+        self.wait_until(ts + delay, self._release)
 
     def _release(self) -> None:
         if self.held is not None:
@@ -207,20 +229,23 @@ class BandwidthStage(Stage):
         self.rest = (data, ts)
         self._step()
 
+    def _slice_size(self) -> int:
+        return wrap64(self.toxic.attr("rate") * 100)  # Go's int64 `t.Rate*100` (negative is refused by the API)
+
     def _step(self) -> None:
         assert self.rest is not None
         data, ts = self.rest
-        rate = self.toxic.attr("rate")
-        if rate <= 0:
-            self.busy = True  # stalls: no byte is ever delivered (as the real server)
-            return
-        if len(data) > rate * 100:
+        size = self._slice_size()
+        if len(data) > size:
+            if size <= 0:
+                self.busy = True  # Go sends empty slices forever: no byte is ever delivered
+                return
             self.wait(0.1, self._slice)
             return
-        started = self.loop.time()
+        started = now()
 
         def send() -> None:
-            self.sleep -= self.loop.time() - started
+            self.sleep -= now() - started
             self.rest = None
             self.out(data, ts)
 
@@ -229,7 +254,7 @@ class BandwidthStage(Stage):
     def _slice(self) -> None:
         assert self.rest is not None
         data, ts = self.rest
-        size = self.toxic.attr("rate") * 100
+        size = self._slice_size()
         self.rest = (data[size:], ts)
         self.sleep -= 0.1
         self.out(data[:size], ts)
@@ -286,7 +311,7 @@ class ResetPeerStage(Stage):
         while self.queue and not self.busy and not self.closed:
             data, _ = self.pop()
             if not self.active:
-                self.forward(data, self.loop.time())
+                self.forward(data, now())
                 continue
             self.wait(self.toxic.attr("timeout") / 1000.0, self.close)
             return
@@ -302,7 +327,7 @@ class SlicerStage(Stage):
 
     def _bounds(self, start: int, end: int, avg: int, var: int, out: list[int]) -> None:
         while True:  # iterative form of Go's recursive chunk(); mid is kept inside (start, end)
-            if (end - start) - avg <= var:
+            if (end - start) - avg <= var or end - start <= 1:  # one byte cannot be cut further
                 out.append(end)
                 return
             mid = start + (end - start) // 2
@@ -313,8 +338,10 @@ class SlicerStage(Stage):
             start = mid
 
     def handle(self, data: bytes, ts: float) -> None:
-        avg = max(self.toxic.attr("average_size"), 1)
-        var = max(self.toxic.attr("size_variation"), 0)
+        # as Go, unclamped: the API refuses the values that crash it (average + variation < 1,
+        # variation > average + 1), and with the rest a split point always lies inside the chunk
+        avg = self.toxic.attr("average_size")
+        var = self.toxic.attr("size_variation")
         cuts = [0]
         self._bounds(0, len(data), avg, var, cuts)
         self.pieces = deque(data[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a)

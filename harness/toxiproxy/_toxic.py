@@ -2,13 +2,13 @@
 
 Parsing follows the real server's order of checks and its error texts
 (`AddToxicJson` / `UpdateToxicJson` in toxic_collection.go), so a client sees
-the same status and body from either server. Values on which the real server
-crashes or stalls pathologically are refused with a 400 instead.
+the same status and body from either server. Attribute values on which the
+real server crashes are refused with a 400 instead (one documented policy,
+`_refuse_pathological`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.toxiproxy._gojson import GoJSONError, bind_fields, decode_first, format_float32, go_type_name
@@ -19,6 +19,7 @@ __all__ = [
     "ToxicError",
     "parse_new_toxic",
     "parse_toxic_update",
+    "wrap64",
 ]
 
 #: Toxic type → (Go struct name, {attribute: Go type}) — the built-in toxics of 2.12.0.
@@ -49,15 +50,26 @@ def _bad_body(exc: GoJSONError) -> ToxicError:
     return ToxicError(400, f"bad request body: {exc}")
 
 
-@dataclass
 class Toxic:
-    """One toxic of a proxy. Links read `attributes` live, so an update reaches open connections."""
+    """One toxic of a proxy. Links read `attributes` live, so an update reaches open connections.
 
-    name: str
-    type: str
-    stream: str  # as given by the client ("UPSTREAM" is echoed back as such)
-    toxicity: float
-    attributes: dict[str, int] = field(default_factory=dict)
+    A plain slotted class, not a dataclass: the server process then never
+    needs `dataclasses` (and the `inspect` it imports) for itself.
+    """
+
+    __slots__ = ("name", "type", "stream", "toxicity", "attributes")
+
+    def __init__(
+        self, name: str, type: str, stream: str, toxicity: float, attributes: dict[str, int] | None = None
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.stream = stream  # as given by the client ("UPSTREAM" is echoed back as such)
+        self.toxicity = toxicity
+        self.attributes: dict[str, int] = {} if attributes is None else attributes
+
+    def __repr__(self) -> str:
+        return f"Toxic({self.name!r}, {self.type!r}, {self.stream!r}, {self.toxicity!r}, {self.attributes!r})"
 
     @property
     def direction(self) -> str:
@@ -97,14 +109,36 @@ def _parse_attributes(raw: Any, toxic_type: str, base: dict[str, int]) -> dict[s
     return merged
 
 
+def wrap64(value: int) -> int:
+    """`value` as Go's int64 arithmetic leaves it (two's-complement wrap-around)."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
 def _refuse_pathological(toxic_type: str, attrs: dict[str, int]) -> None:
-    """Values that crash or wedge a real toxiproxy-server are a 400 here."""
-    if toxic_type == "slicer" and attrs.get("average_size", 0) < 1:
-        raise ToxicError(
-            400,
-            "invalid slicer attributes: average_size must be at least 1 "
-            "(0 or less makes toxiproxy-server recurse until it crashes)",
-        )
+    """Values on which toxiproxy-server 2.12.0 crashes are a 400 here (docs/toxiproxy.md).
+
+    Each rule is the condition under which the real server's code panics or
+    recurses without end once data flows; everything else is accepted.
+    """
+    def refuse(message: str) -> None:
+        raise ToxicError(400, f"invalid {toxic_type} attributes: {message}")
+
+    if toxic_type == "latency" and attrs.get("jitter", 0) >= 2**62:
+        refuse("jitter must be below 2^62 (toxiproxy-server's rand.Int63n(2*jitter) overflows and panics)")
+    elif toxic_type == "bandwidth" and wrap64(attrs.get("rate", 0) * 100) < 0:
+        refuse("rate must not be negative (toxiproxy-server slices data[:rate*100] and panics)")
+    elif toxic_type == "slicer":
+        average, variation = attrs.get("average_size", 0), attrs.get("size_variation", 0)
+        if average + variation < 1:
+            refuse(
+                "average_size must be at least 1 - size_variation "
+                "(less makes toxiproxy-server recurse until its stack overflows)"
+            )
+        if variation > average + 1:
+            refuse(
+                "size_variation may exceed average_size by at most 1 "
+                "(more makes toxiproxy-server cut outside the data and panic)"
+            )
 
 
 def parse_new_toxic(body: bytes, existing_names: set[str]) -> Toxic:

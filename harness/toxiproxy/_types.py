@@ -84,4 +84,4 @@ class ProxyInfo:
     def listen_port(self) -> int:
         """Port part of `listen` (0 if it has none yet)."""
         _, _, port = self.listen.rpartition(":")
-        return int(port) if port.isdigit() else 0
+        return int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else 0
