@@ -1,0 +1,50 @@
+"""Anytime-valid confidence sequence for the mean of bounded observations.
+
+The predictable-plug-in empirical-Bernstein sequence (PrPl-EB) of
+Waudby-Smith & Ramdas, "Estimating means of bounded random variables by
+betting", JRSS-B 2023, Theorem 2, for X_i in [0, 1]:
+
+    λ_t   = min(sqrt(2 log(2/α) / (σ̂²_{t-1} t log(1+t))), 1/2)
+    centre = Σ λ_i X_i / Σ λ_i
+    radius = (log(2/α) + Σ 4 (X_i − μ̂_{i-1})² ψ_E(λ_i)) / Σ λ_i,
+    ψ_E(λ) = (−log(1−λ) − λ) / 4
+
+It adapts to the variance (cost per request: mostly small calls, a few
+60×-priced ones) where Hoeffding would not, and needs no Poisson or normal
+assumption. Observations are used in arrival order; the running
+intersection of the intervals is itself a valid sequence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["bounded_mean_cs"]
+
+
+def bounded_mean_cs(values: ArrayLike, alpha: float, upper: float = 1.0) -> tuple[float, float]:
+    """(low, high) of the level-(1 − alpha) sequence for the mean of `values` in [0, upper]."""
+    x = np.clip(np.asarray(values, dtype=float) / upper, 0.0, 1.0)
+    n = len(x)
+    if n == 0:
+        return 0.0, upper
+    t = np.arange(1, n + 1, dtype=float)
+    mu = (0.5 + np.cumsum(x)) / (t + 1)
+    sig2 = (0.25 + np.cumsum((x - mu) ** 2)) / (t + 1)
+    mu_prev = np.concatenate(([0.5], mu[:-1]))
+    sig2_prev = np.concatenate(([0.25], sig2[:-1]))
+    log_term = math.log(2.0 / alpha)
+    lam = np.minimum(np.sqrt(2 * log_term / (sig2_prev * t * np.log1p(t))), 0.5)
+    psi = (-np.log1p(-lam) - lam) / 4
+    v = 4 * (x - mu_prev) ** 2
+    sum_lam = np.cumsum(lam)
+    centre = np.cumsum(lam * x) / sum_lam
+    radius = (log_term + np.cumsum(v * psi)) / sum_lam
+    low = float(np.max(np.clip(centre - radius, 0.0, 1.0)))
+    high = float(np.min(np.clip(centre + radius, 0.0, 1.0)))
+    if low > high:  # the running intersection emptied: only by chance beyond alpha
+        low = high = float(centre[-1])
+    return low * upper, high * upper
