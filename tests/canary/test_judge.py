@@ -35,11 +35,22 @@ def _frame(rng: np.random.Generator, n_base: int, n_canary: int, canary_median: 
     return pd.concat(rows, ignore_index=True)
 
 
-def test_identical_distributions_pass_every_comparison():
+def test_identical_distributions_pass_every_comparison_once_there_is_enough_data():
     rng = np.random.default_rng(1)
-    checks = judge_samples(_frame(rng, 3000, 800, 40.0, 0.002))
+    checks = judge_samples(_frame(rng, 20_000, 8_000, 40.0, 0.002))
     assert [c.verdict for c in checks] == [Verdict.PASS] * 3
-    assert all(c.kind == "comparison" and "p_value" in c.extra for c in checks)
+    for c in checks:
+        assert c.kind == "comparison" and c.interval is not None and c.confidence is not None
+        assert c.objective is not None and c.interval[1] < c.objective  # equivalence: the whole interval below
+
+
+def test_identical_distributions_on_a_few_hundred_requests_keep_collecting_never_fail():
+    rng = np.random.default_rng(11)
+    checks = judge_samples(_frame(rng, 2000, 200, 40.0, 0.002))
+    assert Verdict.FAIL not in [c.verdict for c in checks]
+    undecided = [c for c in checks if c.verdict is Verdict.INCONCLUSIVE]
+    assert undecided and all("keep collecting" in c.detail for c in undecided)
+    assert all(c.samples_needed is None or c.samples_needed > 200 for c in undecided)
 
 
 def test_a_clearly_slower_and_failing_canary_fails_latency_tail_and_errors():
@@ -47,18 +58,20 @@ def test_a_clearly_slower_and_failing_canary_fails_latency_tail_and_errors():
     checks = {c.name: c for c in judge_samples(_frame(rng, 3000, 800, 60.0, 0.05))}
     assert checks["compare/latency"].verdict is Verdict.FAIL
     assert checks["compare/latency"].value == pytest.approx(20.0, rel=0.25)
+    latency = checks["compare/latency"]
+    assert latency.interval is not None and latency.objective is not None and latency.interval[0] > latency.objective
     assert checks["compare/latency-p95"].verdict is Verdict.FAIL
     assert checks["compare/errors"].verdict is Verdict.FAIL
     assert checks["compare/errors"].value == pytest.approx(0.048, abs=0.02)
 
 
-def test_a_one_percent_slower_canary_with_huge_samples_passes_although_significant():
+def test_a_one_percent_slower_canary_with_huge_samples_passes_as_equivalent():
     rng = np.random.default_rng(3)
     base = _lognormal(rng, 100_000, 40.0)
     canary = _lognormal(rng, 100_000, 40.4)
     check = compare_latency(base, canary)
-    assert check.extra["p_value"] < 0.01
-    assert check.verdict is Verdict.PASS
+    assert check.value > 0 and check.interval is not None
+    assert check.verdict is Verdict.PASS  # slower, but provably by less than the minimum effect
 
 
 def test_thin_data_is_inconclusive_even_when_the_canary_looks_terrible():
@@ -68,36 +81,25 @@ def test_thin_data_is_inconclusive_even_when_the_canary_looks_terrible():
     assert "too few samples" in checks[0].detail
 
 
-def test_a_large_regression_that_is_not_significant_is_inconclusive_not_pass():
+def test_a_large_regression_that_is_not_proven_is_inconclusive_not_pass():
     rng = np.random.default_rng(13)
     # very noisy data: the canary's median is 50 % higher but the spread is huge
     base = _lognormal(rng, 120, 40.0, sigma=1.6)
     canary = _lognormal(rng, 120, 60.0, sigma=1.6)
     check = compare_latency(base, canary, JudgeConfig(min_samples=100))
     assert check.value > 2 * check.objective
-    assert 0.01 < check.extra["p_value"] < 0.2
     assert check.verdict is Verdict.INCONCLUSIVE
+    assert check.samples_needed is not None and check.samples_needed > 120
 
 
-def test_an_unproven_shift_just_over_the_floor_is_noise():
-    rng = np.random.default_rng(8)
-    base = _lognormal(rng, 120, 40.0, sigma=1.6)
-    canary = _lognormal(rng, 120, 50.0, sigma=1.6)
-    check = compare_latency(base, canary, JudgeConfig(min_samples=100))
-    assert check.objective < check.value < 2 * check.objective
-    assert 0.01 < check.extra["p_value"] < 0.2
-    assert check.verdict is Verdict.PASS
-
-
-def test_a_tail_only_regression_fails_the_tail_comparison():
+def test_a_tail_only_regression_fails_the_tail_comparison_not_the_median():
     rng = np.random.default_rng(6)
     base = _lognormal(rng, 5000, 40.0)
     canary = _lognormal(rng, 2000, 40.0)
     slow = rng.random(2000) < 0.10
     canary[slow] += 300.0
-    check = compare_latency_tail(base, canary)
-    assert check.verdict is Verdict.FAIL
-    assert check.extra["canary_exceedance"] > 0.1
+    assert compare_latency_tail(base, canary).verdict is Verdict.FAIL
+    assert compare_latency(base, canary).verdict is not Verdict.FAIL
 
 
 def test_a_small_error_increase_below_the_floor_passes():
@@ -122,13 +124,15 @@ def test_baseline_is_restricted_to_the_requests_the_canary_served():
         {"name": "GET /v1/runtime", "revision": "baseline", "latency_ms": _lognormal(rng, 4000, 5.0), "ok": True}
     )
     checks = judge_samples(pd.concat([frame, other], ignore_index=True))
-    assert checks[0].verdict is Verdict.PASS
+    assert checks[0].verdict is not Verdict.FAIL  # a 5 ms route in the baseline would make it look 8x slower
     assert checks[0].extra["baseline_samples"] <= 2000
 
 
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="alpha"):
         JudgeConfig(alpha=1.5)
+    with pytest.raises(ValueError, match="beta"):
+        JudgeConfig(beta=0.0)
 
 
 def test_a_full_canary_stage_is_judged_against_an_earlier_baseline():
@@ -141,17 +145,17 @@ def test_a_full_canary_stage_is_judged_against_an_earlier_baseline():
     assert judge_samples(full)[0].verdict is Verdict.INCONCLUSIVE
 
 
-def test_one_error_in_two_hundred_requests_is_noise_not_a_blocker():
+def test_one_error_in_two_hundred_requests_never_fails():
     check = compare_errors(0, 180, 1, 200)
     assert check.value >= check.objective
-    assert check.verdict is Verdict.PASS
-    assert "noise" in check.detail
+    assert check.verdict is Verdict.INCONCLUSIVE
+    assert "keep collecting" in check.detail
 
 
 def test_at_full_weight_baseline_traffic_on_other_routes_does_not_hide_the_earlier_baseline():
     rng = np.random.default_rng(10)
-    earlier = _frame(rng, 3000, 300, 40.0, 0.002)
-    full = _frame(rng, 0, 3000, 40.0, 0.002)
+    earlier = _frame(rng, 20_000, 300, 40.0, 0.002)
+    full = _frame(rng, 0, 20_000, 40.0, 0.002)
     others = pd.DataFrame({"name": "GET /v1/governance/policies", "revision": "baseline",
                            "latency_ms": _lognormal(rng, 900, 5.0), "ok": True})
     checks = judge_samples(pd.concat([full, others], ignore_index=True), reference=earlier)
@@ -161,8 +165,8 @@ def test_at_full_weight_baseline_traffic_on_other_routes_does_not_hide_the_earli
 
 def test_at_full_weight_leftover_baseline_rows_answered_elsewhere_are_not_compared():
     rng = np.random.default_rng(12)
-    earlier = _frame(rng, 3000, 300, 40.0, 0.002)
-    full = _frame(rng, 0, 3000, 40.0, 0.002)
+    earlier = _frame(rng, 20_000, 300, 40.0, 0.002)
+    full = _frame(rng, 0, 20_000, 40.0, 0.002)
     # the same request name, but rejected fast by the edge (which stamps the baseline revision)
     rejected = pd.DataFrame({"name": "POST /v1/route", "revision": "baseline",
                              "latency_ms": _lognormal(rng, 400, 3.0), "ok": True})
