@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["bounded_mean_cs"]
+__all__ = ["bounded_mean_cs", "asymptotic_mean_cs"]
 
 
 def bounded_mean_cs(values: ArrayLike, alpha: float, upper: float = 1.0) -> tuple[float, float]:
@@ -48,3 +48,28 @@ def bounded_mean_cs(values: ArrayLike, alpha: float, upper: float = 1.0) -> tupl
     if low > high:  # the running intersection emptied: only by chance beyond alpha
         low = high = float(centre[-1])
     return low * upper, high * upper
+
+
+def asymptotic_mean_cs(values: ArrayLike, alpha: float, optimal_n: float = 2000.0) -> tuple[float, float]:
+    """(low, high) of the asymptotic confidence sequence for a mean (Gaussian mixture).
+
+    Waudby-Smith, Arbour, Sinha, Kennedy, Ramdas, "Time-uniform central limit
+    theory and asymptotic confidence sequences" (Ann. Statist. 2024), Thm 2.2:
+
+        mean ± σ̂ · sqrt( 2 (tρ² + 1) / (t² ρ²) · log( sqrt(tρ² + 1) / α ) )
+
+    valid uniformly over time as t grows (a CLT-type guarantee, not a
+    finite-sample one), and tightest near `optimal_n` observations. Much
+    tighter than the empirical-Bernstein sequence on skewed data such as
+    cost per request; used where the sample sizes are in the hundreds or more.
+    """
+    x = np.asarray(values, dtype=float)
+    t = len(x)
+    if t < 2:
+        return -math.inf, math.inf
+    log_a = math.log(1.0 / alpha)
+    rho2 = (2 * log_a + math.log(2 * log_a + 1)) / optimal_n
+    sd = float(np.std(x, ddof=1))
+    radius = sd * math.sqrt(2 * (t * rho2 + 1) / (t * t * rho2) * math.log(math.sqrt(t * rho2 + 1) / alpha))
+    centre = float(np.mean(x))
+    return centre - radius, centre + radius
