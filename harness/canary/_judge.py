@@ -59,7 +59,7 @@ class JudgeConfig:
     canary_revision: str = "canary"
     """Value of the samples' `revision` column for the canary."""
     min_samples: int = 100
-    """Fewer rows than this on either side → INCONCLUSIVE."""
+    """Fewer rows than this on either side never PASSes (a proven regression still FAILs)."""
     alpha: float = COMPARISON_ALPHA
     """False-FAIL budget of all comparisons of a stage, however often it is judged (α/3 each)."""
     beta: float = 0.10
@@ -116,11 +116,15 @@ def _needed(n: int, interval: tuple[float, float], effect: float, floor: float) 
     return int(math.ceil(n * min((half / gap) ** 2 * 1.2, 1e6)))
 
 
-def _sequential(effect: float, interval: tuple[float, float], floor: float, n: int) -> tuple[Verdict, str, int | None]:
+def _sequential(effect: float, interval: tuple[float, float], floor: float, n: int,
+                thin: str = "", min_samples: int = 0) -> tuple[Verdict, str, int | None]:
+    """The three-way rule; with `thin` (too few samples on a side) a PASS waits, a FAIL does not."""
     verdict = decide(interval[0], interval[1], "lt", floor)
     lo, hi = interval
     if verdict is Verdict.FAIL:
         return verdict, f"the whole interval [{lo:+.4g}, {hi:+.4g}] is above the minimum effect", None
+    if thin:
+        return Verdict.INCONCLUSIVE, f"{thin}; the interval [{lo:+.4g}, {hi:+.4g}] does not prove a regression", min_samples
     if verdict is Verdict.PASS:
         return verdict, f"the whole interval [{lo:+.4g}, {hi:+.4g}] is below the minimum effect", None
     need = _needed(n, interval, effect, floor)
@@ -170,6 +174,17 @@ def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float =
     return estimate, ci_low, ci_high
 
 
+#: Below this many samples on a side nothing is computed at all.
+_MIN_TO_COMPUTE = 10
+
+
+def _thin_reason(n_base: int, n_canary: int, config: JudgeConfig) -> str:
+    """Why a PASS must wait ('' when both sides have the minimum): a clear FAIL need not."""
+    if n_base >= config.min_samples and n_canary >= config.min_samples:
+        return ""
+    return f"too few samples to pass: baseline {n_base}, canary {n_canary} (need {config.min_samples} each)"
+
+
 def _thin(name: str, n_base: int, n_canary: int, config: JudgeConfig, unit: str, op: str = "lt") -> Check:
     return Check(
         name=name,
@@ -182,7 +197,7 @@ def _thin(name: str, n_base: int, n_canary: int, config: JudgeConfig, unit: str,
         scope="canary-vs-baseline",
         kind="comparison",
         detail=f"too few samples: baseline {n_base}, canary {n_canary} (need {config.min_samples} each)",
-        extra={"baseline_samples": n_base, "canary_samples": n_canary, "min_samples": config.min_samples},
+        extra={"baseline_samples": n_base, "canary_samples": n_canary, "min_samples": config.min_samples, "thin": True},
         samples_needed=config.min_samples,
     )
 
@@ -197,7 +212,8 @@ def _quantile_comparison(name: str, b: np.ndarray, c: np.ndarray, q: float, floo
     interval = (low, high)
     effect = canary_q - base_q
     floor = max(cfg.latency_min_relative * floor_base, cfg.latency_min_absolute_ms)
-    verdict, why, need = _sequential(effect, interval, floor, len(c))
+    thin = _thin_reason(len(b), len(c), cfg)
+    verdict, why, need = _sequential(effect, interval, floor, len(c), thin, cfg.min_samples)
     relative = effect / base_q if base_q > 0 else math.nan
     return Check(
         name=name,
@@ -221,6 +237,8 @@ def _quantile_comparison(name: str, b: np.ndarray, c: np.ndarray, q: float, floo
             f"canary_{label}_ms": canary_q,
             "baseline_samples": len(b),
             "canary_samples": len(c),
+            "thin": bool(thin),
+            "leaning": "pass" if effect < floor else "fail",
         },
         interval=interval,
         confidence=1 - cfg.family_alpha,  # of the lower bound; the upper bound is at 1 - beta
@@ -232,7 +250,7 @@ def compare_latency(baseline: np.ndarray, canary: np.ndarray, config: JudgeConfi
     """Shift of the whole latency distribution: CS on the difference of medians vs the minimum effect."""
     cfg = config or JudgeConfig()
     b, c = np.asarray(baseline, dtype=float), np.asarray(canary, dtype=float)
-    if len(b) < cfg.min_samples or len(c) < cfg.min_samples:
+    if min(len(b), len(c)) < _MIN_TO_COMPUTE:
         return _thin("compare/latency", len(b), len(c), cfg, "ms")
     base_median = float(np.median(b))
     return _quantile_comparison("compare/latency", b, c, 0.5, base_median, cfg, "median")
@@ -244,7 +262,7 @@ def compare_latency_tail(baseline: np.ndarray, canary: np.ndarray, config: Judge
     b, c = np.asarray(baseline, dtype=float), np.asarray(canary, dtype=float)
     q = cfg.tail_quantile
     name = f"compare/latency-p{round(q * 100):d}"
-    if len(b) < cfg.min_samples or len(c) < cfg.min_samples:
+    if min(len(b), len(c)) < _MIN_TO_COMPUTE:
         return _thin(name, len(b), len(c), cfg, "ms")
     base_q = float(np.percentile(b, q * 100, method="inverted_cdf"))
     return _quantile_comparison(name, b, c, q, base_q, cfg, f"p{round(q * 100)}")
@@ -260,7 +278,7 @@ def compare_errors(
     """Difference in error ratio: CS from one beta-binomial CS per side, vs the minimum increase."""
     cfg = config or JudgeConfig()
     name = "compare/errors"
-    if baseline_total < cfg.min_samples or canary_total < cfg.min_samples:
+    if min(baseline_total, canary_total) < _MIN_TO_COMPUTE:
         return _thin(name, baseline_total, canary_total, cfg, "ratio")
     a, b = prior(ERROR_PRIOR_MEAN)
     counts, totals = [canary_errors, baseline_errors], [canary_total, baseline_total]
@@ -269,7 +287,8 @@ def compare_errors(
     interval = (float(fail_lo[0] - fail_hi[1]), float(pass_hi[0] - pass_lo[1]))
     base_ratio, canary_ratio = baseline_errors / baseline_total, canary_errors / canary_total
     increase = canary_ratio - base_ratio
-    verdict, why, need = _sequential(increase, interval, cfg.error_min_increase, canary_total)
+    thin = _thin_reason(baseline_total, canary_total, cfg)
+    verdict, why, need = _sequential(increase, interval, cfg.error_min_increase, canary_total, thin, cfg.min_samples)
     return Check(
         name=name,
         verdict=verdict,
@@ -296,6 +315,8 @@ def compare_errors(
             "canary_errors": canary_errors,
             "baseline_samples": baseline_total,
             "canary_samples": canary_total,
+            "thin": bool(thin),
+            "leaning": "pass" if increase < cfg.error_min_increase else "fail",
         },
         interval=interval,
         confidence=1 - cfg.family_alpha,  # of the lower bound; the upper bound is at 1 - beta

@@ -235,8 +235,8 @@ class HarnessMetricSource:
         elif unc is not None:
             verdict = decide(unc.low, unc.high, op, goal)
             interval = f"{unc.confidence:.1%} interval [{_fmt(unc.low)}, {_fmt(unc.high)}]"
-            if verdict is Verdict.PASS and n < need:
-                verdict, detail = Verdict.INCONCLUSIVE, f"{n} samples < minimum {need} ({interval} is within the objective)"
+            if verdict is not Verdict.FAIL and n < need:
+                verdict, detail = Verdict.INCONCLUSIVE, f"{n} samples < minimum {need} ({interval})"
                 needed = need
             elif verdict is Verdict.INCONCLUSIVE:
                 needed = unc.samples_needed
@@ -254,6 +254,8 @@ class HarnessMetricSource:
                                  "budgeting": slo.budgeting_method}
         if unc is not None:
             extra["interval_method"] = unc.method
+        if n < need:
+            extra["thin"] = True
         return Check(
             name=_check_name(slo, obj, index),
             verdict=verdict,

@@ -11,8 +11,16 @@ at once, so the stage loop may judge as often as it likes (docs/statistics.md).
 
 from __future__ import annotations
 
-from harness.stats._bounded import bounded_mean_cs
-from harness.stats._decide import COMPARISON_ALPHA, COST_ALPHA, SLO_ALPHA, STAGE_ALPHA, decide, good_side
+from harness.stats._bounded import asymptotic_mean_cs, bounded_mean_cs, bounded_mean_cs_path
+from harness.stats._decide import (
+    COMPARISON_ALPHA,
+    COST_ALPHA,
+    SLO_ALPHA,
+    STAGE_ALPHA,
+    decide,
+    good_side,
+    settle_at_max_duration,
+)
 from harness.stats._generator import (
     GeneratorConfig,
     GeneratorHealth,
@@ -30,7 +38,9 @@ __all__ = [
     "GeneratorHealth",
     "SLO_ALPHA",
     "STAGE_ALPHA",
+    "asymptotic_mean_cs",
     "bounded_mean_cs",
+    "bounded_mean_cs_path",
     "count_bounds",
     "decide",
     "downgrade_if_saturated",
@@ -41,4 +51,5 @@ __all__ = [
     "proportion_cs",
     "quantile_cs",
     "samples_to_exclude",
+    "settle_at_max_duration",
 ]

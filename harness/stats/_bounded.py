@@ -22,32 +22,44 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["bounded_mean_cs", "asymptotic_mean_cs"]
+__all__ = ["bounded_mean_cs", "bounded_mean_cs_path", "asymptotic_mean_cs"]
 
 
-def bounded_mean_cs(values: ArrayLike, alpha: float, upper: float = 1.0) -> tuple[float, float]:
-    """(low, high) of the level-(1 − alpha) sequence for the mean of `values` in [0, upper]."""
+def bounded_mean_cs_path(values: ArrayLike, alpha: float, upper: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The sequence after every observation, along the last axis: (low, high) arrays of the same shape.
+
+    Running intersections, so `low[..., t]` / `high[..., t]` are what a judge
+    looking after observation t+1 reports. Vectorised for the simulations.
+    """
     x = np.clip(np.asarray(values, dtype=float) / upper, 0.0, 1.0)
-    n = len(x)
-    if n == 0:
-        return 0.0, upper
+    n = x.shape[-1]
     t = np.arange(1, n + 1, dtype=float)
-    mu = (0.5 + np.cumsum(x)) / (t + 1)
-    sig2 = (0.25 + np.cumsum((x - mu) ** 2)) / (t + 1)
-    mu_prev = np.concatenate(([0.5], mu[:-1]))
-    sig2_prev = np.concatenate(([0.25], sig2[:-1]))
+    mu = (0.5 + np.cumsum(x, axis=-1)) / (t + 1)
+    sig2 = (0.25 + np.cumsum((x - mu) ** 2, axis=-1)) / (t + 1)
+    pad = [(0, 0)] * (x.ndim - 1) + [(1, 0)]
+    mu_prev = np.pad(mu[..., :-1], pad, constant_values=0.5)
+    sig2_prev = np.pad(sig2[..., :-1], pad, constant_values=0.25)
     log_term = math.log(2.0 / alpha)
     lam = np.minimum(np.sqrt(2 * log_term / (sig2_prev * t * np.log1p(t))), 0.5)
     psi = (-np.log1p(-lam) - lam) / 4
     v = 4 * (x - mu_prev) ** 2
-    sum_lam = np.cumsum(lam)
-    centre = np.cumsum(lam * x) / sum_lam
-    radius = (log_term + np.cumsum(v * psi)) / sum_lam
-    low = float(np.max(np.clip(centre - radius, 0.0, 1.0)))
-    high = float(np.min(np.clip(centre + radius, 0.0, 1.0)))
-    if low > high:  # the running intersection emptied: only by chance beyond alpha
-        low = high = float(centre[-1])
+    sum_lam = np.cumsum(lam, axis=-1)
+    centre = np.cumsum(lam * x, axis=-1) / sum_lam
+    radius = (log_term + np.cumsum(v * psi, axis=-1)) / sum_lam
+    low = np.maximum.accumulate(np.clip(centre - radius, 0.0, 1.0), axis=-1)
+    high = np.minimum.accumulate(np.clip(centre + radius, 0.0, 1.0), axis=-1)
+    crossed = low > high  # the intersection emptied: only by chance beyond alpha
+    low, high = np.where(crossed, centre, low), np.where(crossed, centre, high)
     return low * upper, high * upper
+
+
+def bounded_mean_cs(values: ArrayLike, alpha: float, upper: float = 1.0) -> tuple[float, float]:
+    """(low, high) of the level-(1 − alpha) sequence for the mean of `values` in [0, upper], now."""
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return 0.0, upper
+    low, high = bounded_mean_cs_path(x, alpha, upper)
+    return float(low[-1]), float(high[-1])
 
 
 def asymptotic_mean_cs(values: ArrayLike, alpha: float, optimal_n: float = 2000.0) -> tuple[float, float]:

@@ -74,11 +74,14 @@ def test_a_one_percent_slower_canary_with_huge_samples_passes_as_equivalent():
     assert check.verdict is Verdict.PASS  # slower, but provably by less than the minimum effect
 
 
-def test_thin_data_is_inconclusive_even_when_the_canary_looks_terrible():
+def test_thin_data_never_passes_but_a_terrible_canary_fails_within_seconds():
     rng = np.random.default_rng(4)
-    checks = judge_samples(_frame(rng, 3000, 30, 200.0, 0.5))
-    assert [c.verdict for c in checks] == [Verdict.INCONCLUSIVE] * 3
-    assert "too few samples" in checks[0].detail
+    healthy = judge_samples(_frame(rng, 3000, 30, 40.0, 0.002))
+    assert [c.verdict for c in healthy] == [Verdict.INCONCLUSIVE] * 3
+    assert all("too few samples" in c.detail for c in healthy)
+    terrible = {c.name: c for c in judge_samples(_frame(rng, 3000, 80, 200.0, 0.3))}  # 80 requests: ~8 s at 10 %
+    assert terrible["compare/latency"].verdict is Verdict.FAIL
+    assert terrible["compare/errors"].verdict is Verdict.FAIL
 
 
 def test_a_large_regression_that_is_not_proven_is_inconclusive_not_pass():
