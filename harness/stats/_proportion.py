@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_STRENGTH", "prior", "log_mixture", "proportion_cs", "samples
 #: Prior strength a+b: the sequence is tightest around this many samples.
 DEFAULT_STRENGTH = 100.0
 
-_ITER = 60
+_ITER = 45
 
 
 def prior(mean: float, strength: float = DEFAULT_STRENGTH) -> tuple[float, float]:

@@ -13,6 +13,7 @@ s_hi = n make that side unbounded: the p95 of 57 requests has no upper bound.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -61,9 +62,16 @@ def quantile_cs(values: ArrayLike, q: float, alpha: float, strength: float = DEF
     n = len(x)
     if n == 0:
         return -math.inf, math.inf
-    s_lo, s_hi = (int(v[0]) for v in count_bounds(n, q, alpha, strength))
+    s_lo, s_hi = _bounds_for(n, q, alpha, strength)
     ks = [k for k in (s_lo - 1, s_hi) if 0 <= k < n]
     part = x if presorted else np.partition(x, ks) if ks else x
     low = float(part[s_lo - 1]) if s_lo >= 1 else -math.inf
     high = float(part[s_hi]) if s_hi < n else math.inf
     return low, high
+
+
+@lru_cache(maxsize=4096)
+def _bounds_for(n: int, q: float, alpha: float, strength: float) -> tuple[int, int]:
+    """`count_bounds` for one n, cached: the stage loop asks for the same few again and again."""
+    s_lo, s_hi = count_bounds(n, q, alpha, strength)
+    return int(s_lo[0]), int(s_hi[0])

@@ -15,7 +15,7 @@ LOOKS = np.arange(20, 2001, 20)
 
 def test_the_proportion_sequence_covers_p_at_every_look_in_at_least_1_minus_alpha_of_paths():
     rng = np.random.default_rng(0)
-    alpha, paths = 0.05, 300
+    alpha, paths = 0.05, 200
     for p in (0.01, 0.05, 0.3):
         s = np.cumsum(rng.random((paths, LOOKS[-1])) < p, axis=1)[:, LOOKS - 1]
         lo, hi = proportion_cs(s.ravel(), np.tile(LOOKS, paths), alpha, *prior(p))

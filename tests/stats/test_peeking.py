@@ -13,14 +13,14 @@ from harness.stats import count_bounds
 def test_an_a_a_canary_judged_at_every_look_is_falsely_failed_less_than_alpha():
     rng = np.random.default_rng(20)
     cfg = JudgeConfig()
-    stages, looks, per_look = 40, 6, 100  # canary 60 requests per look, baseline 9x
+    stages, looks, per_look = 30, 5, 100  # canary 100 requests per look, baseline 5x
     failed = 0
     for _ in range(stages):
-        b = rng.lognormal(2.7, 1.2, looks * per_look * 9)
+        b = rng.lognormal(2.7, 1.2, looks * per_look * 5)
         c = rng.lognormal(2.7, 1.2, looks * per_look)
         eb, ec = rng.random(len(b)) < 0.003, rng.random(len(c)) < 0.003
         for k in range(2, looks + 1):
-            nb, nc = k * per_look * 9, k * per_look
+            nb, nc = k * per_look * 5, k * per_look
             verdicts = [compare_latency(b[:nb], c[:nc], cfg).verdict, compare_latency_tail(b[:nb], c[:nc], cfg).verdict,
                         compare_errors(int(eb[:nb].sum()), nb, int(ec[:nc].sum()), nc, cfg).verdict]
             if Verdict.FAIL in verdicts:
