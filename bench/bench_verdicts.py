@@ -260,7 +260,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--samples", default="", help="resample latency from this samples file instead")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--tail-min-relative", type=float, default=JudgeConfig.latency_min_relative,
+                        help="what-if: the tail comparison's relative minimum effect")
+    parser.add_argument("--no-power", action="store_true", help="A/A calibration only")
     args = parser.parse_args()
+    global JUDGE
+    if args.tail_min_relative != JUDGE.latency_min_relative:
+        JUDGE = JudgeConfig(latency_min_relative=args.tail_min_relative)
+        print(f"what-if: minimum effects at {args.tail_min_relative:.0%} of the baseline median/p95")
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     looks = np.arange(args.every, args.max_duration + 1e-9, args.every)
@@ -331,6 +338,9 @@ def main() -> None:
     print(f"{'whole stage, absolute SLOs on the line too':44} {stage_fail.sum():5d} ({stage_fail.mean():.2%}) "
           f"{upper95(int(stage_fail.sum()), n):9.2%} {JUDGE.alpha + COST.alpha + SLO_ALPHA:8.4f}")
 
+    if args.no_power:
+        print(f"\n{time.perf_counter() - started:.0f} s")
+        return
     # ---------------- power
     print(f"\nPower at the {args.weight:g} % stage: P(rollback) within 60 s and within {args.max_duration:g} s, "
           f"median time to the rollback ({args.power_stages} stages per effect)")
