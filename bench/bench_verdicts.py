@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -344,7 +345,7 @@ def main() -> None:
     # ---------------- power
     print(f"\nPower at the {args.weight:g} % stage: P(rollback) within 60 s and within {args.max_duration:g} s, "
           f"median time to the rollback ({args.power_stages} stages per effect)")
-    scenarios: list[tuple[str, str, list[tuple[str, dict[str, float]]]]] = [
+    scenarios: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
         ("latency shift (every request + X ms)", "compare/latency",
          [(f"+{d:g} ms", {"shift_ms": d}) for d in (2, 5, 6, 7.5, 10, 15, 25, 50)]),
         ("tail only (+150 ms on a share of requests)", "compare/latency-p95",
@@ -362,14 +363,14 @@ def main() -> None:
         for label, kwargs in effects:
             stop_any, stop_family, promote = [], [], []
             for base in keep_base:
-                v, lean = judge_canary(rng, sim, base, len(base.errors), **kwargs)
+                judged, lean = judge_canary(rng, sim, base, len(base.errors), **kwargs)
                 ok = np.ones(len(base.errors), dtype=bool)
-                for name, verdicts in v.items():
-                    ok &= (stops(verdicts) < 0) & ((first(verdicts, PASS) >= 0) | lean[name])
+                for name, family_verdicts in judged.items():
+                    ok &= (stops(family_verdicts) < 0) & ((first(family_verdicts, PASS) >= 0) | lean[name])
                 promote.append(ok)
-                s_f = stops(v[family])
-                s_any = np.min(np.where(np.stack([stops(x) for x in v.values()]) >= 0,
-                                        np.stack([stops(x) for x in v.values()]), 10**9), axis=0)
+                s_f = stops(judged[family])
+                every = np.stack([stops(x) for x in judged.values()])
+                s_any = np.min(np.where(every >= 0, every, 10**9), axis=0)
                 stop_any.append(np.where(s_any < 10**9, s_any, -1))
                 stop_family.append(s_f)
             s = np.concatenate(stop_any)
