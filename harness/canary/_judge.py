@@ -83,6 +83,11 @@ class JudgeConfig:
     """Minimum effect on the error ratio: +0.5 percentage points."""
     same_requests_only: bool = True
     """Compare only request names the canary served (other routes never reach a canary)."""
+    shared_cache: bool | None = None
+    """Both revisions use one cache. When not (None/False) and the samples say how each request
+    was answered (`cache`, `tier` columns), latency is compared like with like: the baseline is
+    subsampled to the canary's mix of cache outcome × tier, so a cold private cache (more, and
+    pricier, misses) is not read as the canary's code being slower."""
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -355,12 +360,49 @@ def judge_samples(
         scope = "canary-vs-earlier-baseline"
     ok_b = baseline["ok"].astype(bool)
     ok_c = canary["ok"].astype(bool)
-    lat_b = baseline.loc[ok_b, cfg.latency_column] if cfg.latency_ok_only else baseline[cfg.latency_column]
-    lat_c = canary.loc[ok_c, cfg.latency_column] if cfg.latency_ok_only else canary[cfg.latency_column]
-    lat_b_arr, lat_c_arr = lat_b.dropna().to_numpy(float), lat_c.dropna().to_numpy(float)
-    checks = [
-        compare_latency(lat_b_arr, lat_c_arr, cfg),
-        compare_latency_tail(lat_b_arr, lat_c_arr, cfg),
-        compare_errors(int((~ok_b).sum()), len(baseline), int((~ok_c).sum()), len(canary), cfg),
-    ]
+    lat_rows_b = baseline.loc[ok_b] if cfg.latency_ok_only else baseline
+    lat_rows_c = canary.loc[ok_c] if cfg.latency_ok_only else canary
+    matched = ""
+    if not cfg.shared_cache:
+        lat_rows_b, matched = _matched_to(lat_rows_b, lat_rows_c, cfg.min_samples)
+    lat_b_arr = lat_rows_b[cfg.latency_column].dropna().to_numpy(float)
+    lat_c_arr = lat_rows_c[cfg.latency_column].dropna().to_numpy(float)
+    latency = [compare_latency(lat_b_arr, lat_c_arr, cfg), compare_latency_tail(lat_b_arr, lat_c_arr, cfg)]
+    if matched:
+        latency = [replace(c, detail=f"{c.detail} ({matched})", extra={**c.extra, "matched_on": list(_STRATA)})
+                   for c in latency]
+    checks = [*latency, compare_errors(int((~ok_b).sum()), len(baseline), int((~ok_c).sum()), len(canary), cfg)]
     return [replace(c, scope=scope) for c in checks]
+
+
+#: How a request was answered: the strata latency is matched on when caches are private.
+_STRATA = ("cache", "tier")
+
+
+def _matched_to(baseline: pd.DataFrame, canary: pd.DataFrame, min_samples: int) -> tuple[pd.DataFrame, str]:
+    """The baseline subsampled to the canary's mix of cache outcome × tier, and a note ('' if not done).
+
+    Each stratum keeps its earliest rows, as many as the canary's share of it
+    times the largest total every stratum can supply; a stratum the baseline
+    lacks, or a match smaller than `min_samples`, leaves the baseline whole.
+    """
+    if not set(_STRATA) <= set(canary.columns) or not set(_STRATA) <= set(baseline.columns) or canary.empty:
+        return baseline, ""
+    if not (canary["cache"].astype(str) != "").any():
+        return baseline, ""
+    key_c = canary["cache"].astype(str) + "/" + canary["tier"].astype(str)
+    key_b = baseline["cache"].astype(str) + "/" + baseline["tier"].astype(str)
+    share = key_c.value_counts(normalize=True)
+    have = key_b.value_counts()
+    if not set(share.index) <= set(have.index):
+        return baseline, ""
+    total = float(min(have[k] / share[k] for k in share.index))
+    if total < min_samples:
+        return baseline, ""
+    order = baseline.sort_values("ts").index if "ts" in baseline else baseline.index
+    ranked = key_b.loc[order].groupby(key_b.loc[order]).cumcount()
+    quota = key_b.map(lambda k: int(total * share.get(k, 0.0)))
+    keep = ranked < quota.loc[order]
+    chosen = baseline.loc[keep[keep].index]
+    mix = ", ".join(f"{k} {v:.0%}" for k, v in share.items())
+    return chosen, f"like with like: baseline matched to the canary's cache × tier mix ({mix}), {len(chosen)} rows"

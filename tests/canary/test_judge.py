@@ -178,3 +178,32 @@ def test_at_full_weight_leftover_baseline_rows_answered_elsewhere_are_not_compar
     checks = judge_samples(frame, reference=earlier, full_weight=True)
     assert [c.verdict for c in checks] == [Verdict.PASS] * 3
     assert all(c.scope == "canary-vs-earlier-baseline" for c in checks)
+
+
+TIER_MS = {"small": 20.0, "medium": 60.0, "large": 150.0}
+
+
+def _answered(rng: np.random.Generator, revision: str, n: int, hit_ratio: float, slower_ms: float = 0.0) -> pd.DataFrame:
+    """Requests as the platform answers them: cache hits fast, misses at their tier's model latency."""
+    tier = rng.choice(list(TIER_MS), size=n, p=[0.7, 0.225, 0.075])
+    hit = rng.random(n) < hit_ratio
+    model = np.array([TIER_MS[t] for t in tier]) * rng.lognormal(0.0, 0.3, n)
+    latency = np.where(hit, rng.lognormal(np.log(3.0), 0.3, n), model + slower_ms)
+    return pd.DataFrame({"ts": np.arange(n, dtype=float), "name": "POST /v1/route", "revision": revision,
+                         "latency_ms": latency, "ok": True, "cache": np.where(hit, "hit", "miss"), "tier": tier})
+
+
+def test_a_cold_private_cache_is_not_read_as_a_slower_canary():
+    rng = np.random.default_rng(30)
+    frame = pd.concat([_answered(rng, "baseline", 20_000, 0.7), _answered(rng, "canary", 2_000, 0.0)])
+    unmatched = judge_samples(frame, JudgeConfig(shared_cache=True))[0]
+    assert unmatched.verdict is Verdict.FAIL  # all misses vs mostly hits: unlike with unlike
+    matched = judge_samples(frame)[0]
+    assert matched.verdict is not Verdict.FAIL and "like with like" in matched.detail
+
+
+def test_a_canary_slower_on_the_same_kind_of_request_still_fails_when_matched():
+    rng = np.random.default_rng(31)
+    frame = pd.concat([_answered(rng, "baseline", 20_000, 0.7), _answered(rng, "canary", 2_000, 0.0, slower_ms=40.0)])
+    check = judge_samples(frame)[0]
+    assert check.verdict is Verdict.FAIL and "like with like" in check.detail
