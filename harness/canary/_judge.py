@@ -401,7 +401,7 @@ def _matched_to(baseline: pd.DataFrame, canary: pd.DataFrame, min_samples: int) 
         return baseline, ""
     order = baseline.sort_values("ts").index if "ts" in baseline else baseline.index
     ranked = key_b.loc[order].groupby(key_b.loc[order]).cumcount()
-    quota = key_b.map(lambda k: int(total * share.get(k, 0.0)))
+    quota = key_b.map((share * total).astype(int)).fillna(0)
     keep = ranked < quota.loc[order]
     chosen = baseline.loc[keep[keep].index]
     mix = ", ".join(f"{k} {v:.0%}" for k, v in share.items())
