@@ -113,6 +113,9 @@ def generator_health(
     """
     cfg = config or GeneratorConfig()
     frame = samples
+    if "ts" not in frame.columns:  # nothing to time: a frame built by hand
+        return GeneratorHealth(len(frame), 0, None, None, None, None, None, target_rps, None, (),
+                               ("lateness not measurable (no start times)",))
     if window is not None and len(frame):
         frame = frame[(frame["ts"] >= window[0]) & (frame["ts"] < window[1])]
     n = len(frame)
