@@ -1,9 +1,30 @@
-"""Cost model: model calls, cache lookups and requests → cost per million requests.
+"""Cost model: what each request cost, canary against baseline, like with like.
 
-The review's point is cost, so a canary that serves the same traffic with more
-(or pricier) model calls — say its cache stopped hitting — must not promote.
-Counters come from each revision's Prometheus `/metrics`, scraped before and
-after a stage; the difference is priced with `harness/data/prices.yaml`.
+The review's point is cost, so a canary that serves the same traffic with
+pricier model calls must not promote — but neither may a healthy canary be
+rolled back because its cache started cold (the issue's +107 %).
+
+Every routed response says what it cost: `x-xynergy-tier` (the tier the
+code chose for the prompt, on hits too) and `x-xynergy-cache` (`hit`,
+`miss`, `dedup`), recorded per sample in the `tier` and `cache` columns.
+`judge_cost` prices each request with `harness/data/prices.yaml` (a miss
+costs its tier's call and the lookup; a hit or a dedup join the lookup) and
+separates two things:
+
+- the **code's decision**, the tier chosen per request: judged always, as
+  the cost each request would have at the *same* cache state (tier price
+  over every routed request of the names the canary served);
+- the **cache state**, the hit ratio: judged only where both revisions share
+  one cache (`CostConfig.shared_cache`); then the actual per-request cost is
+  judged too. A cold private cache is never blamed on the canary's code.
+
+Both comparisons are anytime-valid confidence sequences for bounded means
+(empirical Bernstein, `harness.stats.bounded_mean_cs`) turned into a CS for
+the ratio of means: FAIL when the whole CS is above the allowed increase,
+PASS when it is below, else keep collecting. Call counts are not Poisson
+(one prompt's tier and cache state decide many calls), so nothing here
+assumes they are. Samples without the two columns (older plugins) fall back
+to the `/metrics` counters (`compare_cost`), which stay as the cross-check.
 """
 
 from __future__ import annotations
@@ -15,12 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import pandas as pd
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from scipy import stats
 
 from harness._exceptions import ConfigError, ServiceUnreachable
 from harness._verdicts import Check, Verdict
+from harness.stats import COST_ALPHA, bounded_mean_cs, decide, prior, proportion_cs
 
 __all__ = [
     "PriceTable",
@@ -32,6 +56,9 @@ __all__ = [
     "scrape_usage",
     "estimate_cost",
     "compare_cost",
+    "price_samples",
+    "has_cost_columns",
+    "judge_cost",
 ]
 
 _NOT_SERVED = {"/metrics", "/healthz", "/readyz"}
@@ -215,8 +242,15 @@ class CostConfig:
     """Relative increase of cost per request allowed (0.10 = +10 %)."""
     min_requests: int = 50
     """Fewer requests on either revision → INCONCLUSIVE."""
-    alpha: float = 0.01
-    """One-sided significance level (normal approximation, Poisson call counts)."""
+    alpha: float = COST_ALPHA
+    """False-FAIL budget of the cost checks of a stage (split across them), however often judged."""
+    beta: float = 0.10
+    """Risk of PASSing an increase exactly at `max_increase` (the PASS side of the interval)."""
+    shared_cache: bool | None = None
+    """Both revisions use one cache (the shared Redis): then the hit ratio and the actual
+    cost per request are comparable and judged. None/False: cache state is not judged."""
+    max_hit_ratio_drop: float = 0.05
+    """With a shared cache: the canary's hit ratio may be at most this much lower (5 pp)."""
     suggestive_p: float = 0.01
     """An increase of `suggestive_factor` × the allowed one with alpha ≤ p < this is
     INCONCLUSIVE. Off by default (= alpha): cost per request is dominated by rare
@@ -227,7 +261,13 @@ class CostConfig:
 
 
 def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfig | None = None) -> Check:
-    """The cost SLO: canary cost per request vs baseline's, as a relative increase."""
+    """Cost per request from the `/metrics` counters: the fallback and cross-check.
+
+    Counters mix the code's decision with cache state and give no per-request
+    spread, so this FAILs only when `config.shared_cache` says the caches are
+    comparable; otherwise a large increase is INCONCLUSIVE. Prefer `judge_cost`
+    on samples with `cache`/`tier` columns.
+    """
     cfg = config or CostConfig()
     extra: dict[str, Any] = {"baseline": baseline.to_dict(), "canary": canary.to_dict()}
     samples = int(min(baseline.requests, canary.requests))
@@ -251,6 +291,10 @@ def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfi
     p_value = float(stats.norm.sf(diff / se)) if se > 0 else (0.0 if diff > 0 else 1.0)
     if increase <= cfg.max_increase:
         verdict, why = Verdict.PASS, "within the allowed increase"
+    elif p_value < cfg.alpha and not cfg.shared_cache:
+        verdict, why = Verdict.INCONCLUSIVE, (
+            f"significant (p={p_value:.2g}), but the revisions' caches are not shared, so cache state "
+            "(a cold cache) cannot be told from the code's tier choice: per-sample cache/tier columns needed")
     elif p_value < cfg.alpha:
         verdict, why = Verdict.FAIL, f"significant (p={p_value:.2g} < {cfg.alpha})"
     elif p_value < cfg.suggestive_p and increase >= cfg.suggestive_factor * cfg.max_increase:
@@ -264,3 +308,165 @@ def compare_cost(baseline: CostEstimate, canary: CostEstimate, config: CostConfi
     value = increase if math.isfinite(increase) else None
     extra.update(effect=value, p_value=p_value, alpha=cfg.alpha, test="z-test, Poisson call counts")
     return Check(name, verdict, value, detail=detail, extra=extra, **common)  # type: ignore[arg-type]
+
+
+#: Values of the `cache` column that served from cache (a lookup, no model call).
+_SERVED_FROM_CACHE = ("hit", "dedup")
+
+
+def has_cost_columns(samples: pd.DataFrame) -> bool:
+    """True when the samples say per request which tier was chosen (the plugin's `tier` column)."""
+    return "tier" in samples.columns and bool((samples["tier"].astype(str) != "").any())
+
+
+def price_samples(samples: pd.DataFrame, prices: PriceTable) -> tuple[np.ndarray, np.ndarray]:
+    """(actual cost, decision cost) of every row, in the price table's currency.
+
+    Actual: request price, plus a lookup where the cache was consulted, plus
+    the tier's call price on a miss (or with no cache at all). Decision: the
+    request price plus the chosen tier's call price, as if every request
+    missed — the cost of the code's choice at equal cache state. Rows without
+    a tier (routes that never call a model) cost the request price in both.
+    """
+    tier = samples["tier"].astype(str).to_numpy() if "tier" in samples else np.full(len(samples), "")
+    cache = samples["cache"].astype(str).to_numpy() if "cache" in samples else np.full(len(samples), "")
+    unique, index = np.unique(tier, return_inverse=True)
+    table = np.array([(prices.call_price(str(t)) if t else 0.0) for t in unique], dtype=object)
+    call = np.array([np.nan if v is None else float(v) for v in table], dtype=float)[index]
+    routed = tier != ""
+    from_cache = np.isin(cache, _SERVED_FROM_CACHE)
+    consulted = from_cache | (cache == "miss")
+    actual = prices.request + np.where(consulted, prices.cache_lookup, 0.0) + np.where(routed & ~from_cache, call, 0.0)
+    decision = prices.request + np.where(routed, call, 0.0)
+    return actual, decision
+
+
+def _ratio_check(name: str, base: np.ndarray, can: np.ndarray, upper: float, alpha: float, cfg: CostConfig,
+                 what: str, currency: str, extra: dict[str, Any]) -> Check:
+    """CS for mean(canary) / mean(baseline) − 1 from one bounded-mean CS per side."""
+    lo_c, _ = bounded_mean_cs(can, alpha / 2, upper)
+    _, hi_b = bounded_mean_cs(base, alpha / 2, upper)
+    _, hi_c_pass = bounded_mean_cs(can, cfg.beta / 2, upper)
+    lo_b_pass, _ = bounded_mean_cs(base, cfg.beta / 2, upper)
+    low = lo_c / hi_b - 1.0 if hi_b > 0 else -1.0
+    high = hi_c_pass / lo_b_pass - 1.0 if lo_b_pass > 0 else math.inf
+    mean_b, mean_c = float(np.mean(base)), float(np.mean(can))
+    increase = mean_c / mean_b - 1.0 if mean_b > 0 else (0.0 if mean_c == 0 else math.inf)
+    verdict = decide(low, high, "lte", cfg.max_increase)
+    interval = f"[{low:+.1%}, {'+inf' if not math.isfinite(high) else f'{high:+.1%}'}]"
+    needed = None
+    if verdict is Verdict.FAIL:
+        why = f"the whole interval {interval} is above the allowed increase"
+    elif verdict is Verdict.PASS:
+        why = f"the whole interval {interval} is below the allowed increase"
+    else:
+        half = (high - low) / 2 if math.isfinite(high) else math.inf
+        gap = abs(increase - cfg.max_increase)
+        if math.isfinite(half) and gap > 0:
+            needed = int(math.ceil(len(can) * min((half / gap) ** 2 * 1.2, 1e6)))
+        more = f"; ~{needed} canary requests would likely decide" if needed else ""
+        why = f"keep collecting: the interval {interval} straddles the allowed increase{more}"
+    detail = (f"{what}: {mean_b * 1e6:.2f} → {mean_c * 1e6:.2f} {currency} per million requests "
+              f"({increase:+.1%}, allowed +{cfg.max_increase:.0%}): {why}")
+    extra = {**extra, "effect": increase if math.isfinite(increase) else None, "effect_ci": [low, high],
+             "alpha": alpha, "beta": cfg.beta, "test": "empirical-Bernstein confidence sequences, ratio of means",
+             "baseline_mean": mean_b, "canary_mean": mean_c, "baseline_samples": len(base), "canary_samples": len(can),
+             "leaning": "fail" if increase > cfg.max_increase else "pass"}
+    return Check(name, verdict, increase if math.isfinite(increase) else None, cfg.max_increase, "lte", unit="ratio",
+                 samples=int(min(len(base), len(can))), scope="canary-vs-baseline", kind="cost", detail=detail,
+                 extra=extra, interval=(low, high), confidence=1 - alpha, samples_needed=needed)
+
+
+def _hit_ratio_check(base_hits: int, base_n: int, can_hits: int, can_n: int, alpha: float, cfg: CostConfig) -> Check:
+    """Shared cache only: the canary's hit ratio may not drop by more than `max_hit_ratio_drop`."""
+    a, b = prior(0.5)
+    counts, totals = [base_hits, can_hits], [base_n, can_n]
+    fail_lo, fail_hi = proportion_cs(counts, totals, alpha / 2, a, b)
+    pass_lo, pass_hi = proportion_cs(counts, totals, cfg.beta / 2, a, b)
+    drop_low = float(fail_lo[0] - fail_hi[1])  # baseline − canary, lower bound
+    drop_high = float(pass_hi[0] - pass_lo[1])
+    rb, rc = base_hits / base_n, can_hits / can_n
+    verdict = decide(drop_low, drop_high, "lte", cfg.max_hit_ratio_drop)
+    state = {Verdict.FAIL: "the whole interval is above the allowed drop", Verdict.PASS: "the whole interval is below the allowed drop",
+             Verdict.INCONCLUSIVE: "keep collecting: the interval straddles the allowed drop"}[verdict]
+    return Check("cost/cache-hit-ratio", verdict, rb - rc, cfg.max_hit_ratio_drop, "lte", unit="ratio",
+                 samples=min(base_n, can_n), scope="canary-vs-baseline", kind="cost",
+                 detail=(f"hit ratio (hits and dedup joins) {rb:.1%} → {rc:.1%} on a shared cache, drop "
+                         f"[{drop_low * 100:+.1f}, {drop_high * 100:+.1f}] pp vs {cfg.max_hit_ratio_drop * 100:.0f} pp allowed: {state}"),
+                 extra={"baseline_hit_ratio": rb, "canary_hit_ratio": rc, "alpha": alpha, "beta": cfg.beta,
+                        "test": "proportion confidence sequences (beta-binomial), difference"},
+                 interval=(drop_low, drop_high), confidence=1 - alpha)  # fmt: skip
+
+
+def judge_cost(
+    samples: pd.DataFrame,
+    prices: PriceTable,
+    config: CostConfig | None = None,
+    *,
+    baseline_revision: str = "baseline",
+    canary_revision: str = "canary",
+    baseline_usage: CostEstimate | None = None,
+    canary_usage: CostEstimate | None = None,
+) -> list[Check]:
+    """Cost checks of one stage's judged (post-warm-up) samples; see the module docstring.
+
+    `cost/per-request` always (the code's tier choice at equal cache state;
+    with a shared cache the actual cost per request), `cost/cache-hit-ratio`
+    with a shared cache. The `/metrics` estimates, when given, ride along as
+    the cross-check; without `tier` columns they are the fallback verdict.
+    """
+    cfg = config or CostConfig()
+    if not has_cost_columns(samples):
+        if baseline_usage is not None and canary_usage is not None:
+            check = compare_cost(baseline_usage, canary_usage, cfg)
+            note = "samples carry no cache/tier columns (older plugin): judged from /metrics counters"
+            return [_with_detail(check, note)]
+        return [Check("cost/per-request", Verdict.INCONCLUSIVE, None, cfg.max_increase, "lte", unit="ratio",
+                      scope="canary-vs-baseline", kind="cost",
+                      detail="no per-request cost: samples carry no cache/tier columns and no /metrics usage was scraped")]
+    canary = samples[samples["revision"] == canary_revision]
+    names = set(canary["name"])
+    base = samples[(samples["revision"] == baseline_revision) & samples["name"].isin(names)]
+    base, canary = base[base["tier"].astype(str) != ""], canary[canary["tier"].astype(str) != ""]
+    if len(base) < cfg.min_requests or len(canary) < cfg.min_requests:
+        return [Check("cost/per-request", Verdict.INCONCLUSIVE, None, cfg.max_increase, "lte", unit="ratio",
+                      samples=int(min(len(base), len(canary))), scope="canary-vs-baseline", kind="cost",
+                      detail=f"too few routed requests: baseline {len(base)}, canary {len(canary)} (need {cfg.min_requests})",
+                      samples_needed=cfg.min_requests)]
+    unknown = sorted({t for t in pd.concat([base["tier"], canary["tier"]]).astype(str) if prices.call_price(t) is None})
+    if unknown:
+        return [Check("cost/per-request", Verdict.INCONCLUSIVE, None, cfg.max_increase, "lte", unit="ratio",
+                      scope="canary-vs-baseline", kind="cost",
+                      detail=f"no price for model tier(s) {', '.join(unknown)} in the price table")]
+    actual_b, decision_b = price_samples(base, prices)
+    actual_c, decision_c = price_samples(canary, prices)
+    upper = prices.request + prices.cache_lookup + max(prices.model_call.values(), default=0.0)
+    hit_b = int(np.isin(base["cache"].astype(str), _SERVED_FROM_CACHE).sum()) if "cache" in base else 0
+    hit_c = int(np.isin(canary["cache"].astype(str), _SERVED_FROM_CACHE).sum()) if "cache" in canary else 0
+    extra: dict[str, Any] = {
+        "shared_cache": cfg.shared_cache,
+        "baseline_hit_ratio": hit_b / len(base), "canary_hit_ratio": hit_c / len(canary),
+        "baseline_actual_per_million": float(np.mean(actual_b)) * 1e6,
+        "canary_actual_per_million": float(np.mean(actual_c)) * 1e6,
+        "currency": prices.currency,
+    }
+    if baseline_usage is not None and canary_usage is not None:
+        extra["metrics_cross_check"] = {"baseline": baseline_usage.to_dict(), "canary": canary_usage.to_dict()}
+    checks: list[Check] = []
+    if cfg.shared_cache:
+        alpha = cfg.alpha / 2
+        checks.append(_ratio_check("cost/per-request", actual_b, actual_c, upper, alpha, cfg,
+                                   "actual cost per request (shared cache: cache state comparable)", prices.currency, extra))
+        checks.append(_hit_ratio_check(hit_b, len(base), hit_c, len(canary), alpha, cfg))
+    else:
+        what = (f"cost per request at equal cache state (the code's tier choice; hit ratio {hit_b / len(base):.0%} → "
+                f"{hit_c / len(canary):.0%} not judged: the caches are not shared)")
+        checks.append(_ratio_check("cost/per-request", decision_b, decision_c, upper, cfg.alpha, cfg, what,
+                                   prices.currency, extra))
+    return checks
+
+
+def _with_detail(check: Check, note: str) -> Check:
+    from dataclasses import replace
+
+    return replace(check, detail=f"{check.detail} ({note})", extra={**check.extra, "source": "metrics"})

@@ -1,21 +1,27 @@
 """Canary-vs-baseline judge: is the canary *meaningfully and provably* worse?
 
-Learned from Kayenta's NetflixACAJudge and changed where it is weak:
+Anytime-valid: the stage loop calls these functions every few seconds on
+growing samples, and each comparison is a confidence sequence (CS) on the
+difference canary − baseline that covers the truth at every look at once
+(`harness.stats`; docs/statistics.md). With the configured minimum effect
+as practical significance, per comparison:
 
-- the effect size is primary: a comparison FAILs only when the regression is
-  both statistically significant *and* at least the configured minimum effect;
-  a large observed regression that is not (yet) significant is INCONCLUSIVE,
-  never a pass (Kayenta passes a 23 % regression when the CI is wide);
-- significance level and effect floors are configuration, not constants;
-- a minimum sample count per revision, below which the verdict is INCONCLUSIVE;
-- no group scores: every comparison is its own `Check`, and any FAIL fails.
+- FAIL when the whole CS lies above the minimum effect (a regression at
+  least that large, proven);
+- PASS when the whole CS lies below it (equivalence: any regression is
+  smaller than the minimum effect, proven);
+- INCONCLUSIVE otherwise ("keep collecting"; at the stage's maximum
+  duration the stage is INCONCLUSIVE), with `samples_needed` estimated.
 
-Decision rule per comparison (documented in docs/summary-schema.md as well):
-thin data → INCONCLUSIVE; effect < floor → PASS; effect ≥ floor and
-p < alpha → FAIL; effect ≥ 2 × floor and alpha ≤ p < suggestive_p →
-INCONCLUSIVE (large and suggestive, but unproven); any other non-significant
-effect → PASS (noise: one error in 200 requests, or a shift just over the
-floor that the data cannot tell from chance, is not evidence of anything).
+The comparisons: the latency *median* (shift of the whole distribution),
+the latency *tail* (p95), the *error ratio*. The two latency CSs are
+differences of distribution-free quantile CSs (Howard & Ramdas 2022), the
+error CS a difference of beta-binomial proportion CSs; each side gets half
+of its comparison's α. `JudgeConfig.alpha` is the false-FAIL budget of all
+comparisons together, split evenly (Bonferroni) across the three families.
+Learned from Kayenta's NetflixACAJudge and changed where it is weak: the
+effect size is primary, levels and floors are configuration, every
+comparison is its own `Check`, and peeking never inflates the error rate.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from harness._verdicts import Check, Verdict
+from harness.stats import COMPARISON_ALPHA, decide, prior, proportion_cs, quantile_cs
 
 __all__ = [
     "JudgeConfig",
@@ -36,7 +43,11 @@ __all__ = [
     "compare_latency_tail",
     "compare_errors",
     "hodges_lehmann",
+    "difference_cs",
 ]
+
+#: The comparison families sharing `JudgeConfig.alpha`: latency median, latency tail, errors.
+FAMILIES = 3
 
 
 @dataclass(frozen=True)
@@ -48,13 +59,16 @@ class JudgeConfig:
     canary_revision: str = "canary"
     """Value of the samples' `revision` column for the canary."""
     min_samples: int = 100
-    """Fewer rows than this on either side → INCONCLUSIVE."""
-    alpha: float = 0.01
-    """One-sided significance level of every test: below it a large effect FAILs."""
+    """Fewer rows than this on either side never PASSes (a proven regression still FAILs)."""
+    alpha: float = COMPARISON_ALPHA
+    """False-FAIL budget of all comparisons of a stage, however often it is judged (α/3 each)."""
+    beta: float = 0.10
+    """Risk of PASSing a regression exactly at the minimum effect (per comparison): the upper
+    bound that proves equivalence is taken at 1 − beta, the lower bound that FAILs at 1 − alpha/3."""
     suggestive_p: float = 0.2
-    """Between `alpha` and this, a large effect is INCONCLUSIVE; above it, noise (PASS)."""
+    """Unused since the judge became sequential (an unproven effect is simply INCONCLUSIVE); kept for callers."""
     suggestive_factor: float = 2.0
-    """'Large' for the INCONCLUSIVE zone: at least this many times the minimum effect."""
+    """Unused since the judge became sequential; kept for callers."""
     latency_column: str = "latency_ms"
     """Service time by default; `co_latency_ms` includes load-generator queueing."""
     latency_ok_only: bool = True
@@ -69,10 +83,17 @@ class JudgeConfig:
     """Minimum effect on the error ratio: +0.5 percentage points."""
     same_requests_only: bool = True
     """Compare only request names the canary served (other routes never reach a canary)."""
+    shared_cache: bool | None = None
+    """Both revisions use one cache. When not (None/False) and the samples say how each request
+    was answered (`cache`, `tier` columns), latency is compared like with like: the baseline is
+    subsampled to the canary's mix of cache outcome × tier, so a cold private cache (more, and
+    pricier, misses) is not read as the canary's code being slower."""
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise ValueError("alpha must be in (0, 1)")
+        if not 0 < self.beta < 1:
+            raise ValueError("beta must be in (0, 1)")
         if not self.alpha <= self.suggestive_p <= 1:
             raise ValueError("suggestive_p must be in [alpha, 1]")
         if self.min_samples < 2:
@@ -80,17 +101,40 @@ class JudgeConfig:
         if not 0 < self.tail_quantile < 1:
             raise ValueError("tail_quantile must be in (0, 1)")
 
+    @property
+    def family_alpha(self) -> float:
+        """α of one comparison (Bonferroni over the three families)."""
+        return self.alpha / FAMILIES
 
-def _decide(effect: float, floor: float, p_value: float, config: JudgeConfig) -> tuple[Verdict, str]:
-    if effect < floor:
-        return Verdict.PASS, "below the minimum effect"
-    if p_value < config.alpha:
-        return Verdict.FAIL, f"at least the minimum effect and significant (p={p_value:.2g} < {config.alpha})"
-    if p_value < config.suggestive_p and effect >= config.suggestive_factor * floor:
-        return Verdict.INCONCLUSIVE, (
-            f"over {config.suggestive_factor:g}x the minimum effect but not significant (p={p_value:.2g}): more data needed"
-        )
-    return Verdict.PASS, f"at least the minimum effect but not distinguishable from noise (p={p_value:.2g})"
+
+def difference_cs(canary: tuple[float, float], baseline: tuple[float, float]) -> tuple[float, float]:
+    """CS for canary − baseline from one CS per side (each at half the level's α)."""
+    return canary[0] - baseline[1], canary[1] - baseline[0]
+
+
+def _needed(n: int, interval: tuple[float, float], effect: float, floor: float) -> int | None:
+    """Canary samples that would likely decide: the CS half-width shrinks about as 1/√n."""
+    half = (interval[1] - interval[0]) / 2
+    gap = abs(effect - floor)
+    if not (math.isfinite(half) and gap > 0):
+        return None
+    return int(math.ceil(n * min((half / gap) ** 2 * 1.2, 1e6)))
+
+
+def _sequential(effect: float, interval: tuple[float, float], floor: float, n: int,
+                thin: str = "", min_samples: int = 0) -> tuple[Verdict, str, int | None]:
+    """The three-way rule; with `thin` (too few samples on a side) a PASS waits, a FAIL does not."""
+    verdict = decide(interval[0], interval[1], "lt", floor)
+    lo, hi = interval
+    if verdict is Verdict.FAIL:
+        return verdict, f"the whole interval [{lo:+.4g}, {hi:+.4g}] is above the minimum effect", None
+    if thin:
+        return Verdict.INCONCLUSIVE, f"{thin}; the interval [{lo:+.4g}, {hi:+.4g}] does not prove a regression", min_samples
+    if verdict is Verdict.PASS:
+        return verdict, f"the whole interval [{lo:+.4g}, {hi:+.4g}] is below the minimum effect", None
+    need = _needed(n, interval, effect, floor)
+    more = f"; ~{need} canary samples would likely decide" if need else ""
+    return verdict, f"keep collecting: the interval [{lo:+.4g}, {hi:+.4g}] straddles the minimum effect{more}", need
 
 
 def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float = 0.98) -> tuple[float, float, float]:
@@ -135,6 +179,17 @@ def hodges_lehmann(canary: np.ndarray, baseline: np.ndarray, confidence: float =
     return estimate, ci_low, ci_high
 
 
+#: Below this many samples on a side nothing is computed at all.
+_MIN_TO_COMPUTE = 10
+
+
+def _thin_reason(n_base: int, n_canary: int, config: JudgeConfig) -> str:
+    """Why a PASS must wait ('' when both sides have the minimum): a clear FAIL need not."""
+    if n_base >= config.min_samples and n_canary >= config.min_samples:
+        return ""
+    return f"too few samples to pass: baseline {n_base}, canary {n_canary} (need {config.min_samples} each)"
+
+
 def _thin(name: str, n_base: int, n_canary: int, config: JudgeConfig, unit: str, op: str = "lt") -> Check:
     return Check(
         name=name,
@@ -147,108 +202,98 @@ def _thin(name: str, n_base: int, n_canary: int, config: JudgeConfig, unit: str,
         scope="canary-vs-baseline",
         kind="comparison",
         detail=f"too few samples: baseline {n_base}, canary {n_canary} (need {config.min_samples} each)",
-        extra={"baseline_samples": n_base, "canary_samples": n_canary, "min_samples": config.min_samples},
+        extra={"baseline_samples": n_base, "canary_samples": n_canary, "min_samples": config.min_samples, "thin": True},
+        samples_needed=config.min_samples,
+    )
+
+
+def _quantile_comparison(name: str, b: np.ndarray, c: np.ndarray, q: float, floor_base: float,
+                         cfg: JudgeConfig, label: str) -> Check:
+    side_alpha, side_beta = cfg.family_alpha / 2, cfg.beta / 2
+    base_q = float(np.percentile(b, q * 100, method="inverted_cdf"))
+    canary_q = float(np.percentile(c, q * 100, method="inverted_cdf"))
+    low = difference_cs(quantile_cs(c, q, side_alpha), quantile_cs(b, q, side_alpha))[0]
+    high = difference_cs(quantile_cs(c, q, side_beta), quantile_cs(b, q, side_beta))[1]
+    interval = (low, high)
+    effect = canary_q - base_q
+    floor = max(cfg.latency_min_relative * floor_base, cfg.latency_min_absolute_ms)
+    thin = _thin_reason(len(b), len(c), cfg)
+    verdict, why, need = _sequential(effect, interval, floor, len(c), thin, cfg.min_samples)
+    relative = effect / base_q if base_q > 0 else math.nan
+    return Check(
+        name=name,
+        verdict=verdict,
+        value=effect,
+        objective=floor,
+        op="lt",
+        unit="ms",
+        samples=min(len(b), len(c)),
+        scope="canary-vs-baseline",
+        kind="comparison",
+        detail=f"{label} {base_q:.1f} → {canary_q:.1f} ms ({effect:+.1f} ms, {relative:+.1%}) vs minimum effect {floor:.1f} ms: {why}",
+        extra={
+            "test": "quantile confidence sequences (beta-binomial), difference",
+            "alpha": cfg.family_alpha,
+            "beta": cfg.beta,
+            "effect": effect,
+            "effect_relative": relative if math.isfinite(relative) else None,
+            "effect_ci": list(interval),
+            f"baseline_{label}_ms": base_q,
+            f"canary_{label}_ms": canary_q,
+            "baseline_samples": len(b),
+            "canary_samples": len(c),
+            "thin": bool(thin),
+            "leaning": "pass" if effect < floor else "fail",
+        },
+        interval=interval,
+        confidence=1 - cfg.family_alpha,  # of the lower bound; the upper bound is at 1 - beta
+        samples_needed=need,
     )
 
 
 def compare_latency(baseline: np.ndarray, canary: np.ndarray, config: JudgeConfig | None = None) -> Check:
-    """Mann-Whitney U (canary greater) with the Hodges-Lehmann shift as the effect."""
+    """Shift of the whole latency distribution: CS on the difference of medians vs the minimum effect."""
     cfg = config or JudgeConfig()
     b, c = np.asarray(baseline, dtype=float), np.asarray(canary, dtype=float)
-    name = "compare/latency"
-    if len(b) < cfg.min_samples or len(c) < cfg.min_samples:
-        return _thin(name, len(b), len(c), cfg, "ms")
-    p_value = float(stats.mannwhitneyu(c, b, alternative="greater").pvalue)
-    shift, ci_low, ci_high = hodges_lehmann(c, b, confidence=1 - 2 * cfg.alpha)
+    if min(len(b), len(c)) < _MIN_TO_COMPUTE:
+        return _thin("compare/latency", len(b), len(c), cfg, "ms")
     base_median = float(np.median(b))
-    floor = max(cfg.latency_min_relative * base_median, cfg.latency_min_absolute_ms)
-    verdict, why = _decide(shift, floor, p_value, cfg)
-    relative = shift / base_median if base_median > 0 else math.nan
-    return Check(
-        name=name,
-        verdict=verdict,
-        value=shift,
-        objective=floor,
-        op="lt",
-        unit="ms",
-        samples=min(len(b), len(c)),
-        scope="canary-vs-baseline",
-        kind="comparison",
-        detail=f"median shift {shift:+.1f} ms ({relative:+.1%}) vs floor {floor:.1f} ms: {why}",
-        extra={
-            "test": "mann-whitney-u",
-            "p_value": p_value,
-            "alpha": cfg.alpha,
-            "effect": shift,
-            "effect_relative": relative if math.isfinite(relative) else None,
-            "effect_ci": [ci_low, ci_high],
-            "baseline_median_ms": base_median,
-            "canary_median_ms": float(np.median(c)),
-            "baseline_samples": len(b),
-            "canary_samples": len(c),
-        },
-    )
+    return _quantile_comparison("compare/latency", b, c, 0.5, base_median, cfg, "median")
 
 
 def compare_latency_tail(baseline: np.ndarray, canary: np.ndarray, config: JudgeConfig | None = None) -> Check:
-    """Tail regression: canary p95 vs baseline p95, tested by exceedance counts.
-
-    Under no change, the share of canary requests slower than the baseline's
-    p95 is 5 %; Fisher's exact test on the two exceedance counts says whether
-    the canary exceeds more often. A median test alone misses tail-only defects.
-    """
+    """Tail regression: CS on the difference of the two p95s (a median test misses tail-only defects)."""
     cfg = config or JudgeConfig()
     b, c = np.asarray(baseline, dtype=float), np.asarray(canary, dtype=float)
     q = cfg.tail_quantile
     name = f"compare/latency-p{round(q * 100):d}"
-    if len(b) < cfg.min_samples or len(c) < cfg.min_samples:
+    if min(len(b), len(c)) < _MIN_TO_COMPUTE:
         return _thin(name, len(b), len(c), cfg, "ms")
-    base_q, canary_q = float(np.quantile(b, q)), float(np.quantile(c, q))
-    over_b, over_c = int(np.sum(b > base_q)), int(np.sum(c > base_q))
-    table = [[over_c, len(c) - over_c], [over_b, len(b) - over_b]]
-    p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
-    increase = canary_q - base_q
-    floor = max(cfg.latency_min_relative * base_q, cfg.latency_min_absolute_ms)
-    verdict, why = _decide(increase, floor, p_value, cfg)
-    return Check(
-        name=name,
-        verdict=verdict,
-        value=increase,
-        objective=floor,
-        op="lt",
-        unit="ms",
-        samples=min(len(b), len(c)),
-        scope="canary-vs-baseline",
-        kind="comparison",
-        detail=f"p{round(q * 100)} {base_q:.1f} → {canary_q:.1f} ms ({increase:+.1f} ms) vs floor {floor:.1f} ms: {why}",
-        extra={
-            "test": "fisher-exact-exceedance",
-            "p_value": p_value,
-            "alpha": cfg.alpha,
-            "effect": increase,
-            "effect_relative": increase / base_q if base_q > 0 else None,
-            "baseline_quantile_ms": base_q,
-            "canary_quantile_ms": canary_q,
-            "canary_exceedance": over_c / len(c),
-            "baseline_samples": len(b),
-            "canary_samples": len(c),
-        },
-    )
+    base_q = float(np.percentile(b, q * 100, method="inverted_cdf"))
+    return _quantile_comparison(name, b, c, q, base_q, cfg, f"p{round(q * 100)}")
+
+
+#: Prior mean of the error-ratio sequences (a tuning choice: tightest near a 1 % error ratio).
+ERROR_PRIOR_MEAN = 0.01
 
 
 def compare_errors(
     baseline_errors: int, baseline_total: int, canary_errors: int, canary_total: int, config: JudgeConfig | None = None
 ) -> Check:
-    """One-sided Fisher exact test on error counts; effect = difference in error ratio."""
+    """Difference in error ratio: CS from one beta-binomial CS per side, vs the minimum increase."""
     cfg = config or JudgeConfig()
     name = "compare/errors"
-    if baseline_total < cfg.min_samples or canary_total < cfg.min_samples:
+    if min(baseline_total, canary_total) < _MIN_TO_COMPUTE:
         return _thin(name, baseline_total, canary_total, cfg, "ratio")
-    table = [[canary_errors, canary_total - canary_errors], [baseline_errors, baseline_total - baseline_errors]]
-    p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    a, b = prior(ERROR_PRIOR_MEAN)
+    counts, totals = [canary_errors, baseline_errors], [canary_total, baseline_total]
+    fail_lo, fail_hi = proportion_cs(counts, totals, cfg.family_alpha / 2, a, b)  # [canary, baseline]
+    pass_lo, pass_hi = proportion_cs(counts, totals, cfg.beta / 2, a, b)
+    interval = (float(fail_lo[0] - fail_hi[1]), float(pass_hi[0] - pass_lo[1]))
     base_ratio, canary_ratio = baseline_errors / baseline_total, canary_errors / canary_total
     increase = canary_ratio - base_ratio
-    verdict, why = _decide(increase, cfg.error_min_increase, p_value, cfg)
+    thin = _thin_reason(baseline_total, canary_total, cfg)
+    verdict, why, need = _sequential(increase, interval, cfg.error_min_increase, canary_total, thin, cfg.min_samples)
     return Check(
         name=name,
         verdict=verdict,
@@ -261,20 +306,26 @@ def compare_errors(
         kind="comparison",
         detail=(
             f"error ratio {base_ratio:.2%} → {canary_ratio:.2%} ({increase * 100:+.2f} pp) "
-            f"vs floor {cfg.error_min_increase * 100:.2f} pp: {why}"
+            f"vs minimum effect {cfg.error_min_increase * 100:.2f} pp: {why}"
         ),
         extra={
-            "test": "fisher-exact",
-            "p_value": p_value,
-            "alpha": cfg.alpha,
+            "test": "proportion confidence sequences (beta-binomial), difference",
+            "alpha": cfg.family_alpha,
+            "beta": cfg.beta,
             "effect": increase,
+            "effect_ci": list(interval),
             "baseline_error_ratio": base_ratio,
             "canary_error_ratio": canary_ratio,
             "baseline_errors": baseline_errors,
             "canary_errors": canary_errors,
             "baseline_samples": baseline_total,
             "canary_samples": canary_total,
+            "thin": bool(thin),
+            "leaning": "pass" if increase < cfg.error_min_increase else "fail",
         },
+        interval=interval,
+        confidence=1 - cfg.family_alpha,  # of the lower bound; the upper bound is at 1 - beta
+        samples_needed=need,
     )
 
 
@@ -309,12 +360,49 @@ def judge_samples(
         scope = "canary-vs-earlier-baseline"
     ok_b = baseline["ok"].astype(bool)
     ok_c = canary["ok"].astype(bool)
-    lat_b = baseline.loc[ok_b, cfg.latency_column] if cfg.latency_ok_only else baseline[cfg.latency_column]
-    lat_c = canary.loc[ok_c, cfg.latency_column] if cfg.latency_ok_only else canary[cfg.latency_column]
-    lat_b_arr, lat_c_arr = lat_b.dropna().to_numpy(float), lat_c.dropna().to_numpy(float)
-    checks = [
-        compare_latency(lat_b_arr, lat_c_arr, cfg),
-        compare_latency_tail(lat_b_arr, lat_c_arr, cfg),
-        compare_errors(int((~ok_b).sum()), len(baseline), int((~ok_c).sum()), len(canary), cfg),
-    ]
+    lat_rows_b = baseline.loc[ok_b] if cfg.latency_ok_only else baseline
+    lat_rows_c = canary.loc[ok_c] if cfg.latency_ok_only else canary
+    matched = ""
+    if not cfg.shared_cache:
+        lat_rows_b, matched = _matched_to(lat_rows_b, lat_rows_c, cfg.min_samples)
+    lat_b_arr = lat_rows_b[cfg.latency_column].dropna().to_numpy(float)
+    lat_c_arr = lat_rows_c[cfg.latency_column].dropna().to_numpy(float)
+    latency = [compare_latency(lat_b_arr, lat_c_arr, cfg), compare_latency_tail(lat_b_arr, lat_c_arr, cfg)]
+    if matched:
+        latency = [replace(c, detail=f"{c.detail} ({matched})", extra={**c.extra, "matched_on": list(_STRATA)})
+                   for c in latency]
+    checks = [*latency, compare_errors(int((~ok_b).sum()), len(baseline), int((~ok_c).sum()), len(canary), cfg)]
     return [replace(c, scope=scope) for c in checks]
+
+
+#: How a request was answered: the strata latency is matched on when caches are private.
+_STRATA = ("cache", "tier")
+
+
+def _matched_to(baseline: pd.DataFrame, canary: pd.DataFrame, min_samples: int) -> tuple[pd.DataFrame, str]:
+    """The baseline subsampled to the canary's mix of cache outcome × tier, and a note ('' if not done).
+
+    Each stratum keeps its earliest rows, as many as the canary's share of it
+    times the largest total every stratum can supply; a stratum the baseline
+    lacks, or a match smaller than `min_samples`, leaves the baseline whole.
+    """
+    if not set(_STRATA) <= set(canary.columns) or not set(_STRATA) <= set(baseline.columns) or canary.empty:
+        return baseline, ""
+    if not (canary["cache"].astype(str) != "").any():
+        return baseline, ""
+    key_c = canary["cache"].astype(str) + "/" + canary["tier"].astype(str)
+    key_b = baseline["cache"].astype(str) + "/" + baseline["tier"].astype(str)
+    share = key_c.value_counts(normalize=True)
+    have = key_b.value_counts()
+    if not set(share.index) <= set(have.index):
+        return baseline, ""
+    total = float(min(have[k] / share[k] for k in share.index))
+    if total < min_samples:
+        return baseline, ""
+    order = baseline.sort_values("ts").index if "ts" in baseline else baseline.index
+    ranked = key_b.loc[order].groupby(key_b.loc[order]).cumcount()
+    quota = key_b.map((share * total).astype(int)).fillna(0)
+    keep = ranked < quota.loc[order]
+    chosen = baseline.loc[keep[keep].index]
+    mix = ", ".join(f"{k} {v:.0%}" for k, v in share.items())
+    return chosen, f"like with like: baseline matched to the canary's cache × tier mix ({mix}), {len(chosen)} rows"

@@ -6,6 +6,17 @@ columns) is cut into fixed windows aligned on the moment a fault was injected
 `HealthyRule`, and the first run of consecutive healthy windows marks the
 failover (during the fault) or the recovery (after it). Nothing here talks to
 a process, so every edge of the rule is pinned by tests on synthetic frames.
+
+A 1-second window holds a handful of requests, so its error ratio and p95
+are thin data: one error in twenty, or the one slow request that *is* the
+p95 of twenty, prove nothing. A window therefore counts as unhealthy only
+when its own requests prove it (the one-sided lower bound of its error ratio,
+exact Clopper–Pearson, or of its p95, an order statistic, is beyond the rule
+at confidence 1 − `WINDOW_ALPHA`), or when it has fewer than the rule's
+minimum requests (silence is not health). Each window is judged once, after
+the run, so these are fixed-sample bounds, not sequences. And a measured
+failover or recovery that misses its objective while the load generator
+could not keep its schedule is INCONCLUSIVE, not FAIL.
 """
 
 from __future__ import annotations
@@ -21,6 +32,12 @@ import pandas as pd
 from harness._verdicts import Check, Verdict
 from harness.chaos._experiment import HealthyRule
 from harness.slo import SLO, judge_measurement
+from scipy import stats as scistats
+
+from harness.stats import generator_health
+
+#: Per window, the confidence with which its requests must prove it unhealthy.
+WINDOW_ALPHA = 0.01
 
 __all__ = [
     "FaultWindow",
@@ -66,6 +83,13 @@ class FaultMeasurement:
     primary_return_s: float | None
     rule: str
     judge: tuple[str, ...] = ()
+    after_requests: int | None = None
+    """Requests from the fault's removal to the end of the run (None: never removed)."""
+    recovery_observable: bool | None = None
+    """Whether the run after the fault's removal had enough windows with the rule's minimum of
+    requests to hold one sustained healthy run (None: never removed)."""
+    generator: str = ""
+    """Why the load generator was saturated from the injection on ('' when it kept its schedule)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN becomes None)."""
@@ -82,10 +106,12 @@ def window_stats(samples: pd.DataFrame, start: float, end: float, width: float =
 
     Windows are aligned on `start`; only whole windows are returned, empty
     ones included (with 0 requests), so a silence shows as a gap in health.
+    `error_low` and `p95_low` are the lower bounds of the window's error ratio
+    and p95 at confidence 1 − `WINDOW_ALPHA` (what the window proves).
     """
     count = max(0, int(math.floor((end - start) / width + 1e-9)))
     index = pd.RangeIndex(count, name="window")
-    columns = ["start", "offset_s", "requests", "errors", "error_ratio", "p95_ms"]
+    columns = ["start", "offset_s", "requests", "errors", "error_ratio", "p95_ms", "error_low", "p95_low"]
     if count == 0:
         return pd.DataFrame(columns=columns)
     frame = samples.loc[(samples["ts"] >= start) & (samples["ts"] < start + count * width), ["ts", "ok", "latency_ms"]]
@@ -101,16 +127,40 @@ def window_stats(samples: pd.DataFrame, start: float, end: float, width: float =
     stats["requests"] = stats["requests"].fillna(0).astype(int)
     stats["errors"] = stats["errors"].fillna(0).astype(int)
     stats["error_ratio"] = stats["errors"] / stats["requests"].where(stats["requests"] > 0)
+    n = stats["requests"].to_numpy()
+    errors = stats["errors"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        low = scistats.beta.ppf(WINDOW_ALPHA, errors, n - errors + 1)  # Clopper–Pearson, one-sided
+    stats["error_low"] = np.where(n > 0, np.where(errors > 0, low, 0.0), np.nan)
+    stats["p95_low"] = _p95_lower_bounds(frame["latency_ms"].to_numpy(dtype=float), slot, count)
     stats["offset_s"] = index.to_numpy() * width
     stats["start"] = start + stats["offset_s"]
     return stats.reset_index()[["window", *columns]]
 
 
+def _p95_lower_bounds(latency: np.ndarray, slot: np.ndarray, count: int) -> np.ndarray:
+    """Per window: the lower bound of its p95 (order statistic X(s_lo)), -inf when it has none."""
+    out = np.full(count, -np.inf)
+    if not len(latency):
+        return out
+    order = np.lexsort((latency, slot))
+    slots, sorted_lat = slot[order], latency[order]
+    starts = np.searchsorted(slots, np.arange(count), side="left")
+    sizes = np.searchsorted(slots, np.arange(count), side="right") - starts
+    has = sizes > 0
+    # X(l) <= p95 unless Bin(n, 0.95) < l: the largest l with P(Bin(n, 0.95) <= l - 1) <= alpha
+    s_lo = scistats.binom.ppf(WINDOW_ALPHA, np.maximum(sizes, 1), 0.95).astype(int)
+    ok = has & (s_lo >= 1)
+    out[ok] = sorted_lat[starts[ok] + s_lo[ok] - 1]
+    return out
+
+
 def _healthy(stats: pd.DataFrame, rule: HealthyRule) -> pd.Series:
+    """Enough requests, and neither the error ratio nor the p95 provably over the rule."""
     return (
         (stats["requests"] >= rule.min_requests)
-        & (stats["error_ratio"].fillna(1.0) < rule.max_error_ratio)
-        & (stats["p95_ms"].fillna(math.inf) < rule.max_p95_ms)
+        & (stats["error_low"].fillna(1.0) < rule.max_error_ratio)
+        & (stats["p95_low"].fillna(math.inf) < rule.max_p95_ms)
     )
 
 
@@ -181,6 +231,12 @@ def measure_fault(
         recovery = first_sustained_healthy(samples, fault.removed_at, run_end, rule)
         if primary_region is not None:
             primary_return = _primary_return(samples, fault.removed_at, run_end, primary_region, rule.window)
+    after_requests = observable = None
+    if fault.removed_at is not None:
+        after_requests = int(((samples["ts"] >= fault.removed_at) & (samples["ts"] < run_end)).sum())
+        after = window_stats(samples, fault.removed_at, run_end, rule.window)
+        observable = bool((after["requests"] >= rule.min_requests).sum() >= rule.consecutive)
+    health = generator_health(samples, window=(fault.injected_at, run_end))
     returned = None
     if primary_region is not None and fault.removed_at is not None and "region" in samples.columns:
         after = samples.loc[samples["ts"] >= fault.removed_at, "region"].astype(str)
@@ -200,8 +256,11 @@ def measure_fault(
         primary_region=primary_region,
         primary_returned=returned,
         primary_return_s=primary_return,
-        rule=rule.describe(),
+        rule=rule.describe() + f" (not proven otherwise at {1 - WINDOW_ALPHA:.0%} confidence)",
         judge=fault.judge,
+        after_requests=after_requests,
+        recovery_observable=observable,
+        generator="; ".join(health.reasons),
     )
 
 
@@ -225,7 +284,10 @@ def failover_checks(measurements: Iterable[FaultMeasurement], slo: SLO) -> list[
 
     Measured values go through `harness.slo.judge_measurement`. A figure that
     never happened (None: no sustained healthy run in the window) is a FAIL,
-    not an INCONCLUSIVE: not recovering is what the game day exists to catch.
+    not an INCONCLUSIVE: not recovering is what the game day exists to catch —
+    unless the data could not show it: a recovery window with too few requests
+    to ever hold a healthy run, or a load generator that could not keep its
+    schedule (then a FAIL of either kind is INCONCLUSIVE, naming why).
     """
     checks: list[Check] = []
     for m in measurements:
@@ -237,5 +299,14 @@ def failover_checks(measurements: Iterable[FaultMeasurement], slo: SLO) -> list[
             if value is None:
                 never = "failed over" if what == "failover" else "recovered"
                 judged = replace(judged, verdict=Verdict.FAIL, detail=f"never {never}: no run of {m.rule}")
+                if what == "recovery" and m.recovery_observable is False:
+                    judged = replace(judged, verdict=Verdict.INCONCLUSIVE, detail=(
+                        f"recovery not observable: {m.after_requests} requests after the fault's removal, too few "
+                        f"to hold one run of {m.rule}"))
+            if judged.verdict is Verdict.FAIL and m.generator:
+                judged = replace(judged, verdict=Verdict.INCONCLUSIVE, detail=(
+                    f"load generator saturated: {m.generator} (would FAIL: {judged.detail})"),
+                    extra={**judged.extra, "verdict_before_generator_check": "fail"})
             checks.append(replace(judged, name=f"{what}/{m.action}", extra={**judged.extra, "slo": slo.name}))
     return checks
+

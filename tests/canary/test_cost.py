@@ -5,13 +5,20 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from harness._exceptions import ConfigError
 from harness._verdicts import Verdict
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from harness.canary._cost import (
     CostConfig,
     PriceTable,
     compare_cost,
     estimate_cost,
+    judge_cost,
     load_prices,
     parse_usage,
+    price_samples,
 )
 
 PRICES = PriceTable(currency="USD", model_call={"small": 0.001, "large": 0.01}, cache_lookup=0.0, request=0.0)
@@ -64,17 +71,18 @@ def test_cost_per_million_is_priced_from_the_table():
     assert estimate.cost_per_million == pytest.approx(500 * 0.001 / 1000 * 1e6)
 
 
-def test_a_canary_whose_cache_stopped_hitting_fails_the_cost_check_by_how_much():
+def test_from_metrics_a_cache_that_stopped_hitting_fails_only_when_the_cache_is_shared():
     base, canary = _Service("baseline"), _Service("canary")
     base.serve(1000, hit_every=2, large_every=0)
     canary.serve(1000, hit_every=0, large_every=0)
-    check = compare_cost(
-        estimate_cost(parse_usage(base.text()), PRICES, "baseline"),
-        estimate_cost(parse_usage(canary.text()), PRICES, "canary"),
-    )
-    assert check.verdict is Verdict.FAIL and check.kind == "cost"
-    assert check.value == pytest.approx(1.0)  # +100 % per request
-    assert "+100.0%" in check.detail
+    estimates = (estimate_cost(parse_usage(base.text()), PRICES, "baseline"),
+                 estimate_cost(parse_usage(canary.text()), PRICES, "canary"))
+    shared = compare_cost(*estimates, CostConfig(shared_cache=True))
+    assert shared.verdict is Verdict.FAIL and shared.kind == "cost"
+    assert shared.value == pytest.approx(1.0)  # +100 % per request
+    assert "+100.0%" in shared.detail
+    private = compare_cost(*estimates)  # a cold private cache is cache state, not the canary's code
+    assert private.verdict is Verdict.INCONCLUSIVE and "not shared" in private.detail
 
 
 def test_an_equally_priced_canary_passes_and_thin_traffic_is_inconclusive():
@@ -123,3 +131,72 @@ def test_a_costlier_canary_on_thin_traffic_is_noise_or_inconclusive_not_a_failur
     assert check.value > 0.10
     assert check.verdict is not Verdict.FAIL
     assert check.extra["p_value"] > 0.01
+
+
+TIERS = {"small": 0.0002, "medium": 0.002, "large": 0.012}
+TABLE = PriceTable(currency="USD", model_call=TIERS, cache_lookup=0.000002, request=0.0000004)
+
+
+def _routed(rng: np.random.Generator, revision: str, n: int, hit_ratio: float,
+            mix: tuple[float, float, float] = (0.6, 0.3, 0.1)) -> pd.DataFrame:
+    """Routed requests as the plugin records them: the tier chosen, and how the cache answered."""
+    tier = rng.choice(list(TIERS), size=n, p=list(mix))
+    cache = np.where(rng.random(n) < hit_ratio, "hit", "miss")
+    return pd.DataFrame({"name": "POST /v1/route", "revision": revision, "tier": tier, "cache": cache,
+                         "ok": True, "latency_ms": 10.0})
+
+
+def test_each_request_is_priced_by_how_it_was_answered():
+    rows = pd.DataFrame({"tier": ["large", "large", "small", ""], "cache": ["miss", "hit", "dedup", ""]})
+    actual, decision = price_samples(rows, TABLE)
+    assert actual.tolist() == pytest.approx([0.012 + 0.000002 + 0.0000004, 0.000002 + 0.0000004,
+                                             0.000002 + 0.0000004, 0.0000004])
+    assert decision.tolist() == pytest.approx([0.0120004, 0.0120004, 0.0002004, 0.0000004])
+
+
+@settings(max_examples=8, deadline=None)
+@given(canary_hits=st.floats(0.0, 1.0), baseline_hits=st.floats(0.0, 1.0), seed=st.integers(0, 2**16))
+def test_cache_state_alone_can_never_fail_the_cost_check(canary_hits: float, baseline_hits: float, seed: int):
+    """The issue's healthy +107 %: a cold private cache on the canary, a warm one on the baseline."""
+    rng = np.random.default_rng(seed)
+    frame = pd.concat([_routed(rng, "baseline", 3000, baseline_hits), _routed(rng, "canary", 400, canary_hits)])
+    checks = judge_cost(frame, TABLE)
+    assert [c.name for c in checks] == ["cost/per-request"]
+    assert checks[0].verdict is not Verdict.FAIL
+    assert "not judged" in checks[0].detail
+
+
+def test_the_issue_cold_cache_case_passes_once_the_tier_choice_is_proven_equal():
+    rng = np.random.default_rng(5)
+    frame = pd.concat([_routed(rng, "baseline", 100_000, 0.7), _routed(rng, "canary", 50_000, 0.0)])
+    [check] = judge_cost(frame, TABLE)
+    assert check.extra["canary_actual_per_million"] > 2 * check.extra["baseline_actual_per_million"]
+    assert check.verdict is Verdict.PASS, check.detail
+
+
+def test_a_canary_choosing_pricier_tiers_fails_the_cost_check():
+    rng = np.random.default_rng(6)
+    frame = pd.concat([_routed(rng, "baseline", 5000, 0.5), _routed(rng, "canary", 800, 0.5, mix=(0.2, 0.3, 0.5))])
+    [check] = judge_cost(frame, TABLE)
+    assert check.verdict is Verdict.FAIL, check.detail
+    assert check.interval is not None and check.interval[0] > 0.10
+
+
+def test_with_a_shared_cache_a_canary_that_stopped_hitting_fails_the_hit_ratio():
+    rng = np.random.default_rng(7)
+    frame = pd.concat([_routed(rng, "baseline", 5000, 0.6), _routed(rng, "canary", 800, 0.0)])
+    checks = {c.name: c for c in judge_cost(frame, TABLE, CostConfig(shared_cache=True))}
+    assert checks["cost/cache-hit-ratio"].verdict is Verdict.FAIL
+    assert checks["cost/per-request"].verdict is Verdict.FAIL
+
+
+def test_samples_without_cost_columns_fall_back_to_metrics_and_say_so():
+    base, canary = _Service("baseline"), _Service("canary")
+    base.serve(1000, hit_every=2, large_every=0)
+    canary.serve(1000, hit_every=2, large_every=0)
+    frame = pd.DataFrame({"name": ["POST /v1/route"] * 2, "revision": ["baseline", "canary"], "ok": True})
+    [check] = judge_cost(frame, PRICES, baseline_usage=estimate_cost(parse_usage(base.text()), PRICES, "baseline"),
+                         canary_usage=estimate_cost(parse_usage(canary.text()), PRICES, "canary"))
+    assert check.verdict is Verdict.PASS and "/metrics" in check.detail
+    [missing] = judge_cost(frame, PRICES)
+    assert missing.verdict is Verdict.INCONCLUSIVE

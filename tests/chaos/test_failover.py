@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from pathlib import Path
 
 import pytest
@@ -40,9 +43,35 @@ def test_a_four_second_healthy_blip_does_not_count() -> None:
     assert first_sustained_healthy(samples, T0 + 10, T0 + 40, RULE) == 10.0
 
 
-def test_one_error_in_a_window_of_twenty_breaks_the_one_percent_rule() -> None:
-    samples = frame(30, bad=lambda t: abs(t - 12.5) < 0.01)
-    assert first_sustained_healthy(samples, T0 + 10, T0 + 30, RULE) == 3.0
+def test_one_error_in_a_window_of_twenty_proves_nothing_but_a_quarter_failing_does() -> None:
+    one = frame(30, bad=lambda t: abs(t - 12.5) < 0.01)
+    assert first_sustained_healthy(one, T0 + 10, T0 + 30, RULE) == 0.0
+    quarter = frame(30, bad=lambda t: 12.0 <= t < 13.0 and round(t * 20) % 4 == 0)
+    assert first_sustained_healthy(quarter, T0 + 10, T0 + 30, RULE) == 3.0
+
+
+def test_the_one_slow_request_that_is_the_p95_of_a_window_proves_nothing() -> None:
+    one_slow = frame(30, slow=lambda t: abs(t - 12.5) < 0.01)
+    assert first_sustained_healthy(one_slow, T0 + 10, T0 + 30, RULE) == 0.0
+
+
+def test_a_recovery_window_too_thin_to_hold_a_run_is_inconclusive_not_fail() -> None:
+    samples = pd.concat([frame(20, bad=lambda t: t >= 10), frame(20, rate=2).assign(ts=lambda f: f["ts"] + 20,
+                                                                                   intended_ts=lambda f: f["ts"])])
+    measured = measure_fault(samples, fault(10, 20), RULE, run_end=T0 + 40)
+    assert measured.recovery_s is None and measured.after_requests == 40
+    [failover, recovery] = failover_checks([measured], FAILOVER_SLO)
+    assert failover.verdict is Verdict.FAIL
+    assert recovery.verdict is Verdict.INCONCLUSIVE and "not observable" in recovery.detail
+
+
+def test_a_starved_generator_turns_a_missed_failover_into_inconclusive() -> None:
+    samples = frame(60, bad=lambda t: 10 <= t < 50)
+    samples["ts"] = samples["ts"] + np.where(samples["ts"] >= T0 + 10, 0.5, 0.0)  # every request 500 ms late
+    measured = measure_fault(samples, fault(10, 50), RULE, run_end=T0 + 60)
+    assert measured.generator.startswith("pacer lateness")
+    checks = failover_checks([measured], FAILOVER_SLO)
+    assert checks[0].verdict is Verdict.INCONCLUSIVE and checks[0].detail.startswith("load generator saturated")
 
 
 def test_slow_windows_are_not_healthy_even_without_errors() -> None:

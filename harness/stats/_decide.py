@@ -1,0 +1,87 @@
+"""The three-way decision on an interval, and the α budget of a stage.
+
+An interval that lies wholly on the good side of an objective PASSes, wholly
+on the bad side FAILs, and one that straddles it cannot decide: INCONCLUSIVE
+("keep collecting" while a stage runs). With anytime-valid intervals this
+rule may be applied after every request without inflating the error rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from harness._verdicts import Check, Verdict
+
+__all__ = [
+    "STAGE_ALPHA",
+    "SLO_ALPHA",
+    "COMPARISON_ALPHA",
+    "COST_ALPHA",
+    "decide",
+    "good_side",
+    "settle_at_max_duration",
+]
+
+#: False-FAIL budget of one canary stage, split by Bonferroni across the families below.
+STAGE_ALPHA = 0.05
+#: Absolute SLOs over samples: per `evaluate` call, split across the checks it makes
+#: (a stage makes two calls: canary and whole stage).
+SLO_ALPHA = 0.005
+#: Canary-vs-baseline comparisons (latency shift, latency tail, errors): 0.01 each.
+COMPARISON_ALPHA = 0.03
+#: Cost per request (tier mix on cache misses, and hit ratio where judged).
+COST_ALPHA = 0.01
+
+
+def good_side(value: float, op: str, objective: float) -> bool:
+    """`value op objective` for lt, lte, gt, gte."""
+    return {
+        "lt": value < objective,
+        "lte": value <= objective,
+        "gt": value > objective,
+        "gte": value >= objective,
+    }[op]
+
+
+def decide(low: float, high: float, op: str, objective: float) -> Verdict:
+    """PASS when every value in [low, high] meets `op objective`, FAIL when none does."""
+    if good_side(low, op, objective) and good_side(high, op, objective):
+        return Verdict.PASS
+    if not good_side(low, op, objective) and not good_side(high, op, objective):
+        return Verdict.FAIL
+    return Verdict.INCONCLUSIVE
+
+
+def settle_at_max_duration(checks: Iterable[Check]) -> list[Check]:
+    """The stage's last word when its maximum duration ran out with checks still undecided.
+
+    An INCONCLUSIVE check whose estimate is on the good side of its objective
+    ("no regression found", not "proven equivalent") becomes PASS, its detail
+    saying how large a miss its interval still allows; one whose estimate is
+    on the bad side stays INCONCLUSIVE (never promotes, never a FAIL). Checks
+    undecided for other reasons stay as they are: no interval or value, too
+    few samples (`extra["thin"]`), or a saturated load generator. FAIL and
+    PASS are final already. The false-FAIL guarantee is untouched (no FAIL
+    is added); what this trades is the risk of promoting a regression the
+    stage was too short to prove — the bench's power table measures it.
+    """
+    out: list[Check] = []
+    for c in checks:
+        settle = (
+            c.verdict is Verdict.INCONCLUSIVE
+            and c.interval is not None
+            and c.value is not None
+            and c.objective is not None
+            and not c.extra.get("thin")
+            and "verdict_before_generator_check" not in c.extra
+            and good_side(float(c.value), c.op, float(c.objective))
+        )
+        if settle:
+            assert c.interval is not None
+            c = replace(c, verdict=Verdict.PASS, samples_needed=None,
+                        detail=(f"no regression found by the maximum duration (estimate within the objective, not "
+                                f"proven: the interval still reaches {c.interval[1]:.4g}); {c.detail}"),
+                        extra={**c.extra, "settled_at_max_duration": True})
+        out.append(c)
+    return out
