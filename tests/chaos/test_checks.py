@@ -16,13 +16,13 @@ SLOS = {s.name: s for s in load_slos(Path(__file__).parents[2] / "slos")}
 
 
 def test_a_window_check_sees_only_the_fault_window() -> None:
-    samples = frame(40, bad=lambda t: t < 10)  # errors only before the fault
+    samples = frame(40, rate=100, bad=lambda t: t < 10)  # errors only before the fault; enough to prove < 1 %
     checks = [
         WindowCheck("fault errors", "error-ratio", "lt", 0.01, window="fault"),
         WindowCheck("before errors", "error-ratio", "lt", 0.01, window="before"),
     ]
     during, before = evaluate_window_checks(samples, checks, [fault(10, 20)], run_start=T0, run_end=T0 + 40)
-    assert during.verdict is Verdict.PASS and during.value == 0.0 and during.samples == 200
+    assert during.verdict is Verdict.PASS and during.value == 0.0 and during.samples == 1000
     assert before.verdict is Verdict.FAIL and before.value == 1.0
 
 
@@ -45,10 +45,10 @@ def test_a_check_with_no_matching_requests_is_inconclusive() -> None:
 
 
 def test_a_named_slo_is_judged_on_the_fault_window_only() -> None:
-    samples = frame(30, bad=lambda t: t >= 20)  # everything fails after the fault is gone
+    samples = frame(30, rate=100, bad=lambda t: t >= 20)  # everything fails after the fault is gone
     check = WindowCheck("errors during the outage", window="fault", slo="error-ratio")
     [result] = evaluate_window_checks(samples, [check], [fault(10, 20)], run_start=T0, run_end=T0 + 30, slos=SLOS)
-    assert result.verdict is Verdict.PASS and result.samples == 200
+    assert result.verdict is Verdict.PASS and result.samples == 1000
     assert result.scope.startswith("window=fault") and result.extra["slo"] == "error-ratio"
 
 

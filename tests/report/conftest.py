@@ -11,6 +11,7 @@ import pytest
 
 from harness._verdicts import Check, Verdict
 from harness.canary import judge_samples
+from harness.stats import settle_at_max_duration
 from harness.report import (
     RunResult,
     StageResult,
@@ -48,7 +49,7 @@ def stage(rng, weight, start, canary_median=40.0, seconds=20, reference=None):
     )
     s = StageResult(
         name=f"stage-{weight}", weight=weight, started_at=start, ended_at=start + seconds,
-        checks=[slo, *judge_samples(frame, reference=reference)],
+        checks=[slo, *settle_at_max_duration(judge_samples(frame, reference=reference))],
         series=sample_series(frame, start) + resource_series(resources, start),
         windows=[Window(5.0, 9.0, "latency 200ms on edge->ai-routing-engine <script>")],
         distributions=latency_distributions(frame, revisions=["baseline", "canary"]),
