@@ -23,11 +23,13 @@ HINT = "a number and a unit: 500ms, 30s, 2m or 1h"
 def parse_duration(value: object, *, source: str | None = None, field: str | None = None) -> float:
     """Seconds from a duration string; ConfigError (naming source and field) otherwise."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ConfigError(f"a bare number is ambiguous: write {value}s or {value}ms ({HINT})",
+        shown = f"{value:g}" if isinstance(value, float) or abs(value) < 10**15 else "N"
+        raise ConfigError(f"a bare number is ambiguous: write {shown}s or {shown}ms ({HINT})",
                           source=source, field=field)
-    match = _GRAMMAR.match(value) if isinstance(value, str) else None
+    match = _GRAMMAR.match(value) if isinstance(value, str) and len(value) <= 64 else None
     if match is None:
-        raise ConfigError(f"expected a duration, {HINT}; got {value!r}", source=source, field=field)
+        shown = repr(value) if len(repr(value)) <= 64 else repr(value)[:61] + "..."
+        raise ConfigError(f"expected a duration, {HINT}; got {shown}", source=source, field=field)
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not math.isfinite(seconds):
         raise ConfigError(f"duration out of range: {value!r}", source=source, field=field)
