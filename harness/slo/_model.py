@@ -25,6 +25,7 @@ from typing import Any
 
 from harness._config import Problems, load_yaml_documents, yaml_files
 from harness._exceptions import SLOFileError
+from harness.slo._query import counts_errors, sli_type
 from harness.slo._registry import metric_source, metric_source_types
 
 __all__ = [
@@ -107,6 +108,23 @@ class SLO:
     display_name: str = ""
     description: str = ""
     labels: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sli_type(self) -> str | None:
+        """`latency`, `error_ratio` or None, from the indicator's queries (never the name).
+
+        A threshold SLI is typed by its query; a ratio SLI is an error ratio
+        when its good or bad side counts by `ok`, `status` or `error_kind`.
+        Producers put it in `Check.extra["sli"]` so exporters need not guess.
+        """
+        sli = self.indicator
+        if sli.threshold is not None:
+            return sli_type(str(sli.threshold.spec.get("query", ""))) if sli.threshold.type == "harness" else None
+        assert sli.ratio is not None
+        side = sli.ratio.good or sli.ratio.bad
+        if side is not None and side.type == "harness" and counts_errors(str(side.spec.get("query", ""))):
+            return "error_ratio"
+        return None
 
 
 class _Reader:

@@ -31,7 +31,7 @@ import pandas as pd
 from harness._exceptions import SLOFileError
 from harness.samples import empty_samples
 
-__all__ = ["Query", "HarnessSpec", "parse_query", "parse_harness_spec", "apply_filter"]
+__all__ = ["Query", "HarnessSpec", "parse_query", "parse_harness_spec", "apply_filter", "sli_type", "statistic_of", "counts_errors"]
 
 NUMERIC_COLUMNS = ("latency_ms", "co_latency_ms", "bytes", "status", "ts", "intended_ts")
 GROUP_COLUMNS = ("name", "method", "revision", "region", "worker", "status", "error_kind")
@@ -114,6 +114,40 @@ def parse_query(text: str) -> Query:
     raise ValueError(
         f"{text!r} is not a query: use pNN(col), median|mean|min|max(col), count, count(PRED) or ratio(PRED)"
     )
+
+
+#: Sample columns that say whether a request failed: a ratio over them is an error ratio.
+_ERROR_COLUMNS = re.compile(r"\b(?:ok|status|error_kind)\b")
+
+
+def sli_type(query: str | None) -> str | None:
+    """What a query measures, by its form: `latency`, `error_ratio`, or None.
+
+    `latency`: an aggregate (pNN, median, mean, min, max) of a `*_ms` column;
+    `error_ratio`: `ratio(PRED)` whose predicate reads `ok`, `status` or
+    `error_kind` (a `count(PRED)` is a count, not a ratio: None). Exporters use this instead of guessing from SLO
+    names. Syntax only (no evaluation), so it is cheap to call per check.
+    """
+    text = " ".join(query.split()) if isinstance(query, str) else ""
+    if (m := _AGG.match(text)) and m["col"].endswith("_ms"):
+        return "latency"
+    if (m := _PRED.match(text)) and m["fn"] == "ratio" and _ERROR_COLUMNS.search(m["pred"]):
+        return "error_ratio"
+    return None
+
+
+def counts_errors(query: str | None) -> bool:
+    """True for `count(PRED)` over `ok`, `status` or `error_kind` (a ratio SLI's good or bad side)."""
+    m = _PRED.match(" ".join(query.split())) if isinstance(query, str) else None
+    return bool(m and m["fn"] == "count" and _ERROR_COLUMNS.search(m["pred"]))
+
+
+def statistic_of(query: str | None) -> str | None:
+    """`p95`, `median`, `mean`, `min` or `max` for an aggregate query; None otherwise."""
+    m = _AGG.match(" ".join(query.split())) if isinstance(query, str) else None
+    if m is None:
+        return None
+    return f"p{float(m['q']):g}" if m["q"] is not None else str(m["fn"])
 
 
 @dataclass(frozen=True)
