@@ -112,6 +112,9 @@ def validate_files(paths: list[Path], *, topology: Path | None = None) -> list[s
         if doc is None:
             continue
         kind = doc.get("kind")
+        if not isinstance(kind, (str, type(None))):
+            problems.add(ConfigError(f"expected a string, got {type(kind).__name__}", source=str(path), field="kind"))
+            continue
         if kind in _SLO_KINDS or (kind is None and "apiVersion" in doc):
             slo_files.append(path)
             continue
