@@ -252,7 +252,7 @@ def _action(
     judge_raw = data.get("judge", [])
     if isinstance(judge_raw, str):
         judge_raw = [judge_raw]
-    if not isinstance(judge_raw, list) or any(j not in JUDGEMENTS for j in judge_raw):
+    if not isinstance(judge_raw, list) or any(not isinstance(j, str) or j not in JUDGEMENTS for j in judge_raw):
         raise r.fail(f"{w}judge", f"expected a list of: {', '.join(sorted(JUDGEMENTS))}")
     if judge_raw and kind not in {"toxic", "down", "kill", "freeze"}:
         raise r.fail(f"{w}judge", f"{kind!r} is not a fault; only faults can be judged")
@@ -274,7 +274,7 @@ def _toxic(r: _Reader, value: object, where: str) -> Toxic:
     if kind not in TOXIC_ATTRIBUTES:
         raise r.fail(f"{where}.type", f"unknown toxic {kind!r} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
     stream = data.get("stream", "downstream")
-    if stream not in {"upstream", "downstream"}:
+    if not isinstance(stream, str) or stream not in {"upstream", "downstream"}:
         raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {stream!r}")
     toxicity = r.number(data, "toxicity", f"{where}.", 1.0, lo=0.0, hi=1.0)
     attrs = r.mapping(data.get("attributes", {}), f"{where}.attributes")
@@ -357,7 +357,7 @@ def _check(r: _Reader, item: object, where: str) -> WindowCheck:
             raise r.fail(f"{where}.value", "required field is missing")
         objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
     window = data.get("window", "fault")
-    if window not in CHECK_WINDOWS:
+    if not isinstance(window, str) or window not in CHECK_WINDOWS:
         raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {window!r}")
     pattern = r.text(data, "requests", f"{where}.", required=False)
     if pattern is not None:

@@ -48,6 +48,11 @@ def _load(kind: str, raw: bytes) -> None:
             loader(path)
         except error as exc:
             assert str(exc).startswith(str(path)) or all(str(p).startswith(str(path)) for p in exc.problems)
+        if kind == "experiment":  # the topology-checked path (gameday, validate --topology) too
+            try:
+                load_experiment(path, links=["client->edge"], processes=["edge"], slos=["latency-p95", "failover"])
+            except ExperimentError:
+                pass
         try:
             validate_files([path])
         except ConfigError:
