@@ -186,9 +186,10 @@ def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
     problems.attempt(v.only, top, "(top level)", {"kind", "name", "entry", "services", "redis", "toxiproxy", "proxies"})
     if top.get("kind", "Topology") != "Topology":
         problems.attempt(v.fail, "kind", f"must be Topology (or absent), got {top['kind']!r}")
-    services_raw = problems.attempt(v.mapping, top.get("services"), "services") or {}
-    if not services_raw:
+    services_raw = problems.attempt(v.mapping, top.get("services"), "services")
+    if services_raw == {}:  # (None: not a mapping, already reported)
         problems.attempt(v.fail, "services", "at least one service is required")
+    services_raw = services_raw or {}
     parsed = {str(n): problems.attempt(_service, v, str(n), spec) for n, spec in services_raw.items()}
     services = {n: svc for n, svc in parsed.items() if svc is not None}
     for svc in services.values():
