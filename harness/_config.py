@@ -46,6 +46,7 @@ __all__ = [
     "load_yaml_documents",
     "parse_yaml_documents",
     "read_text",
+    "short_repr",
     "yaml_files",
 ]
 
@@ -140,6 +141,14 @@ def load_yaml(path: str | Path, *, error: type[ConfigError] = ConfigError) -> An
     if len(docs) > 1:
         raise error(f"expected one YAML document, found {len(docs)}", source=str(path))
     return docs[0] if docs else None
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters, for one-line messages about hostile values."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def yaml_files(directory: Path) -> list[Path]:

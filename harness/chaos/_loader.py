@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness._config import Problems, load_yaml
+from harness._config import Problems, load_yaml, short_repr
 from harness._duration import parse_duration
 from harness._exceptions import ConfigError, ExperimentError
 from harness.chaos._experiment import (
@@ -73,9 +73,9 @@ class _Reader:
     def number(self, data: Mapping[str, Any], key: str, where: str, default: float, *, lo: float, hi: float) -> float:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise self.fail(f"{where}{key}", f"expected a number, got {value!r}")
+            raise self.fail(f"{where}{key}", f"expected a number, got {short_repr(value)}")
         if not lo <= value <= hi or math.isinf(value) or (isinstance(value, int) and abs(value) > 2**53):
-            raise self.fail(f"{where}{key}", f"must be between {lo:g} and {hi:g}, got {_short(value)}")
+            raise self.fail(f"{where}{key}", f"must be between {lo:g} and {hi:g}, got {short_repr(value)}")
         return float(value)
 
     def duration(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
@@ -85,11 +85,6 @@ class _Reader:
             return parse_duration(data[key], source=self.source, field=f"{where}{key}")
         except ConfigError as exc:
             raise self.fail(f"{where}{key}", exc.problem) from None
-
-
-def _short(value: object) -> str:
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"a {len(str(abs(value)))}-digit number"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_experiment(
@@ -212,9 +207,42 @@ def _action(
     *,
     rollback: bool,
 ) -> Action:
+    """One action; its independent fields (target, `at`, `for`, toxic, judge) are all checked."""
     data = r.mapping(value, where)
+    problems = Problems(ExperimentError)
     common = {"name", "action", "link", "process"}
-    r.only(data, where, common if rollback else common | {"at", "for", "toxic", "judge"})
+    problems.attempt(r.only, data, where, common if rollback else common | {"at", "for", "toxic", "judge"})
+    w = f"{where}."
+    kind = problems.attempt(_action_kind, r, data, where, rollback)
+    link, process = data.get("link"), data.get("process")
+    with problems.part():
+        _target(r, data, w, links, processes)
+    at = problems.attempt(r.duration, data, "at", w)
+    if not rollback and at is None and data.get("at") is None:
+        problems.add(r.fail(f"{w}at", "required field is missing (offset from the start of load, e.g. '20s')"))
+    duration = problems.attempt(r.duration, data, "for", w)
+    if duration is not None and duration <= 0:
+        problems.add(r.fail(f"{w}for", "must be longer than zero"))
+    if duration is not None and kind in {"restart", "thaw"}:
+        problems.add(r.fail(f"{w}for", f"{kind!r} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)"))
+    toxic = None
+    if kind == "toxic":
+        toxic = problems.attempt(_toxic, r, data.get("toxic"), f"{w}toxic")
+    elif "toxic" in data and kind is not None:
+        problems.add(r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {kind!r}"))
+    judge = problems.attempt(_judge, r, data.get("judge", []), w, kind, duration, data.get("for") is not None)
+    name = problems.attempt(r.text, data, "name", w, required=False)
+    problems.raise_if_any()
+    assert kind is not None and judge is not None
+    name = name or f"{kind} {link or process}" + (f" @{at:g}s" if at else "")
+    return Action(
+        name=name, action=kind, at=at or 0.0, duration=duration, link=link, process=process, toxic=toxic,
+        judge=judge,
+    )
+
+
+def _action_kind(r: _Reader, data: Mapping[str, Any], where: str, rollback: bool) -> str:
+    """`action`, checked against what the target (`link` or `process`) allows."""
     w = f"{where}."
     kind = str(r.text(data, "action", w))
     link, process = data.get("link"), data.get("process")
@@ -228,41 +256,35 @@ def _action(
     if kind not in allowed:
         target = "a link" if link is not None else "a process"
         raise r.fail(f"{w}action", f"{kind!r} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
+    return kind
+
+
+def _target(
+    r: _Reader, data: Mapping[str, Any], w: str, links: Collection[str] | None, processes: Collection[str] | None
+) -> None:
+    """The link or process is a name the topology has (when one is given)."""
+    link, process = data.get("link"), data.get("process")
     if link is not None:
         r.text(data, "link", w)
         if links is not None and link not in links:
             raise r.fail(f"{w}link", f"no link {link!r} in the topology (links: {', '.join(sorted(links))})")
-    else:
+    elif process is not None:
         r.text(data, "process", w)
         if processes is not None and process not in processes:
             raise r.fail(f"{w}process", f"no instance {process!r} in the topology (instances: {', '.join(sorted(processes))})")
-    at = r.duration(data, "at", w)
-    if not rollback and at is None:
-        raise r.fail(f"{w}at", "required field is missing (offset from the start of load, e.g. '20s')")
-    duration = r.duration(data, "for", w)
-    if duration is not None and duration <= 0:
-        raise r.fail(f"{w}for", "must be longer than zero")
-    if duration is not None and kind in {"restart", "thaw"}:
-        raise r.fail(f"{w}for", f"{kind!r} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)")
-    toxic = None
-    if kind == "toxic":
-        toxic = _toxic(r, data.get("toxic"), f"{w}toxic")
-    elif "toxic" in data:
-        raise r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {kind!r}")
-    judge_raw = data.get("judge", [])
-    if isinstance(judge_raw, str):
-        judge_raw = [judge_raw]
+
+
+def _judge(
+    r: _Reader, value: object, w: str, kind: str | None, duration: float | None, has_for: bool
+) -> tuple[str, ...]:
+    judge_raw = [value] if isinstance(value, str) else value
     if not isinstance(judge_raw, list) or any(not isinstance(j, str) or j not in JUDGEMENTS for j in judge_raw):
         raise r.fail(f"{w}judge", f"expected a list of: {', '.join(sorted(JUDGEMENTS))}")
-    if judge_raw and kind not in {"toxic", "down", "kill", "freeze"}:
+    if judge_raw and kind is not None and kind not in {"toxic", "down", "kill", "freeze"}:
         raise r.fail(f"{w}judge", f"{kind!r} is not a fault; only faults can be judged")
-    if "recovery" in judge_raw and duration is None:
+    if "recovery" in judge_raw and duration is None and not has_for:  # (a bad `for` is reported already)
         raise r.fail(f"{w}judge", "judging recovery needs `for` (recovery is measured after the fault is removed)")
-    name = r.text(data, "name", w, required=False) or f"{kind} {link or process}" + (f" @{at:g}s" if at else "")
-    return Action(
-        name=name, action=kind, at=at or 0.0, duration=duration, link=link, process=process, toxic=toxic,
-        judge=tuple(judge_raw),
-    )
+    return tuple(judge_raw)
 
 
 def _toxic(r: _Reader, value: object, where: str) -> Toxic:
@@ -282,7 +304,7 @@ def _toxic(r: _Reader, value: object, where: str) -> Toxic:
     clean: dict[str, int] = {}
     for key, val in attrs.items():
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise r.fail(f"{where}.attributes.{key}", f"expected a non-negative integer, got {val!r}")
+            raise r.fail(f"{where}.attributes.{key}", f"expected a non-negative integer, got {short_repr(val)}")
         clean[str(key)] = val
     if kind == "slicer" and clean.get("average_size", 0) < 1:
         # average_size 0 crashes a real toxiproxy-server (stack overflow): refuse it here.

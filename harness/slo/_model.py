@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness._config import Problems, load_yaml_documents, yaml_files
+from harness._config import Problems, load_yaml_documents, short_repr, yaml_files
 from harness._exceptions import SLOFileError
 from harness.slo._query import counts_errors, sli_type
 from harness.slo._registry import metric_source, metric_source_types
@@ -156,7 +156,7 @@ class _Reader:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self.fail(_join(where, key), f"expected a string, got {value!r}")
+            raise self.fail(_join(where, key), f"expected a string, got {short_repr(value)}")
         return value
 
     def number(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
@@ -164,11 +164,11 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(_join(where, key), f"expected a number, got {value!r}")
+            raise self.fail(_join(where, key), f"expected a number, got {short_repr(value)}")
         if isinstance(value, int) and abs(value) > 2**53:
             raise self.fail(_join(where, key), f"a {len(str(abs(value)))}-digit number is out of range")
         if not math.isfinite(value):
-            raise self.fail(_join(where, key), f"expected a finite number, got {value!r}")
+            raise self.fail(_join(where, key), f"expected a finite number, got {short_repr(value)}")
         return float(value)
 
 
@@ -382,21 +382,16 @@ def parse_slo_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> list[S
 def _header(r: _Reader, doc: Mapping[str, Any]) -> SLI | bool:
     """Check apiVersion and kind; parse an SLI document (True for an SLO document)."""
     if doc.get("apiVersion") != "openslo/v1":
-        raise r.fail("apiVersion", f"{_short(doc.get('apiVersion'))} is not openslo/v1")
+        raise r.fail("apiVersion", f"{short_repr(doc.get('apiVersion'))} is not openslo/v1")
     kind = doc.get("kind")
     if kind not in ("SLO", "SLI"):
-        raise r.fail("kind", f"{_short(kind)} is not one of SLO, SLI (the harness reads no other OpenSLO kinds)")
+        raise r.fail("kind", f"{short_repr(kind)} is not one of SLO, SLI (the harness reads no other OpenSLO kinds)")
     if kind == "SLO":
         return True
     sli = _sli(r, {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}, "")
     if not sli.name:
         raise r.fail("metadata.name", "required field is missing")
     return sli
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 
-from harness._config import Problems, load_yaml
+from harness._config import Problems, load_yaml, short_repr
 from harness._exceptions import TopologyError
 
 __all__ = [
@@ -185,7 +185,7 @@ def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
     top = v.mapping(data, "(top level)")
     problems.attempt(v.only, top, "(top level)", {"kind", "name", "entry", "services", "redis", "toxiproxy", "proxies"})
     if top.get("kind", "Topology") != "Topology":
-        problems.attempt(v.fail, "kind", f"must be Topology (or absent), got {top['kind']!r}")
+        problems.attempt(v.fail, "kind", f"must be Topology (or absent), got {short_repr(top['kind'])}")
     services_raw = problems.attempt(v.mapping, top.get("services"), "services")
     if services_raw == {}:  # (None: not a mapping, already reported)
         problems.attempt(v.fail, "services", "at least one service is required")
@@ -196,7 +196,7 @@ def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
         problems.attempt(_check_upstreams, v, svc, parsed)
     entry = top.get("entry", "edge")
     if not isinstance(entry, str) or (parsed and entry not in parsed):  # no services: one problem, not two
-        problems.attempt(v.fail, "entry", f"must name a declared service, got {entry!r}")
+        problems.attempt(v.fail, "entry", f"must name a declared service, got {short_repr(entry)}")
     tox = problems.attempt(v.mapping, top.get("toxiproxy", {}), "toxiproxy") or {}
     problems.attempt(v.only, tox, "toxiproxy", {"port"})
     redis = problems.attempt(_redis, v, top.get("redis", {}))
@@ -298,61 +298,59 @@ class _Validator:
         if value in (None, "auto"):
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            self.fail(field_name, f"must be a port 1-65535 or 'auto', got {value!r}")
+            self.fail(field_name, f"must be a port 1-65535 or 'auto', got {short_repr(value)}")
         return int(value)
 
     def string(self, value: Any, field_name: str) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            self.fail(field_name, f"must be a non-empty string, got {value!r}")
+            self.fail(field_name, f"must be a non-empty string, got {short_repr(value)}")
         return str(value)
 
 
 def _service(v: _Validator, name: str, raw: Any) -> ServiceSpec:
+    """One service; its independent fields are all checked (each problem reported)."""
     where = f"services.{name}"
     if "@" in name or "->" in name or not name:
         v.fail(where, "service names may not contain '@' or '->'")
     spec = v.mapping(raw, where)
-    v.only(spec, where, {"service", "url", "port", "region", "upstreams", "redis", "canary", "args"})
-    kind = v.string(spec.get("service"), f"{where}.service")
-    url = v.string(spec.get("url"), f"{where}.url")
-    if (kind is None) == (url is None):
-        v.fail(where, "give exactly one of 'service' (spawned) or 'url' (external)")
+    problems = Problems(TopologyError)
+    problems.attempt(v.only, spec, where, {"service", "url", "port", "region", "upstreams", "redis", "canary", "args"})
+    kind = problems.attempt(v.string, spec.get("service"), f"{where}.service")
+    url = problems.attempt(v.string, spec.get("url"), f"{where}.url")
+    if (spec.get("service") is None) == (spec.get("url") is None):
+        problems.attempt(v.fail, where, "give exactly one of 'service' (spawned) or 'url' (external)")
     if kind is not None and kind not in SERVICE_KINDS:
-        v.fail(f"{where}.service", f"unknown service {kind!r}; known: {', '.join(sorted(SERVICE_KINDS))}")
+        problems.attempt(v.fail, f"{where}.service", f"unknown service {kind!r}; known: {', '.join(sorted(SERVICE_KINDS))}")
     if url is not None:
-        parts = _split_url(v, url, f"{where}.url")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            v.fail(f"{where}.url", f"must be an http(s) URL, got {url!r}")
+        with problems.part():
+            parts = _split_url(v, url, f"{where}.url")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                v.fail(f"{where}.url", f"must be an http(s) URL, got {short_repr(url)}")
         for key in ("port", "canary", "args", "redis"):
             if key in spec:
-                v.fail(f"{where}.{key}", "not allowed for an external service")
+                problems.attempt(v.fail, f"{where}.{key}", "not allowed for an external service")
     ups = spec.get("upstreams", [])
     if not isinstance(ups, list) or not all(isinstance(u, str) for u in ups):
-        v.fail(f"{where}.upstreams", "must be a list of service names")
+        problems.attempt(v.fail, f"{where}.upstreams", "must be a list of service names")
+        ups = []
     if len(set(ups)) != len(ups):
-        v.fail(f"{where}.upstreams", "lists a service twice")
+        problems.attempt(v.fail, f"{where}.upstreams", "lists a service twice")
     args = spec.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        v.fail(f"{where}.args", "must be a list of strings")
+        problems.attempt(v.fail, f"{where}.args", "must be a list of strings")
     redis = spec.get("redis", False)
     if not isinstance(redis, bool):
-        v.fail(f"{where}.redis", f"must be true or false, got {redis!r}")
-    canary = None
-    if "canary" in spec:
-        canary = _canary(v, where, spec["canary"])
+        problems.attempt(v.fail, f"{where}.redis", f"must be true or false, got {short_repr(redis)}")
+    canary = problems.attempt(_canary, v, where, spec["canary"]) if "canary" in spec else None
+    port = problems.attempt(v.port, spec.get("port", "auto"), f"{where}.port")
+    region = problems.attempt(v.string, spec.get("region"), f"{where}.region")
+    problems.raise_if_any()
     return ServiceSpec(
-        name=name,
-        kind=kind,
-        url=url,
-        port=v.port(spec.get("port", "auto"), f"{where}.port"),
-        region=v.string(spec.get("region"), f"{where}.region"),
-        upstreams=tuple(ups),
-        redis=redis,
-        canary=canary,
-        args=tuple(args),
-    )
+        name=name, kind=kind, url=url, port=port, region=region, upstreams=tuple(ups), redis=bool(redis),
+        canary=canary, args=tuple(args),
+    )  # fmt: skip
 
 
 def _canary(v: _Validator, where: str, raw: Any) -> CanarySpec:
@@ -360,7 +358,7 @@ def _canary(v: _Validator, where: str, raw: Any) -> CanarySpec:
     v.only(spec, f"{where}.canary", {"port", "defect", "weight"})
     weight = spec.get("weight", 0)
     if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
-        v.fail(f"{where}.canary.weight", f"must be a percentage 0-100, got {weight!r}")
+        v.fail(f"{where}.canary.weight", f"must be a percentage 0-100, got {short_repr(weight)}")
     defect = v.string(spec.get("defect"), f"{where}.canary.defect")
     if defect is not None:
         validate_defect(defect, source=v.source, field_name=f"{where}.canary.defect")
@@ -377,11 +375,11 @@ def _redis(v: _Validator, raw: Any) -> RedisSpec:
     url = v.string(spec.get("url"), "redis.url")
     mode = spec.get("mode", "external" if url else "auto")
     if mode not in ("auto", "spawn", "off", "external"):
-        v.fail("redis.mode", f"must be auto, spawn, off or external, got {mode!r}")
+        v.fail("redis.mode", f"must be auto, spawn, off or external, got {short_repr(mode)}")
     if (mode == "external") != (url is not None):
         v.fail("redis.url", "required exactly when redis.mode is 'external'")
     if url is not None and _split_url(v, url, "redis.url").scheme not in ("redis", "rediss"):
-        v.fail("redis.url", f"must be a redis:// URL, got {url!r}")
+        v.fail("redis.url", f"must be a redis:// URL, got {short_repr(url)}")
     return RedisSpec(mode=str(mode), port=v.port(spec.get("port", "auto"), "redis.port"), url=url)
 
 
@@ -390,7 +388,7 @@ def _split_url(v: _Validator, url: str, field_name: str) -> SplitResult:
         parts = urlsplit(url)
         _ = (parts.hostname, parts.port)  # both parse lazily and raise ValueError
     except ValueError as exc:
-        v.fail(field_name, f"not a valid URL ({exc}): {url!r}")
+        v.fail(field_name, f"not a valid URL ({exc}): {short_repr(url)}")
     return parts
 
 

@@ -95,3 +95,16 @@ def test_a_topology_reports_all_its_problems_at_once() -> None:
     with pytest.raises(TopologyError) as info:
         parse_topology(data, source="t.yaml")
     assert [p.field for p in info.value.problems] == ["services.a.port", "services.b.service", "entry", "redis.mode"]
+
+
+def test_every_field_problem_of_one_action_is_reported() -> None:
+    doc = {
+        "title": "t", "description": "d",
+        "method": [{"action": "toxic", "link": "nowhere", "at": "soon", "for": "-1s", "judge": ["vibes"],
+                    "toxic": {"type": "latency", "attributes": {"latency": -5}}}],
+    }  # fmt: skip
+    with pytest.raises(ExperimentError) as info:
+        parse_experiment(doc, "x.yaml", links=["client->edge"])
+    assert [p.field for p in info.value.problems] == [
+        "method[0].link", "method[0].at", "method[0].for", "method[0].toxic.attributes.latency", "method[0].judge",
+    ]
