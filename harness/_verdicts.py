@@ -63,8 +63,10 @@ class CheckKind(enum.StrEnum):
     """Process spawn to the first ready answer, seconds."""
     RESOURCE = "resource"
     """A resource measurement of an instance (peak RSS, CPU)."""
+    GENERATOR = "generator"
+    """The load generator's health (pacer lateness, achieved rate, host CPU)."""
     LOAD = "load"
-    """The load generator's own integrity (samples complete, pacing, workers)."""
+    """The load run's integrity (Locust and worker exit codes, samples complete)."""
 
 
 class Op(enum.StrEnum):
