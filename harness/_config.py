@@ -27,6 +27,7 @@ use) and their exact messages; what they share lives here.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,9 @@ MAX_BYTES = 10 * 2**20
 MAX_DEPTH = 64
 
 _BOOL = "tag:yaml.org,2002:bool"
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = _REPR.maxset = 4
 _T = TypeVar("_T")
 
 
@@ -144,10 +148,14 @@ def load_yaml(path: str | Path, *, error: type[ConfigError] = ConfigError) -> An
 
 
 def short_repr(value: object, limit: int = 60) -> str:
-    """`repr(value)` cut to `limit` characters, for one-line messages about hostile values."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-        return f"a {len(str(abs(value)))}-digit number"
-    text = repr(value)
+    """A bounded `repr` for one-line messages about hostile values.
+
+    `reprlib` caps depth and items, so a YAML alias bomb (a list of lists of
+    aliases) costs a few dozen steps here, not an exponential walk.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        return f"a {int(value.bit_length() * 0.30103) + 1}-digit number"
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

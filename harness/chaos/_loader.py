@@ -127,7 +127,7 @@ def parse_experiment(
     names = [a.name for a in method]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        problems.add(r.fail("method", f"action name {duplicate!r} is used twice; names identify actions in the journal"))
+        problems.add(r.fail("method", f"action name {short_repr(duplicate)} is used twice; names identify actions in the journal"))
     rollbacks_raw = doc.get("rollbacks", [])
     if not isinstance(rollbacks_raw, list):
         problems.add(r.fail("rollbacks", "expected a list of actions"))
@@ -190,12 +190,12 @@ def _check_slo_names(r: _Reader, experiment: Experiment, slos: Collection[str], 
     if experiment.steady_state is not None:
         for i, name in enumerate(experiment.steady_state.slos):
             if name not in slos:
-                problems.add(r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {name!r} (known: {known})"))
+                problems.add(r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {short_repr(name)} (known: {known})"))
     if any(a.judge for a in experiment.method) and experiment.failover_slo not in slos:
-        problems.add(r.fail("failover-slo", f"no SLO named {experiment.failover_slo!r} (known: {known})"))
+        problems.add(r.fail("failover-slo", f"no SLO named {short_repr(experiment.failover_slo)} (known: {known})"))
     for i, check in enumerate(experiment.checks):
         if check.slo is not None and check.slo not in slos:
-            problems.add(r.fail(f"checks[{i}].slo", f"no SLO named {check.slo!r} (known: {known})"))
+            problems.add(r.fail(f"checks[{i}].slo", f"no SLO named {short_repr(check.slo)} (known: {known})"))
 
 
 def _action(
@@ -224,12 +224,12 @@ def _action(
     if duration is not None and duration <= 0:
         problems.add(r.fail(f"{w}for", "must be longer than zero"))
     if duration is not None and kind in {"restart", "thaw"}:
-        problems.add(r.fail(f"{w}for", f"{kind!r} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)"))
+        problems.add(r.fail(f"{w}for", f"{short_repr(kind)} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)"))
     toxic = None
     if kind == "toxic":
         toxic = problems.attempt(_toxic, r, data.get("toxic"), f"{w}toxic")
     elif "toxic" in data and kind is not None:
-        problems.add(r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {kind!r}"))
+        problems.add(r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {short_repr(kind)}"))
     judge = problems.attempt(_judge, r, data.get("judge", []), w, kind, duration, data.get("for") is not None)
     name = problems.attempt(r.text, data, "name", w, required=False)
     problems.raise_if_any()
@@ -255,7 +255,7 @@ def _action_kind(r: _Reader, data: Mapping[str, Any], where: str, rollback: bool
     )
     if kind not in allowed:
         target = "a link" if link is not None else "a process"
-        raise r.fail(f"{w}action", f"{kind!r} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
+        raise r.fail(f"{w}action", f"{short_repr(kind)} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
     return kind
 
 
@@ -267,11 +267,11 @@ def _target(
     if link is not None:
         r.text(data, "link", w)
         if links is not None and link not in links:
-            raise r.fail(f"{w}link", f"no link {link!r} in the topology (links: {', '.join(sorted(links))})")
+            raise r.fail(f"{w}link", f"no link {short_repr(link)} in the topology (links: {', '.join(sorted(links))})")
     elif process is not None:
         r.text(data, "process", w)
         if processes is not None and process not in processes:
-            raise r.fail(f"{w}process", f"no instance {process!r} in the topology (instances: {', '.join(sorted(processes))})")
+            raise r.fail(f"{w}process", f"no instance {short_repr(process)} in the topology (instances: {', '.join(sorted(processes))})")
 
 
 def _judge(
@@ -281,7 +281,7 @@ def _judge(
     if not isinstance(judge_raw, list) or any(not isinstance(j, str) or j not in JUDGEMENTS for j in judge_raw):
         raise r.fail(f"{w}judge", f"expected a list of: {', '.join(sorted(JUDGEMENTS))}")
     if judge_raw and kind is not None and kind not in {"toxic", "down", "kill", "freeze"}:
-        raise r.fail(f"{w}judge", f"{kind!r} is not a fault; only faults can be judged")
+        raise r.fail(f"{w}judge", f"{short_repr(kind)} is not a fault; only faults can be judged")
     if "recovery" in judge_raw and duration is None and not has_for:  # (a bad `for` is reported already)
         raise r.fail(f"{w}judge", "judging recovery needs `for` (recovery is measured after the fault is removed)")
     return tuple(judge_raw)
@@ -294,10 +294,10 @@ def _toxic(r: _Reader, value: object, where: str) -> Toxic:
     r.only(data, where, {"type", "stream", "toxicity", "attributes"})
     kind = str(r.text(data, "type", f"{where}."))
     if kind not in TOXIC_ATTRIBUTES:
-        raise r.fail(f"{where}.type", f"unknown toxic {kind!r} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
+        raise r.fail(f"{where}.type", f"unknown toxic {short_repr(kind)} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
     stream = data.get("stream", "downstream")
     if not isinstance(stream, str) or stream not in {"upstream", "downstream"}:
-        raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {stream!r}")
+        raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {short_repr(stream)}")
     toxicity = r.number(data, "toxicity", f"{where}.", 1.0, lo=0.0, hi=1.0)
     attrs = r.mapping(data.get("attributes", {}), f"{where}.attributes")
     r.only(attrs, f"{where}.attributes", TOXIC_ATTRIBUTES[kind])
@@ -371,16 +371,16 @@ def _check(r: _Reader, item: object, where: str) -> WindowCheck:
     else:
         metric = str(r.text(data, "metric", f"{where}."))
         if metric not in CHECK_METRICS:
-            raise r.fail(f"{where}.metric", f"unknown metric {metric!r} (known: {', '.join(sorted(CHECK_METRICS))})")
+            raise r.fail(f"{where}.metric", f"unknown metric {short_repr(metric)} (known: {', '.join(sorted(CHECK_METRICS))})")
         op = str(r.text(data, "op", f"{where}."))
         if op not in _OPS:
-            raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {op!r}")
+            raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {short_repr(op)}")
         if "value" not in data:
             raise r.fail(f"{where}.value", "required field is missing")
         objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
     window = data.get("window", "fault")
     if not isinstance(window, str) or window not in CHECK_WINDOWS:
-        raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {window!r}")
+        raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {short_repr(window)}")
     pattern = r.text(data, "requests", f"{where}.", required=False)
     if pattern is not None:
         try:

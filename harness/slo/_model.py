@@ -188,7 +188,7 @@ def _metric_source(r: _Reader, data: Any, where: str) -> MetricSource:
     # Validation of the spec belongs to the metric-source plugin (registry).
     plugin = metric_source(source_type)
     if plugin is None:
-        raise r.fail(f"{ms_where}.type", f"{source_type!r} is not one of {', '.join(metric_source_types())}")
+        raise r.fail(f"{ms_where}.type", f"{short_repr(source_type)} is not one of {', '.join(metric_source_types())}")
     try:
         plugin.validate(spec, lambda f, p: r.fail(f"{ms_where}.spec{'.' + f if f else ''}", p))
     except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a plugin's own bug must not be a traceback
@@ -221,7 +221,7 @@ def _sli(r: _Reader, data: Any, where: str) -> SLI:
             raise r.fail(f"{rw}.{side}.metricSource.spec.query", "a ratio side counts samples: use count or count(PRED)")
     counter = ratio.get("counter", True)
     if not isinstance(counter, bool):
-        raise r.fail(f"{rw}.counter", f"expected true or false, got {counter!r}")
+        raise r.fail(f"{rw}.counter", f"expected true or false, got {short_repr(counter)}")
     return SLI(name=name, ratio=RatioMetric(total=total, good=good, bad=bad, counter=counter))
 
 
@@ -230,7 +230,7 @@ def _objective(r: _Reader, data: Any, where: str, sli: SLI, method: str) -> Obje
     data = r.mapping(data, where, allowed)
     op = data.get("op")
     if op is not None and op not in OPS:
-        raise r.fail(f"{where}.op", f"{op!r} is not one of {', '.join(OPS)}")
+        raise r.fail(f"{where}.op", f"{short_repr(op)} is not one of {', '.join(OPS)}")
     value = r.number(data, "value", where)
     target = r.number(data, "target", where)
     percent = r.number(data, "targetPercent", where)
@@ -275,7 +275,7 @@ def _openslo_duration(r: _Reader, value: Any, where: str) -> float:
     `harness._duration` (`500ms`, `30s`, `2m`, `1h`).
     """
     if not isinstance(value, str) or len(value) > 12 or not _DURATION.match(value):
-        raise r.fail(where, f"{value!r} is not a duration (a positive integer and one of m, h, d, w, M, Q, Y)")
+        raise r.fail(where, f"{short_repr(value)} is not a duration (a positive integer and one of m, h, d, w, M, Q, Y)")
     return float(int(value[:-1]) * _SECONDS[value[-1]])
 
 
@@ -283,7 +283,7 @@ def _slo(r: _Reader, doc: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLO:
     meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
     name = r.text(meta, "name", "metadata", required=True)
     if not _NAME.match(name):
-        raise r.fail("metadata.name", f"{name!r} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+        raise r.fail("metadata.name", f"{short_repr(name)} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
     allowed = {
         "description", "service", "indicator", "indicatorRef", "timeWindow",
         "budgetingMethod", "objectives", "alertPolicies",
@@ -296,11 +296,11 @@ def _slo(r: _Reader, doc: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLO:
     else:
         ref = r.text(spec, "indicatorRef", "spec")
         if ref not in slis:
-            raise r.fail("spec.indicatorRef", f"no SLI named {ref!r} in the loaded files")
+            raise r.fail("spec.indicatorRef", f"no SLI named {short_repr(ref)} in the loaded files")
         sli = slis[ref]
     method = r.text(spec, "budgetingMethod", "spec", required=True)
     if method not in BUDGETING_METHODS:
-        raise r.fail("spec.budgetingMethod", f"{method!r} is not one of {', '.join(BUDGETING_METHODS)}")
+        raise r.fail("spec.budgetingMethod", f"{short_repr(method)} is not one of {', '.join(BUDGETING_METHODS)}")
     if method == "RatioTimeslices":
         raise r.fail("spec.budgetingMethod", "RatioTimeslices is not supported by the harness")
     windows = r.required(spec, "timeWindow", "spec")
@@ -372,7 +372,7 @@ def parse_slo_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> list[S
     seen: dict[str, str] = {}
     for slo in slos:
         if slo.name in seen:
-            problems.add(SLOFileError(f"duplicate SLO name {slo.name!r} (also in {seen[slo.name]})",
+            problems.add(SLOFileError(f"duplicate SLO name {short_repr(slo.name)} (also in {seen[slo.name]})",
                                       source=slo.source_file, field="metadata.name"))
         seen.setdefault(slo.name, slo.source_file)
     problems.raise_if_any()

@@ -127,7 +127,7 @@ class Topology:
         for inst in self.instances():
             if inst.name == name:
                 return inst
-        raise KeyError(f"no instance {name!r}; known: {', '.join(i.name for i in self.instances())}")
+        raise KeyError(f"no instance {short_repr(name)}; known: {', '.join(i.name for i in self.instances())}")
 
     def links(self) -> list[LinkSpec]:
         """`client->ENTRY`, one link per upstream (plus `@canary`), one per Redis user."""
@@ -233,14 +233,14 @@ def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
 def _check_upstreams(v: _Validator, svc: ServiceSpec, declared: Mapping[str, object]) -> None:
     for up in svc.upstreams:
         if up not in declared:
-            v.fail(f"services.{svc.name}.upstreams", f"unknown service {up!r}")
+            v.fail(f"services.{svc.name}.upstreams", f"unknown service {short_repr(up)}")
         if up == svc.name:
             v.fail(f"services.{svc.name}.upstreams", "a service cannot be its own upstream")
         accepted = _accepted_upstreams(svc.kind)
         if accepted is not None and up not in accepted:
             v.fail(
                 f"services.{svc.name}.upstreams",
-                f"{svc.kind} accepts no upstream named {up!r}; it accepts: {', '.join(accepted) or 'none'}",
+                f"{svc.kind} accepts no upstream named {short_repr(up)}; it accepts: {', '.join(accepted) or 'none'}",
             )
 
 
@@ -253,7 +253,7 @@ def validate_defect(spec: str, *, source: str, field_name: str) -> None:
     try:
         defects.parse_defects(spec)
     except ValueError as exc:  # parse_defects names the bad item
-        raise TopologyError(f"invalid defect profile {spec!r}: {exc}", source=source, field=field_name) from None
+        raise TopologyError(f"invalid defect profile {short_repr(spec)}: {exc}", source=source, field=field_name) from None
 
 
 def _accepted_upstreams(kind: str | None) -> tuple[str, ...] | None:
@@ -322,7 +322,7 @@ def _service(v: _Validator, name: str, raw: Any) -> ServiceSpec:
     if (spec.get("service") is None) == (spec.get("url") is None):
         problems.attempt(v.fail, where, "give exactly one of 'service' (spawned) or 'url' (external)")
     if kind is not None and kind not in SERVICE_KINDS:
-        problems.attempt(v.fail, f"{where}.service", f"unknown service {kind!r}; known: {', '.join(sorted(SERVICE_KINDS))}")
+        problems.attempt(v.fail, f"{where}.service", f"unknown service {short_repr(kind)}; known: {', '.join(sorted(SERVICE_KINDS))}")
     if url is not None:
         with problems.part():
             parts = _split_url(v, url, f"{where}.url")

@@ -89,3 +89,27 @@ def test_load_yaml_reads_one_document_and_refuses_several(tmp_path: Path) -> Non
     assert load_yaml_documents(path) == [{"a": 1}, {"b": 2}]
     with pytest.raises(ConfigError, match="expected one YAML document"):
         load_yaml(path)
+
+
+def _alias_bomb(fields: list[str]) -> str:
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 10):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines + [f"{f}: *l9" for f in fields]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("loader", "error", "fields"),
+    [
+        (load_experiment, ExperimentError, ["title", "tags", "method", "checks", "load", "healthy-window"]),
+        (load_topology, TopologyError, ["services", "redis", "entry", "proxies", "toxiproxy"]),
+        (load_slos, SLOFileError, ["apiVersion", "kind", "metadata", "spec"]),
+    ],
+)
+def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path: Path, loader, error, fields) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_alias_bomb(fields))  # 9**10 leaves if anything walked it
+    with pytest.raises(error) as info:
+        loader(path)
+    assert all(len(line) < 400 for line in str(info.value).splitlines())
+    assert main(["validate", str(path)]) == 2
