@@ -169,9 +169,11 @@ def _check_consistency(summary: dict[str, Any], recomputed: Recomputed, source: 
     exit_code = summary.get("exit_code")
     if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
         raise ReportError(f"{source}: exit_code: expected an integer, got {_short(exit_code)}")
-    expected = 2 if not summary["complete"] or summary.get("incomplete") is True else stated.exit_code
+    incomplete = not summary["complete"] or summary.get("incomplete") is True
+    expected = 2 if incomplete else stated.exit_code
     if exit_code is not None and exit_code != expected:
-        raise ReportError(f"{source}: inconsistent: verdict {stated.value} but exit_code {exit_code}")
+        said = "an incomplete run" if incomplete else f"verdict {stated.value}"
+        raise ReportError(f"{source}: inconsistent: {said} but exit_code {exit_code}")
     if stated is not Verdict.PASS:
         return
     if recomputed.verdict is not Verdict.PASS:

@@ -81,6 +81,11 @@ def test_an_incomplete_run_exits_2_whatever_it_claims(tmp_path: Path, capsys, ma
     assert code == 2 and "incomplete" in out
 
 
+def test_an_incomplete_run_claiming_exit_0_is_named_as_such(tmp_path: Path, capsys) -> None:
+    code, _, err = gate(write(tmp_path, summary(complete=False, verdict="fail", exit_code=0)), capsys)
+    assert code == 2 and "inconsistent: an incomplete run but exit_code 0" in err
+
+
 def test_gate_kind_refuses_a_report_of_the_other_kind(tmp_path: Path, capsys) -> None:
     run_dir = write(tmp_path, summary())
     assert gate(run_dir, capsys, "--kind", "rollout")[0] == 0
