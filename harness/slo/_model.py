@@ -280,59 +280,86 @@ def _openslo_duration(r: _Reader, value: Any, where: str) -> float:
 
 
 def _slo(r: _Reader, doc: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLO:
-    meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
-    name = r.text(meta, "name", "metadata", required=True)
-    if not _NAME.match(name):
-        raise r.fail("metadata.name", f"{short_repr(name)} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+    """One SLO document; metadata, indicator, budgeting method, time window and service are checked independently."""
+    problems = Problems(SLOFileError)
+    meta = problems.attempt(_slo_metadata, r, doc) or {}
     allowed = {
         "description", "service", "indicator", "indicatorRef", "timeWindow",
         "budgetingMethod", "objectives", "alertPolicies",
     }  # fmt: skip
-    spec = r.mapping(r.required(doc, "spec", ""), "spec", allowed)
+    spec = problems.attempt(lambda: r.mapping(r.required(doc, "spec", ""), "spec", allowed))
+    if spec is None:
+        problems.raise_if_any()
+    assert spec is not None
+    parsed: list[Objective | None] = []
+    sli = problems.attempt(_slo_indicator, r, spec, slis)
+    method = problems.attempt(_slo_method, r, spec)
+    duration = problems.attempt(_slo_window, r, spec)
+    service = problems.attempt(r.text, spec, "service", "spec", required=True)
+    description = problems.attempt(r.text, spec, "description", "spec")
+    if sli is not None and method is not None:
+        objectives = spec.get("objectives")
+        if not isinstance(objectives, list) or not objectives:
+            problems.add(r.fail("spec.objectives", "required: a non-empty list of objectives"))
+        elif sli.threshold is not None and len(objectives) > 1:
+            problems.add(r.fail("spec.objectives", "a thresholdMetric SLO takes exactly one objective"))
+        else:
+            parsed = [problems.attempt(_objective, r, o, f"spec.objectives[{i}]", sli, method) for i, o in enumerate(objectives)]
+    problems.raise_if_any()
+    assert sli is not None and method is not None and service is not None
+    return SLO(
+        name=str(meta["name"]),
+        service=service,
+        indicator=sli,
+        objectives=tuple(o for o in parsed if o is not None),
+        budgeting_method=method,
+        time_window=str(duration),
+        source_file=r.source,
+        display_name=str(meta["displayName"]),
+        description=description or "",
+        labels=dict(meta["labels"]),
+    )
+
+
+def _slo_metadata(r: _Reader, doc: Mapping[str, Any]) -> dict[str, Any]:
+    meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
+    name = r.text(meta, "name", "metadata", required=True)
+    if not _NAME.match(name):
+        raise r.fail("metadata.name", f"{short_repr(name)} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise r.fail("metadata.labels", f"expected a mapping, got {type(labels).__name__}")
+    return {"name": name, "displayName": r.text(meta, "displayName", "metadata"), "labels": labels}
+
+
+def _slo_indicator(r: _Reader, spec: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLI:
     if ("indicator" in spec) == ("indicatorRef" in spec):
         raise r.fail("spec.indicator", "required: exactly one of indicator, indicatorRef")
     if "indicator" in spec:
-        sli = _sli(r, spec["indicator"], "spec.indicator")
-    else:
-        ref = r.text(spec, "indicatorRef", "spec")
-        if ref not in slis:
-            raise r.fail("spec.indicatorRef", f"no SLI named {short_repr(ref)} in the loaded files")
-        sli = slis[ref]
+        return _sli(r, spec["indicator"], "spec.indicator")
+    ref = r.text(spec, "indicatorRef", "spec")
+    if ref not in slis:
+        raise r.fail("spec.indicatorRef", f"no SLI named {short_repr(ref)} in the loaded files")
+    return slis[ref]
+
+
+def _slo_method(r: _Reader, spec: Mapping[str, Any]) -> str:
     method = r.text(spec, "budgetingMethod", "spec", required=True)
     if method not in BUDGETING_METHODS:
         raise r.fail("spec.budgetingMethod", f"{short_repr(method)} is not one of {', '.join(BUDGETING_METHODS)}")
     if method == "RatioTimeslices":
         raise r.fail("spec.budgetingMethod", "RatioTimeslices is not supported by the harness")
+    return method
+
+
+def _slo_window(r: _Reader, spec: Mapping[str, Any]) -> str:
     windows = r.required(spec, "timeWindow", "spec")
     if not isinstance(windows, list) or len(windows) != 1:
         raise r.fail("spec.timeWindow", "expected a list with exactly one item")
     tw = r.mapping(windows[0], "spec.timeWindow[0]", {"duration", "isRolling", "calendar"})
     duration = r.required(tw, "duration", "spec.timeWindow[0]")
     _openslo_duration(r, duration, "spec.timeWindow[0].duration")
-    objectives = r.required(spec, "objectives", "spec")
-    if not isinstance(objectives, list) or not objectives:
-        raise r.fail("spec.objectives", "required: a non-empty list of objectives")
-    if sli.threshold is not None and len(objectives) > 1:
-        raise r.fail("spec.objectives", "a thresholdMetric SLO takes exactly one objective")
-    problems = Problems(SLOFileError)
-    parsed = [problems.attempt(_objective, r, o, f"spec.objectives[{i}]", sli, method) for i, o in enumerate(objectives)]
-    problems.raise_if_any()
-    objs = tuple(o for o in parsed if o is not None)
-    labels = meta.get("labels") or {}
-    if not isinstance(labels, Mapping):
-        raise r.fail("metadata.labels", f"expected a mapping, got {type(labels).__name__}")
-    return SLO(
-        name=name,
-        service=r.text(spec, "service", "spec", required=True),
-        indicator=sli,
-        objectives=objs,
-        budgeting_method=method,
-        time_window=str(duration),
-        source_file=r.source,
-        display_name=r.text(meta, "displayName", "metadata"),
-        description=r.text(spec, "description", "spec"),
-        labels=dict(labels),
-    )
+    return str(duration)
 
 
 def _documents(path: Path) -> list[tuple[_Reader, Mapping[str, Any]]]:

@@ -108,3 +108,19 @@ def test_every_field_problem_of_one_action_is_reported() -> None:
     assert [p.field for p in info.value.problems] == [
         "method[0].link", "method[0].at", "method[0].for", "method[0].toxic.attributes.latency", "method[0].judge",
     ]
+
+
+def test_an_slo_reports_its_independent_problems_at_once(tmp_path: Path) -> None:
+    from harness._exceptions import SLOFileError
+    from harness.slo import load_slos
+
+    text = (ROOT / "slos" / "latency.yaml").read_text()
+    bad = text.replace("name: latency-p95\n", "name: Latency_P95\n", 1).replace("Occurrences", "Sometimes")
+    bad = bad.replace("duration: 10m", "duration: 10s")
+    path = tmp_path / "slo.yaml"
+    path.write_text(bad)
+    with pytest.raises(SLOFileError) as info:
+        load_slos(path)
+    assert [p.field for p in info.value.problems] == [
+        "metadata.name", "spec.budgetingMethod", "spec.timeWindow[0].duration",
+    ]
