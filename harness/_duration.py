@@ -16,18 +16,23 @@ from harness._exceptions import ConfigError
 __all__ = ["parse_duration", "duration_arg", "format_duration"]
 
 _GRAMMAR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_BARE = re.compile(r"^\s*\d{1,15}(?:\.\d{1,15})?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 HINT = "a number and a unit: 500ms, 30s, 2m or 1h"
 
 
 def parse_duration(value: object, *, source: str | None = None, field: str | None = None) -> float:
     """Seconds from a duration string; ConfigError (naming source and field) otherwise."""
+    if isinstance(value, str) and _BARE.match(value):  # `60` from a flag or a quoted YAML value
+        value = float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ConfigError(f"a bare number is ambiguous: write {value}s or {value}ms ({HINT})",
+        shown = f"{value:g}" if isinstance(value, float) or abs(value) < 10**15 else "N"
+        raise ConfigError(f"a bare number is ambiguous: write {shown}s or {shown}ms ({HINT})",
                           source=source, field=field)
-    match = _GRAMMAR.match(value) if isinstance(value, str) else None
+    match = _GRAMMAR.match(value) if isinstance(value, str) and len(value) <= 64 else None
     if match is None:
-        raise ConfigError(f"expected a duration, {HINT}; got {value!r}", source=source, field=field)
+        shown = repr(value) if len(repr(value)) <= 64 else repr(value)[:61] + "..."
+        raise ConfigError(f"expected a duration, {HINT}; got {shown}", source=source, field=field)
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not math.isfinite(seconds):
         raise ConfigError(f"duration out of range: {value!r}", source=source, field=field)
@@ -45,9 +50,9 @@ def duration_arg(text: str) -> float:
 def format_duration(seconds: float) -> str:
     """The shortest exact spelling in the grammar (`90s`, `2m`, `250ms`)."""
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g}h"
+        return f"{seconds / 3600:.12g}h"
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g}m"
+        return f"{seconds / 60:.12g}m"
     if seconds >= 1 or seconds == 0:
-        return f"{seconds:g}s"
-    return f"{seconds * 1000:g}ms"
+        return f"{seconds:.12g}s"
+    return f"{seconds * 1000:.12g}ms"

@@ -4,7 +4,8 @@ A breached SLO is a *result* (a verdict), never an exception: exceptions are
 for things that stop the harness from producing an honest result.
 
     HarnessError                  exit code 2 unless stated
-    ├── ConfigError               bad input: a file, field or flag (names it)
+    ├── ConfigError               bad input: a file, field or flag (names it);
+    │   │                         `problems` holds every problem found at once
     │   ├── TopologyError         topology file invalid
     │   ├── SLOFileError          SLO file invalid
     │   ├── ExperimentError       chaos experiment file invalid
@@ -27,6 +28,8 @@ for things that stop the harness from producing an honest result.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = [
     "HarnessError",
@@ -58,7 +61,12 @@ class HarnessError(Exception):
 
 
 class ConfigError(HarnessError):
-    """Bad user input. The message names the file/field/flag and the problem."""
+    """Bad user input. The message names the file/field/flag and the problem.
+
+    A loader that finds several problems raises one error whose `problems`
+    lists each (one line each: `FILE: FIELD: PROBLEM`); a single problem is
+    its own only entry, so `for p in exc.problems` always works.
+    """
 
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
         where = ": ".join(part for part in (source, field) if part)
@@ -66,6 +74,24 @@ class ConfigError(HarnessError):
         self.source = source
         self.field = field
         self.problem = message
+        self.problems: tuple[ConfigError, ...] = (self,)
+
+    @classmethod
+    def combine(cls, errors: Sequence[ConfigError]) -> ConfigError:
+        """One error for many: each problem on its own line, in the order found.
+
+        A single problem comes back unchanged when it already is a `cls`.
+        """
+        flat = [p for e in errors for p in e.problems]
+        if not flat:
+            raise ValueError("combine() needs at least one error")
+        if len(flat) == 1 and isinstance(flat[0], cls):
+            return flat[0]
+        sources = {p.source for p in flat}
+        combined = cls("\n".join(str(p) for p in flat))
+        combined.source = sources.pop() if len(sources) == 1 else None
+        combined.problems = tuple(flat)
+        return combined
 
 
 class TopologyError(ConfigError):

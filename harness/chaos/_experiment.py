@@ -6,15 +6,17 @@ needs instead of probes: the steady state is a list of SLO names judged over
 the samples, and the method is a timeline of actions at offsets from the start
 of load. Every problem is reported as an `ExperimentError` naming the file,
 the field and the problem, so a bad file never injects a single fault.
+Durations (`at`, `for`, `load.duration`, windows) use the harness's one
+grammar, `harness._duration.parse_duration` (`500ms`, `20s`, `2m`, `1h`;
+a bare number is refused), re-exported here for older imports.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness._exceptions import ExperimentError
+from harness._duration import parse_duration
 
 __all__ = [
     "Action",
@@ -54,32 +56,6 @@ ROLLBACK_PROCESS_ACTIONS = frozenset({"restart", "thaw"})
 CHECK_METRICS = frozenset({"error-ratio", "p95-ms", "p99-ms", "successes", "failures", "requests"})
 CHECK_WINDOWS = frozenset({"fault", "before", "after", "run"})
 JUDGEMENTS = frozenset({"failover", "recovery"})
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: object, *, source: str | None = None, field: str | None = None) -> float:
-    """Seconds from `20s`, `1.5s`, `500ms`, `2m`, `1h` or a bare number (seconds).
-
-    One helper for every duration in experiment files and game-day flags, so
-    `at`, `for` and `--duration` all read the same way.
-    """
-    if isinstance(value, bool):
-        raise ExperimentError(f"expected a duration like '20s', got {value!r}", source=source, field=field)
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value)) if isinstance(value, str) else None
-        if match is None:
-            raise ExperimentError(
-                f"expected a duration like '20s', '500ms' or '2m', got {value!r}", source=source, field=field
-            )
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds < 0:
-        raise ExperimentError(f"duration must not be negative, got {value!r}", source=source, field=field)
-    return seconds
-
 
 @dataclass(frozen=True)
 class Toxic:

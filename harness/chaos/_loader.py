@@ -8,14 +8,15 @@ errors: a typo must not silently drop a fault or a check.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from harness._exceptions import ExperimentError
+from harness._config import Problems, load_yaml, short_repr
+from harness._duration import parse_duration
+from harness._exceptions import ConfigError, ExperimentError
 from harness.chaos._experiment import (
     CHECK_METRICS,
     CHECK_WINDOWS,
@@ -31,7 +32,6 @@ from harness.chaos._experiment import (
     SteadyState,
     Toxic,
     WindowCheck,
-    parse_duration,
 )
 
 __all__ = ["load_experiment", "parse_experiment"]
@@ -54,10 +54,11 @@ class _Reader:
         return value
 
     def only(self, data: Mapping[str, Any], where: str, allowed: Collection[str]) -> None:
+        """Every unknown field at once (a typo must not hide the next one)."""
         unknown = sorted(set(map(str, data)) - set(allowed))
+        problem = f"unknown field (allowed: {', '.join(sorted(allowed))})"
         if unknown:
-            path = f"{where}.{unknown[0]}" if where else unknown[0]
-            raise self.fail(path, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+            raise ExperimentError.combine([self.fail(f"{where}.{u}" if where else u, problem) for u in unknown])
 
     def text(self, data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
         value = data.get(key)
@@ -71,16 +72,19 @@ class _Reader:
 
     def number(self, data: Mapping[str, Any], key: str, where: str, default: float, *, lo: float, hi: float) -> float:
         value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"{where}{key}", f"expected a number, got {value!r}")
-        if not lo <= float(value) <= hi:
-            raise self.fail(f"{where}{key}", f"must be between {lo:g} and {hi:g}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise self.fail(f"{where}{key}", f"expected a number, got {short_repr(value)}")
+        if not lo <= value <= hi or math.isinf(value) or (isinstance(value, int) and abs(value) > 2**53):
+            raise self.fail(f"{where}{key}", f"must be between {lo:g} and {hi:g}, got {short_repr(value)}")
         return float(value)
 
     def duration(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
         if data.get(key) is None:
             return None
-        return parse_duration(data[key], source=self.source, field=f"{where}{key}")
+        try:
+            return parse_duration(data[key], source=self.source, field=f"{where}{key}")
+        except ConfigError as exc:
+            raise self.fail(f"{where}{key}", exc.problem) from None
 
 
 def parse_experiment(
@@ -99,84 +103,99 @@ def parse_experiment(
     """
     r = _Reader(source)
     doc = r.mapping(data, "(top level)")
-    r.only(
-        doc,
-        "",
-        {
-            "title", "description", "tags", "steady-state-hypothesis", "healthy-window", "failover-slo",
-            "method", "checks", "rollbacks", "load", "primary-region",
-        },
-    )
-    title = str(r.text(doc, "title", ""))
-    description = str(r.text(doc, "description", ""))
+    problems = Problems(ExperimentError)
+    top_fields = {
+        "title", "description", "tags", "steady-state-hypothesis", "healthy-window", "failover-slo",
+        "method", "checks", "rollbacks", "load", "primary-region",
+    }  # fmt: skip
+    problems.attempt(r.only, doc, "", top_fields)
+    title = problems.attempt(r.text, doc, "title", "")
+    description = problems.attempt(r.text, doc, "description", "")
     tags_raw = doc.get("tags", [])
     if not isinstance(tags_raw, list) or not all(isinstance(t, str) for t in tags_raw):
-        raise r.fail("tags", "expected a list of strings")
+        problems.add(r.fail("tags", "expected a list of strings"))
+        tags_raw = []
     method_raw = doc.get("method")
     if not isinstance(method_raw, list) or not method_raw:
-        raise r.fail("method", "required: a non-empty list of actions")
-    method = tuple(_action(r, item, f"method[{i}]", links, processes, rollback=False) for i, item in enumerate(method_raw))
+        problems.add(r.fail("method", "required: a non-empty list of actions"))
+        method_raw = []
+    parsed = [
+        problems.attempt(_action, r, item, f"method[{i}]", links, processes, rollback=False)
+        for i, item in enumerate(method_raw)
+    ]
+    method = tuple(a for a in parsed if a is not None)
     names = [a.name for a in method]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        raise r.fail("method", f"action name {duplicate!r} is used twice; names identify actions in the journal")
+        problems.add(r.fail("method", f"action name {short_repr(duplicate)} is used twice; names identify actions in the journal"))
     rollbacks_raw = doc.get("rollbacks", [])
     if not isinstance(rollbacks_raw, list):
-        raise r.fail("rollbacks", "expected a list of actions")
-    rollbacks = tuple(
-        _action(r, item, f"rollbacks[{i}]", links, processes, rollback=True) for i, item in enumerate(rollbacks_raw)
-    )
-    load = r.mapping(doc.get("load", {}), "load")
-    r.only(load, "load", {"duration", "rps"})
-    rps = None if load.get("rps") is None else r.number(load, "rps", "load.", 0, lo=0.1, hi=100_000)
+        problems.add(r.fail("rollbacks", "expected a list of actions"))
+        rollbacks_raw = []
+    parsed_rollbacks = [
+        problems.attempt(_action, r, item, f"rollbacks[{i}]", links, processes, rollback=True)
+        for i, item in enumerate(rollbacks_raw)
+    ]
+    load = problems.attempt(r.mapping, doc.get("load", {}), "load") or {}
+    problems.attempt(r.only, load, "load", {"duration", "rps"})
+    rps = None if load.get("rps") is None else problems.attempt(r.number, load, "rps", "load.", 0, lo=0.1, hi=100_000)
+    steady_state = problems.attempt(_steady_state, r, doc.get("steady-state-hypothesis"))
+    healthy = problems.attempt(_healthy, r, doc.get("healthy-window", {}))
+    failover_slo = problems.attempt(r.text, doc, "failover-slo", "", required=False)
+    checks = problems.attempt(_checks, r, doc.get("checks", []), problems)
+    duration = problems.attempt(r.duration, load, "duration", "load.")
+    primary_region = problems.attempt(r.text, doc, "primary-region", "", required=False)
+    problems.raise_if_any()  # what follows relates fields to each other: only on a valid file
+    assert healthy is not None and checks is not None
     experiment = Experiment(
-        title=title,
-        description=description,
+        title=str(title),
+        description=str(description),
         tags=tuple(tags_raw),
         method=method,
-        steady_state=_steady_state(r, doc.get("steady-state-hypothesis")),
-        healthy=_healthy(r, doc.get("healthy-window", {})),
-        failover_slo=r.text(doc, "failover-slo", "", required=False) or "failover",
-        checks=_checks(r, doc.get("checks", [])),
-        rollbacks=rollbacks,
-        duration=r.duration(load, "duration", "load."),
+        steady_state=steady_state,
+        healthy=healthy,
+        failover_slo=failover_slo or "failover",
+        checks=checks,
+        rollbacks=tuple(a for a in parsed_rollbacks if a is not None),
+        duration=duration,
         rps=rps,
-        primary_region=r.text(doc, "primary-region", "", required=False),
+        primary_region=primary_region,
         source=source,
     )
     if slos is not None:
-        _check_slo_names(r, experiment, slos)
+        _check_slo_names(r, experiment, slos, problems)
     if experiment.duration is not None and experiment.method_end > experiment.duration:
-        raise r.fail(
+        problems.add(r.fail(
             "load.duration",
             f"{experiment.duration:g}s is shorter than the method, which ends at {experiment.method_end:g}s",
-        )
+        ))  # fmt: skip
     sustained = experiment.healthy.consecutive * experiment.healthy.window
     for i, action in enumerate(experiment.method):
         if "failover" in action.judge and action.duration is not None and action.duration < sustained:
-            raise r.fail(
+            problems.add(r.fail(
                 f"method[{i}].for",
                 f"{action.duration:g}s is too short to judge failover: the healthy-window rule needs {sustained:g}s",
-            )
+            ))  # fmt: skip
     if experiment.duration is not None and experiment.duration < experiment.recovery_needs:
-        raise r.fail(
+        problems.add(r.fail(
             "load.duration",
             f"{experiment.duration:g}s leaves no room to judge recovery: it needs at least {experiment.recovery_needs:g}s",
-        )
+        ))  # fmt: skip
+    problems.raise_if_any()
     return experiment
 
 
-def _check_slo_names(r: _Reader, experiment: Experiment, slos: Collection[str]) -> None:
+def _check_slo_names(r: _Reader, experiment: Experiment, slos: Collection[str], problems: Problems) -> None:
     known = ", ".join(sorted(slos)) or "none"
     if experiment.steady_state is not None:
         for i, name in enumerate(experiment.steady_state.slos):
             if name not in slos:
-                raise r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {name!r} (known: {known})")
+                problems.add(r.fail(f"steady-state-hypothesis.slos[{i}]", f"no SLO named {short_repr(name)} (known: {known})"))
     if any(a.judge for a in experiment.method) and experiment.failover_slo not in slos:
-        raise r.fail("failover-slo", f"no SLO named {experiment.failover_slo!r} (known: {known})")
+        problems.add(r.fail("failover-slo", f"no SLO named {short_repr(experiment.failover_slo)} (known: {known})"))
     for i, check in enumerate(experiment.checks):
         if check.slo is not None and check.slo not in slos:
-            raise r.fail(f"checks[{i}].slo", f"no SLO named {check.slo!r} (known: {known})")
+            problems.add(r.fail(f"checks[{i}].slo", f"no SLO named {short_repr(check.slo)} (known: {known})"))
 
 
 def _action(
@@ -188,9 +207,42 @@ def _action(
     *,
     rollback: bool,
 ) -> Action:
+    """One action; its independent fields (target, `at`, `for`, toxic, judge) are all checked."""
     data = r.mapping(value, where)
+    problems = Problems(ExperimentError)
     common = {"name", "action", "link", "process"}
-    r.only(data, where, common if rollback else common | {"at", "for", "toxic", "judge"})
+    problems.attempt(r.only, data, where, common if rollback else common | {"at", "for", "toxic", "judge"})
+    w = f"{where}."
+    kind = problems.attempt(_action_kind, r, data, where, rollback)
+    link, process = data.get("link"), data.get("process")
+    with problems.part():
+        _target(r, data, w, links, processes)
+    at = problems.attempt(r.duration, data, "at", w)
+    if not rollback and at is None and data.get("at") is None:
+        problems.add(r.fail(f"{w}at", "required field is missing (offset from the start of load, e.g. '20s')"))
+    duration = problems.attempt(r.duration, data, "for", w)
+    if duration is not None and duration <= 0:
+        problems.add(r.fail(f"{w}for", "must be longer than zero"))
+    if duration is not None and kind in {"restart", "thaw"}:
+        problems.add(r.fail(f"{w}for", f"{short_repr(kind)} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)"))
+    toxic = None
+    if kind == "toxic":
+        toxic = problems.attempt(_toxic, r, data.get("toxic"), f"{w}toxic")
+    elif "toxic" in data and kind is not None:
+        problems.add(r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {short_repr(kind)}"))
+    judge = problems.attempt(_judge, r, data.get("judge", []), w, kind, duration, data.get("for") is not None)
+    name = problems.attempt(r.text, data, "name", w, required=False)
+    problems.raise_if_any()
+    assert kind is not None and judge is not None
+    name = name or f"{kind} {link or process}" + (f" @{at:g}s" if at else "")
+    return Action(
+        name=name, action=kind, at=at or 0.0, duration=duration, link=link, process=process, toxic=toxic,
+        judge=judge,
+    )
+
+
+def _action_kind(r: _Reader, data: Mapping[str, Any], where: str, rollback: bool) -> str:
+    """`action`, checked against what the target (`link` or `process`) allows."""
     w = f"{where}."
     kind = str(r.text(data, "action", w))
     link, process = data.get("link"), data.get("process")
@@ -203,42 +255,36 @@ def _action(
     )
     if kind not in allowed:
         target = "a link" if link is not None else "a process"
-        raise r.fail(f"{w}action", f"{kind!r} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
+        raise r.fail(f"{w}action", f"{short_repr(kind)} is not an action on {target} here (use one of: {', '.join(sorted(allowed))})")
+    return kind
+
+
+def _target(
+    r: _Reader, data: Mapping[str, Any], w: str, links: Collection[str] | None, processes: Collection[str] | None
+) -> None:
+    """The link or process is a name the topology has (when one is given)."""
+    link, process = data.get("link"), data.get("process")
     if link is not None:
         r.text(data, "link", w)
         if links is not None and link not in links:
-            raise r.fail(f"{w}link", f"no link {link!r} in the topology (links: {', '.join(sorted(links))})")
-    else:
+            raise r.fail(f"{w}link", f"no link {short_repr(link)} in the topology (links: {', '.join(sorted(links))})")
+    elif process is not None:
         r.text(data, "process", w)
         if processes is not None and process not in processes:
-            raise r.fail(f"{w}process", f"no instance {process!r} in the topology (instances: {', '.join(sorted(processes))})")
-    at = r.duration(data, "at", w)
-    if not rollback and at is None:
-        raise r.fail(f"{w}at", "required field is missing (offset from the start of load, e.g. '20s')")
-    duration = r.duration(data, "for", w)
-    if duration is not None and duration <= 0:
-        raise r.fail(f"{w}for", "must be longer than zero")
-    if duration is not None and kind in {"restart", "thaw"}:
-        raise r.fail(f"{w}for", f"{kind!r} is instantaneous; `for` applies to faults (toxic, down, kill, freeze)")
-    toxic = None
-    if kind == "toxic":
-        toxic = _toxic(r, data.get("toxic"), f"{w}toxic")
-    elif "toxic" in data:
-        raise r.fail(f"{w}toxic", f"only allowed with `action: toxic`, not {kind!r}")
-    judge_raw = data.get("judge", [])
-    if isinstance(judge_raw, str):
-        judge_raw = [judge_raw]
-    if not isinstance(judge_raw, list) or any(j not in JUDGEMENTS for j in judge_raw):
+            raise r.fail(f"{w}process", f"no instance {short_repr(process)} in the topology (instances: {', '.join(sorted(processes))})")
+
+
+def _judge(
+    r: _Reader, value: object, w: str, kind: str | None, duration: float | None, has_for: bool
+) -> tuple[str, ...]:
+    judge_raw = [value] if isinstance(value, str) else value
+    if not isinstance(judge_raw, list) or any(not isinstance(j, str) or j not in JUDGEMENTS for j in judge_raw):
         raise r.fail(f"{w}judge", f"expected a list of: {', '.join(sorted(JUDGEMENTS))}")
-    if judge_raw and kind not in {"toxic", "down", "kill", "freeze"}:
-        raise r.fail(f"{w}judge", f"{kind!r} is not a fault; only faults can be judged")
-    if "recovery" in judge_raw and duration is None:
+    if judge_raw and kind is not None and kind not in {"toxic", "down", "kill", "freeze"}:
+        raise r.fail(f"{w}judge", f"{short_repr(kind)} is not a fault; only faults can be judged")
+    if "recovery" in judge_raw and duration is None and not has_for:  # (a bad `for` is reported already)
         raise r.fail(f"{w}judge", "judging recovery needs `for` (recovery is measured after the fault is removed)")
-    name = r.text(data, "name", w, required=False) or f"{kind} {link or process}" + (f" @{at:g}s" if at else "")
-    return Action(
-        name=name, action=kind, at=at or 0.0, duration=duration, link=link, process=process, toxic=toxic,
-        judge=tuple(judge_raw),
-    )
+    return tuple(judge_raw)
 
 
 def _toxic(r: _Reader, value: object, where: str) -> Toxic:
@@ -248,17 +294,17 @@ def _toxic(r: _Reader, value: object, where: str) -> Toxic:
     r.only(data, where, {"type", "stream", "toxicity", "attributes"})
     kind = str(r.text(data, "type", f"{where}."))
     if kind not in TOXIC_ATTRIBUTES:
-        raise r.fail(f"{where}.type", f"unknown toxic {kind!r} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
+        raise r.fail(f"{where}.type", f"unknown toxic {short_repr(kind)} (known: {', '.join(sorted(TOXIC_ATTRIBUTES))})")
     stream = data.get("stream", "downstream")
-    if stream not in {"upstream", "downstream"}:
-        raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {stream!r}")
+    if not isinstance(stream, str) or stream not in {"upstream", "downstream"}:
+        raise r.fail(f"{where}.stream", f"expected 'upstream' or 'downstream', got {short_repr(stream)}")
     toxicity = r.number(data, "toxicity", f"{where}.", 1.0, lo=0.0, hi=1.0)
     attrs = r.mapping(data.get("attributes", {}), f"{where}.attributes")
     r.only(attrs, f"{where}.attributes", TOXIC_ATTRIBUTES[kind])
     clean: dict[str, int] = {}
     for key, val in attrs.items():
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-            raise r.fail(f"{where}.attributes.{key}", f"expected a non-negative integer, got {val!r}")
+            raise r.fail(f"{where}.attributes.{key}", f"expected a non-negative integer, got {short_repr(val)}")
         clean[str(key)] = val
     if kind == "slicer" and clean.get("average_size", 0) < 1:
         # average_size 0 crashes a real toxiproxy-server (stack overflow): refuse it here.
@@ -305,45 +351,45 @@ def _healthy(r: _Reader, value: object) -> HealthyRule:
     )
 
 
-def _checks(r: _Reader, value: object) -> tuple[WindowCheck, ...]:
+def _checks(r: _Reader, value: object, problems: Problems) -> tuple[WindowCheck, ...]:
     if not isinstance(value, list):
         raise r.fail("checks", "expected a list of checks")
-    out: list[WindowCheck] = []
-    for i, item in enumerate(value):
-        where = f"checks[{i}]"
-        data = r.mapping(item, where)
-        r.only(data, where, {"name", "metric", "op", "value", "window", "requests", "slo"})
-        slo = r.text(data, "slo", f"{where}.", required=False)
-        if slo is not None:
-            extra = sorted({"metric", "op", "value"} & set(data))
-            if extra:
-                raise r.fail(f"{where}.{extra[0]}", "give either `slo` or `metric`/`op`/`value`, not both")
-            metric, op, objective = None, "lte", 0.0
-        else:
-            metric = str(r.text(data, "metric", f"{where}."))
-            if metric not in CHECK_METRICS:
-                raise r.fail(f"{where}.metric", f"unknown metric {metric!r} (known: {', '.join(sorted(CHECK_METRICS))})")
-            op = str(r.text(data, "op", f"{where}."))
-            if op not in _OPS:
-                raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {op!r}")
-            if "value" not in data:
-                raise r.fail(f"{where}.value", "required field is missing")
-            objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
-        window = data.get("window", "fault")
-        if window not in CHECK_WINDOWS:
-            raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {window!r}")
-        pattern = r.text(data, "requests", f"{where}.", required=False)
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise r.fail(f"{where}.requests", f"not a valid regular expression: {exc}") from None
-        default = slo if slo is not None else f"{metric} {op} {objective:g}"
-        name = r.text(data, "name", f"{where}.", required=False) or f"{default} ({window})"
-        out.append(
-            WindowCheck(name=name, metric=metric, op=op, value=objective, window=window, requests=pattern, slo=slo)
-        )
-    return tuple(out)
+    out = [problems.attempt(_check, r, item, f"checks[{i}]") for i, item in enumerate(value)]
+    return tuple(c for c in out if c is not None)
+
+
+def _check(r: _Reader, item: object, where: str) -> WindowCheck:
+    """One window check; its first problem (each check is judged on its own)."""
+    data = r.mapping(item, where)
+    r.only(data, where, {"name", "metric", "op", "value", "window", "requests", "slo"})
+    slo = r.text(data, "slo", f"{where}.", required=False)
+    if slo is not None:
+        extra = sorted({"metric", "op", "value"} & set(data))
+        if extra:
+            raise r.fail(f"{where}.{extra[0]}", "give either `slo` or `metric`/`op`/`value`, not both")
+        metric, op, objective = None, "lte", 0.0
+    else:
+        metric = str(r.text(data, "metric", f"{where}."))
+        if metric not in CHECK_METRICS:
+            raise r.fail(f"{where}.metric", f"unknown metric {short_repr(metric)} (known: {', '.join(sorted(CHECK_METRICS))})")
+        op = str(r.text(data, "op", f"{where}."))
+        if op not in _OPS:
+            raise r.fail(f"{where}.op", f"expected one of lt, lte, gt, gte, got {short_repr(op)}")
+        if "value" not in data:
+            raise r.fail(f"{where}.value", "required field is missing")
+        objective = r.number(data, "value", f"{where}.", 0, lo=0, hi=float("inf"))
+    window = data.get("window", "fault")
+    if not isinstance(window, str) or window not in CHECK_WINDOWS:
+        raise r.fail(f"{where}.window", f"expected one of {', '.join(sorted(CHECK_WINDOWS))}, got {short_repr(window)}")
+    pattern = r.text(data, "requests", f"{where}.", required=False)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise r.fail(f"{where}.requests", f"not a valid regular expression: {exc}") from None
+    default = slo if slo is not None else f"{metric} {op} {objective:g}"
+    name = r.text(data, "name", f"{where}.", required=False) or f"{default} ({window})"
+    return WindowCheck(name=name, metric=metric, op=op, value=objective, window=window, requests=pattern, slo=slo)
 
 
 def load_experiment(
@@ -354,15 +400,5 @@ def load_experiment(
     slos: Collection[str] | None = None,
 ) -> Experiment:
     """Read and validate an experiment file; raises `ExperimentError` naming file and field."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentError(f"cannot read file: {exc.strerror or exc}", source=source) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ExperimentError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", source=source, field=where) from None
-    return parse_experiment(data, source, links=links, processes=processes, slos=slos)
+    data = load_yaml(path, error=ExperimentError)
+    return parse_experiment(data, str(path), links=links, processes=processes, slos=slos)

@@ -19,14 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness._exceptions import ReportError
+    from harness.report._gate import read_summary
     from harness.report._render import render_run
-    from harness.report._store import load_summary
 
-    if load_summary(args.path).get("kind") == "gameday":
-        from harness.report._gameday import render_gameday
+    kind = read_summary(args.path).get("kind")
+    try:
+        if kind == "gameday":
+            from harness.report._gameday import render_gameday
 
-        run_dir = render_gameday(args.path)
-    else:
-        run_dir = render_run(args.path)
+            run_dir = render_gameday(args.path)
+        else:
+            run_dir = render_run(args.path)
+    except (UnicodeDecodeError, RecursionError, MemoryError) as exc:  # a stage's report.json, hostile
+        raise ReportError(f"{args.path}: a report file is not readable JSON ({type(exc).__name__})") from None
+    except ValueError as exc:  # json.loads' digit limit, or a malformed value in a report
+        raise ReportError(f"{args.path}: invalid report ({str(exc).splitlines()[0][:120] if str(exc) else 'ValueError'})") from None
     print(f"{run_dir / 'index.html'}")
     return 0

@@ -4,8 +4,11 @@ Each flag falls back to an environment variable (flag wins):
 
     --gcp-project PROJECT          GOOGLE_CLOUD_PROJECT          nothing is sent without one
     --monitoring-endpoint H:PORT   XYNERGY_MONITORING_ENDPOINT   emulator / test server on loopback
-    --monitoring-interval SECONDS  XYNERGY_MONITORING_INTERVAL   live export period (0 = off, else >= 5)
-    --monitoring-timeout SECONDS   XYNERGY_MONITORING_TIMEOUT    total time budget of one export
+    --monitoring-interval DURATION XYNERGY_MONITORING_INTERVAL   live export period (0 = off, else >= 5s)
+    --monitoring-timeout DURATION  XYNERGY_MONITORING_TIMEOUT    total time budget of one export
+
+Durations use the harness's one grammar (`harness._duration`: `500ms`, `30s`,
+`2m`, `1h`; a bare number is refused), except that an interval of `0` means off.
     --require-export               XYNERGY_REQUIRE_EXPORT=1      an export failure fails the run (exit 2)
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
+from harness._duration import parse_duration
 from harness._exceptions import ConfigError
 
 if TYPE_CHECKING:  # imported on use: adding the flags must not load the client library
@@ -65,13 +69,13 @@ def add_monitoring_arguments(parser: argparse.ArgumentParser) -> None:
         "insecure channel, no credentials (env XYNERGY_MONITORING_ENDPOINT)",
     )  # fmt: skip
     group.add_argument(
-        "--monitoring-interval", metavar="SECONDS",
-        help="also export live snapshots every SECONDS while a stage runs "
-        "(0 = off, else >= 5; env XYNERGY_MONITORING_INTERVAL)",
+        "--monitoring-interval", metavar="DURATION",
+        help="also export live snapshots every DURATION while a stage runs, e.g. 30s or 1m "
+        "(default: 0, off; else at least 5s; env XYNERGY_MONITORING_INTERVAL)",
     )  # fmt: skip
     group.add_argument(
-        "--monitoring-timeout", metavar="SECONDS",
-        help="total time one export may take, retries included (default 15; env XYNERGY_MONITORING_TIMEOUT)",
+        "--monitoring-timeout", metavar="DURATION",
+        help="total time one export may take, retries included (default: 15s; env XYNERGY_MONITORING_TIMEOUT)",
     )  # fmt: skip
     group.add_argument(
         "--require-export", action="store_true", default=None,
@@ -98,9 +102,9 @@ def monitoring_config_from_args(args: argparse.Namespace, environ: Mapping[str, 
 
     if project is not None and not re.fullmatch(r"(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]", project):
         raise ConfigError(f"not a GCP project id: {project!r}", source="--gcp-project")
-    interval = _seconds(interval_text, interval_src, default=0.0)
+    interval = _seconds(interval_text, interval_src, default=0.0, zero_is_off=True)
     if 0 < interval < MIN_LIVE_INTERVAL:
-        problem = f"must be 0 (off) or at least {MIN_LIVE_INTERVAL:g} seconds, got {interval_text}"
+        problem = f"must be 0 (off) or at least {MIN_LIVE_INTERVAL:g}s, got {interval_text}"
         raise ConfigError(problem, source=interval_src)
     timeout = _seconds(timeout_text, timeout_src, default=15.0)
     if timeout <= 0:
@@ -147,13 +151,16 @@ def _prepare_process_for_export() -> None:
         log.addHandler(logging.NullHandler())
 
 
-def _seconds(text: str | None, source: str, *, default: float) -> float:
+def _seconds(text: str | None, source: str, *, default: float, zero_is_off: bool = False) -> float:
+    """A duration flag or variable in the one grammar; `0` alone is allowed where it means off."""
     if text is None:
         return default
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
-    if match is None:
-        raise ConfigError(f"expected seconds like 30 or 30s, got {text!r}", source=source)
-    return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+    if zero_is_off and text.strip() == "0":
+        return 0.0
+    try:
+        return parse_duration(text)
+    except ConfigError as exc:
+        raise ConfigError(exc.problem, source=source) from None
 
 
 def loopback_endpoint(text: str, source: str) -> str:

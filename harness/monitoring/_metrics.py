@@ -5,19 +5,21 @@ point per check, stamped at the end of the stage (or of the live snapshot)
 that produced it. Typed SLI metrics carry a normalised unit (latency in ms,
 ratios as fractions, times in seconds, memory in bytes), so one dashboard
 chart fits every run; checks that fit none of them (cost, comparisons) land
-in `check_value` with their unit as a label.
+in `check_value` with their unit as a label. Which metric a check goes to is
+decided by its kind and its SLI's query (`_family`), never by its name: an SLO
+called `cold-path-latency-p95` is a latency, not a cold start.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from google.api import label_pb2, metric_pb2
 
-from harness._verdicts import Check, Verdict
+from harness._verdicts import Check, CheckKind, Op, Scope, Verdict
+from harness.slo._query import sli_type, statistic_of
 
 __all__ = [
     "METRIC_PREFIX",
@@ -126,7 +128,6 @@ _TIME = {"ms": 1e-3, "s": 1.0, "sec": 1.0, "seconds": 1.0, "us": 1e-6, "µs": 1e
 _BYTES = {"b": 1, "by": 1, "bytes": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 1e3, "mb": 1e6, "gb": 1e9}
 _RATIO = {"": 1.0, "1": 1.0, "ratio": 1.0, "fraction": 1.0, "%": 0.01, "percent": 0.01}
 _RATE = {"rps": 1.0, "1/s": 1.0, "req/s": 1.0, "requests/s": 1.0}
-_PERCENTILE = re.compile(r"(?<![a-z0-9])p(\d{1,2}(?:\.\d+)?)(?![0-9])", re.IGNORECASE)
 
 
 Transform = Callable[[float], float]
@@ -136,45 +137,67 @@ def _scaled(factor: float) -> Transform:
     return lambda value: value * factor
 
 
+def _family(check: Check) -> str | None:
+    """Which typed metric a check belongs to, by its kind and SLI type, never its name.
+
+    An explicit `extra["sli"]` wins; then the kind decides (failover, cold
+    start, resource); an SLO check is typed by its query (`extra["query"]`,
+    `harness.slo._query.sli_type`) or, failing that, by its unit (a time is a
+    latency, bytes a memory figure, a rate a throughput). Comparisons, cost
+    and load checks fit no typed metric.
+    """
+    unit = check.unit.strip().lower()
+    explicit = str(check.extra.get("sli", "")).lower()
+    if explicit:
+        return explicit
+    if check.kind is CheckKind.FAILOVER:
+        return "failover_time"
+    if check.kind is CheckKind.COLDSTART:
+        return "cold_start"
+    if check.kind is CheckKind.RESOURCE:
+        return "memory" if unit in _BYTES else None
+    if check.kind is not CheckKind.SLO:
+        return None
+    typed = sli_type(check.extra.get("query"))
+    if typed is not None:
+        return typed
+    if unit in _TIME:
+        return "latency"
+    if unit in _BYTES:
+        return "memory"
+    return "throughput" if unit in _RATE else None
+
+
 def _classify(check: Check) -> tuple[MetricSpec, Transform, dict[str, str]] | None:
     """The typed metric, value transform and extra labels for `check`; None when none fits.
 
-    Producers can be explicit with `extra={"sli": "latency", "statistic": "p95"}`;
-    otherwise the check's kind, unit, operator and name decide. A ratio SLO
-    judged as "good fraction >= target" (OpenSLO ratioMetric) whose name
-    mentions errors is exported as its complement, the error ratio.
+    A ratio judged as "good fraction >= target" (an OpenSLO ratioMetric) of an
+    error-ratio SLI is exported as its complement, the error ratio.
     """
     unit = check.unit.strip().lower()
-    text = f"{check.name} {check.detail}".lower()
-    chosen = str(check.extra.get("sli", "")).lower()
-    timed = unit in _TIME
-    if chosen == "failover_time" or (not chosen and timed and (check.kind == "failover" or "failover" in text)):
+    family = _family(check)
+    if family == "failover_time":
         return FAILOVER_TIME, _scaled(_TIME.get(unit, 1.0)), {}
-    if chosen == "cold_start" or (not chosen and timed and (check.kind == "coldstart" or "cold" in text)):
+    if family == "cold_start":
         return COLD_START, _scaled(_TIME.get(unit, 1.0)), {}
-    match = _PERCENTILE.search(text)
-    if chosen == "latency" or (not chosen and timed and check.kind == "slo" and ("latency" in text or match)):
-        statistic = str(check.extra.get("statistic") or (f"p{match.group(1)}" if match else "value"))
+    if family == "latency":
+        statistic = str(check.extra.get("statistic") or statistic_of(check.extra.get("query")) or "value")
         return LATENCY, _scaled(_TIME.get(unit, 1e-3) * 1e3), {"statistic": statistic}
-    if chosen == "memory" or (not chosen and unit in _BYTES):
+    if family == "memory":
         return MEMORY, _scaled(float(_BYTES.get(unit, 1))), {}
-    if chosen == "error_ratio" or (not chosen and check.kind == "slo" and unit in _RATIO and "error" in text):
-        factor = _RATIO.get(unit, 1.0)
-        if check.op in ("gt", "gte"):  # a good-events fraction: its complement is the error ratio
+    if family == "error_ratio" and unit in _RATIO:
+        factor = _RATIO[unit]
+        if check.op in (Op.GT, Op.GTE):  # a good-events fraction: its complement is the error ratio
             return ERROR_RATIO, lambda value: 1.0 - value * factor, {}
         return ERROR_RATIO, _scaled(factor), {}
-    if chosen == "throughput" or (not chosen and unit in _RATE):
-        return THROUGHPUT, _scaled(1.0), {}
+    if family == "throughput":
+        return THROUGHPUT, _scaled(_RATE.get(unit, 1.0)), {}
     return None
 
 
 def _scope_revision(scope: str) -> str | None:
-    """`revision=canary` (possibly among other `k=v` parts) → `canary`."""
-    for part in re.split(r"[,;\s]+", scope):
-        key, _, value = part.partition("=")
-        if key.strip() == "revision" and value.strip():
-            return value.strip()
-    return None
+    """`revision=canary` (possibly among other parts) → `canary` (grammar: `Scope`)."""
+    return Scope(scope).revision
 
 
 def _clip(value: object) -> str:

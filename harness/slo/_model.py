@@ -4,19 +4,28 @@ Every problem raises `SLOFileError` naming the file and the field, e.g.
 `slos/x.yaml: spec.objectives[0].op: 'less' is not one of lt, lte, gt, gte`,
 so a bad file is rejected before any load runs. Only what the harness uses
 is modelled; unknown fields are errors (typos must not pass silently).
+Every problem of every file is reported at once (each document, each
+objective and each unknown field on its own line); YAML is read by
+`harness._config` (YAML 1.2 booleans, hostile input refused in one line).
+
+Durations here are OpenSLO's own shorthand (`timeWindow[].duration`,
+`timeSliceWindow`: a positive integer and one of m, h, d, w, M, Q, Y, so `28d`
+and `1M` are valid and `m` means minutes), as the OpenSLO v1 spec requires;
+it is deliberately not the harness's flag grammar (`harness._duration`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness._config import Problems, load_yaml_documents, short_repr, yaml_files
 from harness._exceptions import SLOFileError
+from harness.slo._query import counts_errors, sli_type
 from harness.slo._registry import metric_source, metric_source_types
 
 __all__ = [
@@ -100,6 +109,23 @@ class SLO:
     description: str = ""
     labels: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def sli_type(self) -> str | None:
+        """`latency`, `error_ratio` or None, from the indicator's queries (never the name).
+
+        A threshold SLI is typed by its query; a ratio SLI is an error ratio
+        when its good or bad side counts by `ok`, `status` or `error_kind`.
+        Producers put it in `Check.extra["sli"]` so exporters need not guess.
+        """
+        sli = self.indicator
+        if sli.threshold is not None:
+            return sli_type(str(sli.threshold.spec.get("query", ""))) if sli.threshold.type == "harness" else None
+        assert sli.ratio is not None
+        side = sli.ratio.good or sli.ratio.bad
+        if side is not None and side.type == "harness" and counts_errors(str(side.spec.get("query", ""))):
+            return "error_ratio"
+        return None
+
 
 class _Reader:
     """Walks one YAML document, raising errors that name the file and field path."""
@@ -114,8 +140,8 @@ class _Reader:
         if not isinstance(value, Mapping):
             raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
         unknown = sorted(set(map(str, value)) - set(allowed))
-        if unknown:
-            raise self.fail(f"{where}.{unknown[0]}" if where else unknown[0], "unknown field")
+        if unknown:  # every unknown field at once: a typo must not hide the next one
+            raise SLOFileError.combine([self.fail(f"{where}.{u}" if where else u, "unknown field") for u in unknown])
         return value
 
     def required(self, data: Mapping[str, Any], key: str, where: str) -> Any:
@@ -130,7 +156,7 @@ class _Reader:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self.fail(_join(where, key), f"expected a string, got {value!r}")
+            raise self.fail(_join(where, key), f"expected a string, got {short_repr(value)}")
         return value
 
     def number(self, data: Mapping[str, Any], key: str, where: str) -> float | None:
@@ -138,7 +164,11 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(_join(where, key), f"expected a number, got {value!r}")
+            raise self.fail(_join(where, key), f"expected a number, got {short_repr(value)}")
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise self.fail(_join(where, key), f"a {len(str(abs(value)))}-digit number is out of range")
+        if not math.isfinite(value):
+            raise self.fail(_join(where, key), f"expected a finite number, got {short_repr(value)}")
         return float(value)
 
 
@@ -158,8 +188,11 @@ def _metric_source(r: _Reader, data: Any, where: str) -> MetricSource:
     # Validation of the spec belongs to the metric-source plugin (registry).
     plugin = metric_source(source_type)
     if plugin is None:
-        raise r.fail(f"{ms_where}.type", f"{source_type!r} is not one of {', '.join(metric_source_types())}")
-    plugin.validate(spec, lambda f, p: r.fail(f"{ms_where}.spec{'.' + f if f else ''}", p))
+        raise r.fail(f"{ms_where}.type", f"{short_repr(source_type)} is not one of {', '.join(metric_source_types())}")
+    try:
+        plugin.validate(spec, lambda f, p: r.fail(f"{ms_where}.spec{'.' + f if f else ''}", p))
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a plugin's own bug must not be a traceback
+        raise r.fail(f"{ms_where}.spec", f"invalid spec ({type(exc).__name__}: {exc})") from None
     return MetricSource(type=source_type, spec=dict(spec), ref=ref)
 
 
@@ -188,7 +221,7 @@ def _sli(r: _Reader, data: Any, where: str) -> SLI:
             raise r.fail(f"{rw}.{side}.metricSource.spec.query", "a ratio side counts samples: use count or count(PRED)")
     counter = ratio.get("counter", True)
     if not isinstance(counter, bool):
-        raise r.fail(f"{rw}.counter", f"expected true or false, got {counter!r}")
+        raise r.fail(f"{rw}.counter", f"expected true or false, got {short_repr(counter)}")
     return SLI(name=name, ratio=RatioMetric(total=total, good=good, bad=bad, counter=counter))
 
 
@@ -197,7 +230,7 @@ def _objective(r: _Reader, data: Any, where: str, sli: SLI, method: str) -> Obje
     data = r.mapping(data, where, allowed)
     op = data.get("op")
     if op is not None and op not in OPS:
-        raise r.fail(f"{where}.op", f"{op!r} is not one of {', '.join(OPS)}")
+        raise r.fail(f"{where}.op", f"{short_repr(op)} is not one of {', '.join(OPS)}")
     value = r.number(data, "value", where)
     target = r.number(data, "target", where)
     percent = r.number(data, "targetPercent", where)
@@ -218,7 +251,7 @@ def _objective(r: _Reader, data: Any, where: str, sli: SLI, method: str) -> Obje
     window = data.get("timeSliceWindow")
     window_s = None
     if window is not None:
-        window_s = parse_duration(r, window, f"{where}.timeSliceWindow")
+        window_s = _openslo_duration(r, window, f"{where}.timeSliceWindow")
     if method == "Timeslices" and (window_s is None or (sli.ratio is not None and slice_target is None)):
         missing = "timeSliceWindow" if window_s is None else "timeSliceTarget"
         raise r.fail(f"{where}.{missing}", "required with budgetingMethod Timeslices")
@@ -234,104 +267,158 @@ def _objective(r: _Reader, data: Any, where: str, sli: SLI, method: str) -> Obje
     )
 
 
-def parse_duration(r: _Reader, value: Any, where: str) -> float:
-    """OpenSLO duration shorthand (`5m`, `28d`, `1M`; `m` is minutes) in seconds."""
-    if not isinstance(value, str) or not _DURATION.match(value):
-        raise r.fail(where, f"{value!r} is not a duration (a positive integer and one of m, h, d, w, M, Q, Y)")
+def _openslo_duration(r: _Reader, value: Any, where: str) -> float:
+    """OpenSLO duration shorthand (`5m`, `28d`, `1M`; `m` is minutes) in seconds.
+
+    The OpenSLO v1 spec defines this grammar for `timeWindow` and
+    `timeSliceWindow`, so SLO files keep it; flags and harness files use
+    `harness._duration` (`500ms`, `30s`, `2m`, `1h`).
+    """
+    if not isinstance(value, str) or len(value) > 12 or not _DURATION.match(value):
+        raise r.fail(where, f"{short_repr(value)} is not a duration (a positive integer and one of m, h, d, w, M, Q, Y)")
     return float(int(value[:-1]) * _SECONDS[value[-1]])
 
 
 def _slo(r: _Reader, doc: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLO:
-    meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
-    name = r.text(meta, "name", "metadata", required=True)
-    if not _NAME.match(name):
-        raise r.fail("metadata.name", f"{name!r} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+    """One SLO document; metadata, indicator, budgeting method, time window and service are checked independently."""
+    problems = Problems(SLOFileError)
+    meta = problems.attempt(_slo_metadata, r, doc) or {}
     allowed = {
         "description", "service", "indicator", "indicatorRef", "timeWindow",
         "budgetingMethod", "objectives", "alertPolicies",
     }  # fmt: skip
-    spec = r.mapping(r.required(doc, "spec", ""), "spec", allowed)
+    spec = problems.attempt(lambda: r.mapping(r.required(doc, "spec", ""), "spec", allowed))
+    if spec is None:
+        problems.raise_if_any()
+    assert spec is not None
+    parsed: list[Objective | None] = []
+    sli = problems.attempt(_slo_indicator, r, spec, slis)
+    method = problems.attempt(_slo_method, r, spec)
+    duration = problems.attempt(_slo_window, r, spec)
+    service = problems.attempt(r.text, spec, "service", "spec", required=True)
+    description = problems.attempt(r.text, spec, "description", "spec")
+    if sli is not None and method is not None:
+        objectives = spec.get("objectives")
+        if not isinstance(objectives, list) or not objectives:
+            problems.add(r.fail("spec.objectives", "required: a non-empty list of objectives"))
+        elif sli.threshold is not None and len(objectives) > 1:
+            problems.add(r.fail("spec.objectives", "a thresholdMetric SLO takes exactly one objective"))
+        else:
+            parsed = [problems.attempt(_objective, r, o, f"spec.objectives[{i}]", sli, method) for i, o in enumerate(objectives)]
+    problems.raise_if_any()
+    assert sli is not None and method is not None and service is not None
+    return SLO(
+        name=str(meta["name"]),
+        service=service,
+        indicator=sli,
+        objectives=tuple(o for o in parsed if o is not None),
+        budgeting_method=method,
+        time_window=str(duration),
+        source_file=r.source,
+        display_name=str(meta["displayName"]),
+        description=description or "",
+        labels=dict(meta["labels"]),
+    )
+
+
+def _slo_metadata(r: _Reader, doc: Mapping[str, Any]) -> dict[str, Any]:
+    meta = r.mapping(r.required(doc, "metadata", ""), "metadata", {"name", "displayName", "labels", "annotations"})
+    name = r.text(meta, "name", "metadata", required=True)
+    if not _NAME.match(name):
+        raise r.fail("metadata.name", f"{short_repr(name)} is not an RFC 1123 name (lower case, digits, '-', ≤ 63 chars)")
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise r.fail("metadata.labels", f"expected a mapping, got {type(labels).__name__}")
+    return {"name": name, "displayName": r.text(meta, "displayName", "metadata"), "labels": labels}
+
+
+def _slo_indicator(r: _Reader, spec: Mapping[str, Any], slis: Mapping[str, SLI]) -> SLI:
     if ("indicator" in spec) == ("indicatorRef" in spec):
         raise r.fail("spec.indicator", "required: exactly one of indicator, indicatorRef")
     if "indicator" in spec:
-        sli = _sli(r, spec["indicator"], "spec.indicator")
-    else:
-        ref = r.text(spec, "indicatorRef", "spec")
-        if ref not in slis:
-            raise r.fail("spec.indicatorRef", f"no SLI named {ref!r} in the loaded files")
-        sli = slis[ref]
+        return _sli(r, spec["indicator"], "spec.indicator")
+    ref = r.text(spec, "indicatorRef", "spec")
+    if ref not in slis:
+        raise r.fail("spec.indicatorRef", f"no SLI named {short_repr(ref)} in the loaded files")
+    return slis[ref]
+
+
+def _slo_method(r: _Reader, spec: Mapping[str, Any]) -> str:
     method = r.text(spec, "budgetingMethod", "spec", required=True)
     if method not in BUDGETING_METHODS:
-        raise r.fail("spec.budgetingMethod", f"{method!r} is not one of {', '.join(BUDGETING_METHODS)}")
+        raise r.fail("spec.budgetingMethod", f"{short_repr(method)} is not one of {', '.join(BUDGETING_METHODS)}")
     if method == "RatioTimeslices":
         raise r.fail("spec.budgetingMethod", "RatioTimeslices is not supported by the harness")
+    return method
+
+
+def _slo_window(r: _Reader, spec: Mapping[str, Any]) -> str:
     windows = r.required(spec, "timeWindow", "spec")
     if not isinstance(windows, list) or len(windows) != 1:
         raise r.fail("spec.timeWindow", "expected a list with exactly one item")
     tw = r.mapping(windows[0], "spec.timeWindow[0]", {"duration", "isRolling", "calendar"})
     duration = r.required(tw, "duration", "spec.timeWindow[0]")
-    parse_duration(r, duration, "spec.timeWindow[0].duration")
-    objectives = r.required(spec, "objectives", "spec")
-    if not isinstance(objectives, list) or not objectives:
-        raise r.fail("spec.objectives", "required: a non-empty list of objectives")
-    if sli.threshold is not None and len(objectives) > 1:
-        raise r.fail("spec.objectives", "a thresholdMetric SLO takes exactly one objective")
-    objs = tuple(_objective(r, o, f"spec.objectives[{i}]", sli, method) for i, o in enumerate(objectives))
-    return SLO(
-        name=name,
-        service=r.text(spec, "service", "spec", required=True),
-        indicator=sli,
-        objectives=objs,
-        budgeting_method=method,
-        time_window=str(duration),
-        source_file=r.source,
-        display_name=r.text(meta, "displayName", "metadata"),
-        description=r.text(spec, "description", "spec"),
-        labels=dict(meta.get("labels") or {}),
-    )
+    _openslo_duration(r, duration, "spec.timeWindow[0].duration")
+    return str(duration)
 
 
 def _documents(path: Path) -> list[tuple[_Reader, Mapping[str, Any]]]:
     r = _Reader(str(path))
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-    except FileNotFoundError as exc:
-        raise SLOFileError("file not found", source=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark is not None else None
-        raise SLOFileError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path), field=at) from exc
+    docs = load_yaml_documents(path, error=SLOFileError)
     out = []
+    problems = Problems(SLOFileError)
     for i, doc in enumerate(docs):
         where = "" if len(docs) == 1 else f"document[{i}]"
         if not isinstance(doc, Mapping):
-            raise r.fail(where, "expected a mapping (an OpenSLO document)")
+            problems.add(r.fail(where, "expected a mapping (an OpenSLO document)"))
+            continue
         out.append((r, doc))
+    problems.raise_if_any()
     return out
 
 
 def parse_slo_documents(docs: Iterable[tuple[str, Mapping[str, Any]]]) -> list[SLO]:
-    """Validate (source, document) pairs: SLIs first, then SLOs that may reference them."""
+    """Validate (source, document) pairs: SLIs first, then SLOs that may reference them.
+
+    Every document is checked even when an earlier one failed; all problems
+    are raised together as one `SLOFileError` (one line each).
+    """
     pairs = [(_Reader(src), doc) for src, doc in docs]
+    problems = Problems(SLOFileError)
     slis: dict[str, SLI] = {}
+    good: list[tuple[_Reader, Mapping[str, Any]]] = []
     for r, doc in pairs:
-        if doc.get("apiVersion") != "openslo/v1":
-            raise r.fail("apiVersion", f"{doc.get('apiVersion')!r} is not openslo/v1")
-        kind = doc.get("kind")
-        if kind not in ("SLO", "SLI"):
-            raise r.fail("kind", f"{kind!r} is not one of SLO, SLI (the harness reads no other OpenSLO kinds)")
-        if kind == "SLI":
-            sli = _sli(r, {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}, "")
-            if not sli.name:
-                raise r.fail("metadata.name", "required field is missing")
+        sli = problems.attempt(_header, r, doc)
+        if sli is None:  # its problem is recorded; nothing else to check in it
+            continue
+        good.append((r, doc))
+        if isinstance(sli, SLI):
             slis[sli.name] = sli
-    slos = [_slo(r, doc, slis) for r, doc in pairs if doc.get("kind") == "SLO"]
+    parsed = [problems.attempt(_slo, r, doc, slis) for r, doc in good if doc.get("kind") == "SLO"]
+    slos = [slo for slo in parsed if slo is not None]
     seen: dict[str, str] = {}
     for slo in slos:
         if slo.name in seen:
-            raise SLOFileError(f"duplicate SLO name {slo.name!r} (also in {seen[slo.name]})", source=slo.source_file, field="metadata.name")
-        seen[slo.name] = slo.source_file
+            problems.add(SLOFileError(f"duplicate SLO name {short_repr(slo.name)} (also in {seen[slo.name]})",
+                                      source=slo.source_file, field="metadata.name"))
+        seen.setdefault(slo.name, slo.source_file)
+    problems.raise_if_any()
     return slos
+
+
+def _header(r: _Reader, doc: Mapping[str, Any]) -> SLI | bool:
+    """Check apiVersion and kind; parse an SLI document (True for an SLO document)."""
+    if doc.get("apiVersion") != "openslo/v1":
+        raise r.fail("apiVersion", f"{short_repr(doc.get('apiVersion'))} is not openslo/v1")
+    kind = doc.get("kind")
+    if kind not in ("SLO", "SLI"):
+        raise r.fail("kind", f"{short_repr(kind)} is not one of SLO, SLI (the harness reads no other OpenSLO kinds)")
+    if kind == "SLO":
+        return True
+    sli = _sli(r, {k: v for k, v in doc.items() if k not in ("apiVersion", "kind")}, "")
+    if not sli.name:
+        raise r.fail("metadata.name", "required field is missing")
+    return sli
 
 
 def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -339,7 +426,7 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            files.extend(sorted(p for p in item.iterdir() if p.suffix in (".yaml", ".yml")))
+            files.extend(yaml_files(item))
         elif item.exists():
             files.append(item)
         else:
@@ -350,9 +437,16 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 def load_slos(paths: str | Path | Iterable[str | Path]) -> list[SLO]:
     """Load and validate every SLO in the given files and/or directories (`*.yaml`, `*.yml`).
 
-    Raises `SLOFileError` naming file and field on the first problem found.
+    Raises one `SLOFileError` naming file and field of every problem found.
     """
     docs: list[tuple[str, Mapping[str, Any]]] = []
+    problems = Problems(SLOFileError)
     for path in _expand(paths):
-        docs.extend((r.source, doc) for r, doc in _documents(path))
-    return parse_slo_documents(docs)
+        docs.extend((r.source, doc) for r, doc in problems.attempt(_documents, path) or [])
+    slos: list[SLO] = []
+    try:
+        slos = parse_slo_documents(docs)
+    except SLOFileError as exc:
+        problems.add(exc)
+    problems.raise_if_any()
+    return slos

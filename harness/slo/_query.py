@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness._config import short_repr
 from harness._exceptions import SLOFileError
 from harness.samples import empty_samples
 
-__all__ = ["Query", "HarnessSpec", "parse_query", "parse_harness_spec", "apply_filter"]
+__all__ = ["Query", "HarnessSpec", "parse_query", "parse_harness_spec", "apply_filter", "sli_type", "statistic_of", "counts_errors"]
 
 NUMERIC_COLUMNS = ("latency_ms", "co_latency_ms", "bytes", "status", "ts", "intended_ts")
 GROUP_COLUMNS = ("name", "method", "revision", "region", "worker", "status", "error_kind")
@@ -95,7 +96,7 @@ def parse_query(text: str) -> Query:
     if m := _AGG.match(text):
         col = m["col"]
         if col not in NUMERIC_COLUMNS:
-            raise ValueError(f"{col!r} is not a numeric sample column ({', '.join(NUMERIC_COLUMNS)})")
+            raise ValueError(f"{short_repr(col)} is not a numeric sample column ({', '.join(NUMERIC_COLUMNS)})")
         if m["q"] is not None:
             q = float(m["q"])
             if not 0 < q <= 100:
@@ -107,13 +108,47 @@ def parse_query(text: str) -> Query:
         try:
             mask = empty_samples().eval(pred, engine="python")
         except Exception as exc:  # pandas raises many types for a bad expression
-            raise ValueError(f"bad predicate {pred!r}: {exc}") from exc
+            raise ValueError(f"bad predicate {short_repr(pred)}: {exc}") from exc
         if isinstance(mask, pd.DataFrame):
-            raise ValueError(f"bad predicate {pred!r}: an assignment, not a condition")
+            raise ValueError(f"bad predicate {short_repr(pred)}: an assignment, not a condition")
         return Query(text, m["fn"], predicate=pred)
     raise ValueError(
-        f"{text!r} is not a query: use pNN(col), median|mean|min|max(col), count, count(PRED) or ratio(PRED)"
+        f"{short_repr(text)} is not a query: use pNN(col), median|mean|min|max(col), count, count(PRED) or ratio(PRED)"
     )
+
+
+#: Sample columns that say whether a request failed: a ratio over them is an error ratio.
+_ERROR_COLUMNS = re.compile(r"\b(?:ok|status|error_kind)\b")
+
+
+def sli_type(query: str | None) -> str | None:
+    """What a query measures, by its form: `latency`, `error_ratio`, or None.
+
+    `latency`: an aggregate (pNN, median, mean, min, max) of a `*_ms` column;
+    `error_ratio`: `ratio(PRED)` whose predicate reads `ok`, `status` or
+    `error_kind` (a `count(PRED)` is a count, not a ratio: None). Exporters use this instead of guessing from SLO
+    names. Syntax only (no evaluation), so it is cheap to call per check.
+    """
+    text = " ".join(query.split()) if isinstance(query, str) else ""
+    if (m := _AGG.match(text)) and m["col"].endswith("_ms"):
+        return "latency"
+    if (m := _PRED.match(text)) and m["fn"] == "ratio" and _ERROR_COLUMNS.search(m["pred"]):
+        return "error_ratio"
+    return None
+
+
+def counts_errors(query: str | None) -> bool:
+    """True for `count(PRED)` over `ok`, `status` or `error_kind` (a ratio SLI's good or bad side)."""
+    m = _PRED.match(" ".join(query.split())) if isinstance(query, str) else None
+    return bool(m and m["fn"] == "count" and _ERROR_COLUMNS.search(m["pred"]))
+
+
+def statistic_of(query: str | None) -> str | None:
+    """`p95`, `median`, `mean`, `min` or `max` for an aggregate query; None otherwise."""
+    m = _AGG.match(" ".join(query.split())) if isinstance(query, str) else None
+    if m is None:
+        return None
+    return f"p{float(m['q']):g}" if m["q"] is not None else str(m["fn"])
 
 
 @dataclass(frozen=True)
@@ -144,14 +179,14 @@ def parse_harness_spec(spec: Mapping[str, Any], fail: Fail) -> HarnessSpec:
     query = None
     if "query" in spec:
         if not isinstance(spec["query"], str):
-            raise fail("query", f"expected a string, got {spec['query']!r}")
+            raise fail("query", f"expected a string, got {short_repr(spec['query'])}")
         try:
             query = parse_query(spec["query"])
         except ValueError as exc:
             raise fail("query", str(exc)) from None
     measurement = spec.get("measurement")
     if measurement is not None and (not isinstance(measurement, str) or not measurement):
-        raise fail("measurement", f"expected a name, got {measurement!r}")
+        raise fail("measurement", f"expected a name, got {short_repr(measurement)}")
     filters: dict[str, tuple[str, ...]] = {}
     raw_filter = spec.get("filter") or {}
     if not isinstance(raw_filter, Mapping):
@@ -161,20 +196,20 @@ def parse_harness_spec(spec: Mapping[str, Any], fail: Fail) -> HarnessSpec:
             raise fail(f"filter.{key}", f"not a filterable column ({', '.join(FILTER_COLUMNS)})")
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
-            raise fail(f"filter.{key}", f"expected a value or a list of values, got {value!r}")
+            raise fail(f"filter.{key}", f"expected a value or a list of values, got {short_repr(value)}")
         filters[key] = tuple(str(v) for v in values)
     group_by = spec.get("groupBy", ["revision"])
     if not isinstance(group_by, list) or not all(g in GROUP_COLUMNS for g in group_by):
-        raise fail("groupBy", f"{group_by!r} is not a list of columns from {', '.join(GROUP_COLUMNS)}")
+        raise fail("groupBy", f"{short_repr(group_by)} is not a list of columns from {', '.join(GROUP_COLUMNS)}")
     min_samples = spec.get("minSamples")
     if min_samples is not None and (isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1):
-        raise fail("minSamples", f"{min_samples!r} is not a positive integer")
+        raise fail("minSamples", f"{short_repr(min_samples)} is not a positive integer")
     if_no_data = spec.get("ifNoData", "inconclusive")
     if if_no_data not in ("inconclusive", "skip"):
-        raise fail("ifNoData", f"{if_no_data!r} is not one of inconclusive, skip")
+        raise fail("ifNoData", f"{short_repr(if_no_data)} is not one of inconclusive, skip")
     unit = spec.get("unit", "")
     if not isinstance(unit, str):
-        raise fail("unit", f"expected a string, got {unit!r}")
+        raise fail("unit", f"expected a string, got {short_repr(unit)}")
     return HarnessSpec(query, measurement, filters, tuple(group_by), min_samples, if_no_data, unit)
 
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
-import yaml
-
+from harness._config import Problems, load_yaml, short_repr
 from harness._exceptions import TopologyError
 
 __all__ = [
@@ -128,7 +127,7 @@ class Topology:
         for inst in self.instances():
             if inst.name == name:
                 return inst
-        raise KeyError(f"no instance {name!r}; known: {', '.join(i.name for i in self.instances())}")
+        raise KeyError(f"no instance {short_repr(name)}; known: {', '.join(i.name for i in self.instances())}")
 
     def links(self) -> list[LinkSpec]:
         """`client->ENTRY`, one link per upstream (plus `@canary`), one per Redis user."""
@@ -165,73 +164,84 @@ def default_topology_path() -> Path:
 
 
 def load_topology(path: str | Path | None = None) -> Topology:
-    """Read and validate a topology file (the shipped default when `path` is None)."""
+    """Read and validate a topology file (the shipped default when `path` is None).
+
+    Every problem of the file is reported at once (one line each, naming the
+    field); YAML is read by `harness._config` (`mode: off` stays a string).
+    """
     p = Path(path) if path is not None else default_topology_path()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TopologyError(f"cannot read topology file: {exc.strerror or exc}", source=str(p)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise TopologyError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=str(p), field=where) from None
-    return parse_topology(data, source=str(p))
+    return parse_topology(load_yaml(p, error=TopologyError), source=str(p))
 
 
 def parse_topology(data: Any, *, source: str = "<topology>") -> Topology:
-    """Validate already-parsed YAML into a `Topology`; every error names its field."""
+    """Validate already-parsed YAML into a `Topology`; every error names its field.
+
+    Independent parts (each service, `entry`, `redis`, `toxiproxy`, each proxy
+    port) are checked even when an earlier one failed, and all problems are
+    raised together as one `TopologyError`.
+    """
     v = _Validator(source)
+    problems = Problems(TopologyError)
     top = v.mapping(data, "(top level)")
-    v.only(top, "(top level)", {"kind", "name", "entry", "services", "redis", "toxiproxy", "proxies"})
+    problems.attempt(v.only, top, "(top level)", {"kind", "name", "entry", "services", "redis", "toxiproxy", "proxies"})
     if top.get("kind", "Topology") != "Topology":
-        v.fail("kind", f"must be Topology (or absent), got {top['kind']!r}")
-    services_raw = v.mapping(top.get("services"), "services")
-    if not services_raw:
-        v.fail("services", "at least one service is required")
-    services = {str(n): _service(v, str(n), spec) for n, spec in services_raw.items()}
+        problems.attempt(v.fail, "kind", f"must be Topology (or absent), got {short_repr(top['kind'])}")
+    services_raw = problems.attempt(v.mapping, top.get("services"), "services")
+    if services_raw == {}:  # (None: not a mapping, already reported)
+        problems.attempt(v.fail, "services", "at least one service is required")
+    services_raw = services_raw or {}
+    parsed = {str(n): problems.attempt(_service, v, str(n), spec) for n, spec in services_raw.items()}
+    services = {n: svc for n, svc in parsed.items() if svc is not None}
     for svc in services.values():
-        for up in svc.upstreams:
-            if up not in services:
-                v.fail(f"services.{svc.name}.upstreams", f"unknown service {up!r}")
-            if up == svc.name:
-                v.fail(f"services.{svc.name}.upstreams", "a service cannot be its own upstream")
-            accepted = _accepted_upstreams(svc.kind)
-            if accepted is not None and up not in accepted:
-                v.fail(
-                    f"services.{svc.name}.upstreams",
-                    f"{svc.kind} accepts no upstream named {up!r}; it accepts: {', '.join(accepted) or 'none'}",
-                )
+        problems.attempt(_check_upstreams, v, svc, parsed)
     entry = top.get("entry", "edge")
-    if not isinstance(entry, str) or entry not in services:
-        v.fail("entry", f"must name a declared service, got {entry!r}")
-    tox = v.mapping(top.get("toxiproxy", {}), "toxiproxy")
-    v.only(tox, "toxiproxy", {"port"})
+    if not isinstance(entry, str) or (parsed and entry not in parsed):  # no services: one problem, not two
+        problems.attempt(v.fail, "entry", f"must name a declared service, got {short_repr(entry)}")
+    tox = problems.attempt(v.mapping, top.get("toxiproxy", {}), "toxiproxy") or {}
+    problems.attempt(v.only, tox, "toxiproxy", {"port"})
+    redis = problems.attempt(_redis, v, top.get("redis", {}))
+    toxiproxy_port = problems.attempt(v.port, tox.get("port", "auto"), "toxiproxy.port")
+    proxies = problems.attempt(v.mapping, top.get("proxies", {}), "proxies") or {}
+    problems.raise_if_any()  # the rest needs every service, so it runs on a valid file only
+    assert redis is not None and isinstance(entry, str)
     topo = Topology(
         name=str(top.get("name", Path(source).stem)),
         source=source,
         entry=entry,
         services=services,
-        redis=_redis(v, top.get("redis", {})),
-        toxiproxy_port=v.port(tox.get("port", "auto"), "toxiproxy.port"),
+        redis=redis,
+        toxiproxy_port=toxiproxy_port,
     )
-    proxies = v.mapping(top.get("proxies", {}), "proxies")
     known = {link.name for link in topo.links()}
     ports: dict[str, int] = {}
     for name, port in proxies.items():
         if name not in known:
-            v.fail(f"proxies.{name}", f"no such link; links are: {', '.join(sorted(known))}")
-        p = v.port(port, f"proxies.{name}")
+            problems.attempt(v.fail, f"proxies.{name}", f"no such link; links are: {', '.join(sorted(known))}")
+        p = problems.attempt(v.port, port, f"proxies.{name}")
         if p is not None:
             ports[str(name)] = p
     topo = Topology(topo.name, source, entry, services, topo.redis, topo.toxiproxy_port, ports)
     try:
         topo.start_order()
     except TopologyError:
-        v.fail("services", "upstreams form a cycle")
-    _check_port_clashes(v, topo)
+        problems.attempt(v.fail, "services", "upstreams form a cycle")
+    _check_port_clashes(v, topo, problems)
+    problems.raise_if_any()
     return topo
+
+
+def _check_upstreams(v: _Validator, svc: ServiceSpec, declared: Mapping[str, object]) -> None:
+    for up in svc.upstreams:
+        if up not in declared:
+            v.fail(f"services.{svc.name}.upstreams", f"unknown service {short_repr(up)}")
+        if up == svc.name:
+            v.fail(f"services.{svc.name}.upstreams", "a service cannot be its own upstream")
+        accepted = _accepted_upstreams(svc.kind)
+        if accepted is not None and up not in accepted:
+            v.fail(
+                f"services.{svc.name}.upstreams",
+                f"{svc.kind} accepts no upstream named {short_repr(up)}; it accepts: {', '.join(accepted) or 'none'}",
+            )
 
 
 def validate_defect(spec: str, *, source: str, field_name: str) -> None:
@@ -243,7 +253,7 @@ def validate_defect(spec: str, *, source: str, field_name: str) -> None:
     try:
         defects.parse_defects(spec)
     except ValueError as exc:  # parse_defects names the bad item
-        raise TopologyError(f"invalid defect profile {spec!r}: {exc}", source=source, field=field_name) from None
+        raise TopologyError(f"invalid defect profile {short_repr(spec)}: {exc}", source=source, field=field_name) from None
 
 
 def _accepted_upstreams(kind: str | None) -> tuple[str, ...] | None:
@@ -274,70 +284,73 @@ class _Validator:
         return dict(value)
 
     def only(self, value: Mapping[str, Any], field_name: str, allowed: set[str]) -> None:
+        """Every unknown field at once (a typo must not hide the next one)."""
         unknown = sorted(set(map(str, value)) - allowed)
-        if unknown:
-            self.fail(f"{field_name}.{unknown[0]}" if field_name != "(top level)" else unknown[0],
-                      f"unknown field; allowed: {', '.join(sorted(allowed))}")
+        errors = [
+            TopologyError(f"unknown field; allowed: {', '.join(sorted(allowed))}", source=self.source,
+                          field=f"{field_name}.{name}" if field_name != "(top level)" else name)
+            for name in unknown
+        ]
+        if errors:
+            raise TopologyError.combine(errors)
 
     def port(self, value: Any, field_name: str) -> Port:
         if value in (None, "auto"):
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            self.fail(field_name, f"must be a port 1-65535 or 'auto', got {value!r}")
+            self.fail(field_name, f"must be a port 1-65535 or 'auto', got {short_repr(value)}")
         return int(value)
 
     def string(self, value: Any, field_name: str) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            self.fail(field_name, f"must be a non-empty string, got {value!r}")
+            self.fail(field_name, f"must be a non-empty string, got {short_repr(value)}")
         return str(value)
 
 
 def _service(v: _Validator, name: str, raw: Any) -> ServiceSpec:
+    """One service; its independent fields are all checked (each problem reported)."""
     where = f"services.{name}"
     if "@" in name or "->" in name or not name:
         v.fail(where, "service names may not contain '@' or '->'")
     spec = v.mapping(raw, where)
-    v.only(spec, where, {"service", "url", "port", "region", "upstreams", "redis", "canary", "args"})
-    kind = v.string(spec.get("service"), f"{where}.service")
-    url = v.string(spec.get("url"), f"{where}.url")
-    if (kind is None) == (url is None):
-        v.fail(where, "give exactly one of 'service' (spawned) or 'url' (external)")
+    problems = Problems(TopologyError)
+    problems.attempt(v.only, spec, where, {"service", "url", "port", "region", "upstreams", "redis", "canary", "args"})
+    kind = problems.attempt(v.string, spec.get("service"), f"{where}.service")
+    url = problems.attempt(v.string, spec.get("url"), f"{where}.url")
+    if (spec.get("service") is None) == (spec.get("url") is None):
+        problems.attempt(v.fail, where, "give exactly one of 'service' (spawned) or 'url' (external)")
     if kind is not None and kind not in SERVICE_KINDS:
-        v.fail(f"{where}.service", f"unknown service {kind!r}; known: {', '.join(sorted(SERVICE_KINDS))}")
+        problems.attempt(v.fail, f"{where}.service", f"unknown service {short_repr(kind)}; known: {', '.join(sorted(SERVICE_KINDS))}")
     if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            v.fail(f"{where}.url", f"must be an http(s) URL, got {url!r}")
+        with problems.part():
+            parts = _split_url(v, url, f"{where}.url")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                v.fail(f"{where}.url", f"must be an http(s) URL, got {short_repr(url)}")
         for key in ("port", "canary", "args", "redis"):
             if key in spec:
-                v.fail(f"{where}.{key}", "not allowed for an external service")
+                problems.attempt(v.fail, f"{where}.{key}", "not allowed for an external service")
     ups = spec.get("upstreams", [])
     if not isinstance(ups, list) or not all(isinstance(u, str) for u in ups):
-        v.fail(f"{where}.upstreams", "must be a list of service names")
+        problems.attempt(v.fail, f"{where}.upstreams", "must be a list of service names")
+        ups = []
     if len(set(ups)) != len(ups):
-        v.fail(f"{where}.upstreams", "lists a service twice")
+        problems.attempt(v.fail, f"{where}.upstreams", "lists a service twice")
     args = spec.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        v.fail(f"{where}.args", "must be a list of strings")
+        problems.attempt(v.fail, f"{where}.args", "must be a list of strings")
     redis = spec.get("redis", False)
     if not isinstance(redis, bool):
-        v.fail(f"{where}.redis", f"must be true or false, got {redis!r}")
-    canary = None
-    if "canary" in spec:
-        canary = _canary(v, where, spec["canary"])
+        problems.attempt(v.fail, f"{where}.redis", f"must be true or false, got {short_repr(redis)}")
+    canary = problems.attempt(_canary, v, where, spec["canary"]) if "canary" in spec else None
+    port = problems.attempt(v.port, spec.get("port", "auto"), f"{where}.port")
+    region = problems.attempt(v.string, spec.get("region"), f"{where}.region")
+    problems.raise_if_any()
     return ServiceSpec(
-        name=name,
-        kind=kind,
-        url=url,
-        port=v.port(spec.get("port", "auto"), f"{where}.port"),
-        region=v.string(spec.get("region"), f"{where}.region"),
-        upstreams=tuple(ups),
-        redis=redis,
-        canary=canary,
-        args=tuple(args),
-    )
+        name=name, kind=kind, url=url, port=port, region=region, upstreams=tuple(ups), redis=bool(redis),
+        canary=canary, args=tuple(args),
+    )  # fmt: skip
 
 
 def _canary(v: _Validator, where: str, raw: Any) -> CanarySpec:
@@ -345,7 +358,7 @@ def _canary(v: _Validator, where: str, raw: Any) -> CanarySpec:
     v.only(spec, f"{where}.canary", {"port", "defect", "weight"})
     weight = spec.get("weight", 0)
     if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
-        v.fail(f"{where}.canary.weight", f"must be a percentage 0-100, got {weight!r}")
+        v.fail(f"{where}.canary.weight", f"must be a percentage 0-100, got {short_repr(weight)}")
     defect = v.string(spec.get("defect"), f"{where}.canary.defect")
     if defect is not None:
         validate_defect(defect, source=v.source, field_name=f"{where}.canary.defect")
@@ -362,15 +375,24 @@ def _redis(v: _Validator, raw: Any) -> RedisSpec:
     url = v.string(spec.get("url"), "redis.url")
     mode = spec.get("mode", "external" if url else "auto")
     if mode not in ("auto", "spawn", "off", "external"):
-        v.fail("redis.mode", f"must be auto, spawn, off or external, got {mode!r}")
+        v.fail("redis.mode", f"must be auto, spawn, off or external, got {short_repr(mode)}")
     if (mode == "external") != (url is not None):
         v.fail("redis.url", "required exactly when redis.mode is 'external'")
-    if url is not None and urlsplit(url).scheme not in ("redis", "rediss"):
-        v.fail("redis.url", f"must be a redis:// URL, got {url!r}")
+    if url is not None and _split_url(v, url, "redis.url").scheme not in ("redis", "rediss"):
+        v.fail("redis.url", f"must be a redis:// URL, got {short_repr(url)}")
     return RedisSpec(mode=str(mode), port=v.port(spec.get("port", "auto"), "redis.port"), url=url)
 
 
-def _check_port_clashes(v: _Validator, topo: Topology) -> None:
+def _split_url(v: _Validator, url: str, field_name: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        _ = (parts.hostname, parts.port)  # both parse lazily and raise ValueError
+    except ValueError as exc:
+        v.fail(field_name, f"not a valid URL ({exc}): {short_repr(url)}")
+    return parts
+
+
+def _check_port_clashes(v: _Validator, topo: Topology, problems: Problems) -> None:
     seen: dict[int, str] = {}
     fixed = [(i.port, f"services.{i.service.name}" + (".canary.port" if i.revision == "canary" else ".port"))
              for i in topo.instances()]
@@ -380,5 +402,6 @@ def _check_port_clashes(v: _Validator, topo: Topology) -> None:
         if port is None:
             continue
         if port in seen:
-            v.fail(where, f"port {port} is also used by {seen[port]}")
+            problems.attempt(v.fail, where, f"port {port} is also used by {seen[port]}")
+            continue
         seen[port] = where

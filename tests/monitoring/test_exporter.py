@@ -15,8 +15,10 @@ from harness.monitoring._metrics import ERROR_RATIO, LATENCY
 END = datetime(2026, 11, 29, 23, 0, 0, tzinfo=timezone.utc)
 
 CHECKS = [
-    Check("api-latency-p95", Verdict.PASS, 87.5, 100.0, "lt", unit="ms", samples=1200, scope="revision=canary"),
-    Check("api-error-ratio", Verdict.FAIL, 0.02, 0.01, "lt", unit="", samples=1200, scope="revision=canary"),
+    Check("api-latency-p95", Verdict.PASS, 87.5, 100.0, "lt", unit="ms", samples=1200, scope="revision=canary",
+          extra={"query": "p95(latency_ms)"}),
+    Check("api-error-ratio", Verdict.FAIL, 0.02, 0.01, "lt", unit="", samples=1200, scope="revision=canary",
+          extra={"query": "ratio(not ok)"}),
     Check("compare/latency", Verdict.INCONCLUSIVE, None, None, "lte", kind="comparison", samples=12),
 ]
 
@@ -129,7 +131,8 @@ def test_nothing_is_sent_without_a_project(fake, make_exporter):
 
 
 def test_a_series_repeated_within_one_export_is_sent_once(fake, make_exporter):
-    twice = [CHECKS[0], Check("api-latency-p95", Verdict.FAIL, 120.0, 100.0, "lt", unit="ms", scope="revision=canary")]
+    twice = [CHECKS[0], Check("api-latency-p95", Verdict.FAIL, 120.0, 100.0, "lt", unit="ms", scope="revision=canary",
+                              extra={"query": "p95(latency_ms)"})]
     result = _export(make_exporter(), checks=twice)
     assert result.ok and result.warnings and result.written == result.points - 4
     (latency,) = _by_type(fake)["latency"]

@@ -40,15 +40,34 @@ def test_cold_start_and_memory_are_recognised_and_normalised():
     assert memory.metric.name == "memory" and memory.value == 300.0 * 2**20
 
 
-def test_latency_statistic_comes_from_the_check_name_or_is_explicit():
-    assert _typed(Check("api-latency-p99", Verdict.PASS, 0.12, 0.2, "lt", unit="s")).labels["statistic"] == "p99"
-    assert _typed(Check("api-latency-p99", Verdict.PASS, 0.12, 0.2, "lt", unit="s")).value == pytest.approx(120.0)
+def test_latency_statistic_comes_from_the_query_or_is_explicit_never_the_name():
+    p99 = Check("api-latency-p50", Verdict.PASS, 0.12, 0.2, "lt", unit="s", extra={"query": "p99(latency_ms)"})
+    assert _typed(p99).labels["statistic"] == "p99" and _typed(p99).value == pytest.approx(120.0)
+    unnamed = Check("api-latency-p99", Verdict.PASS, 0.12, 0.2, "lt", unit="s")  # no query: a latency by its unit
+    assert _typed(unnamed).metric.name == "latency" and _typed(unnamed).labels["statistic"] == "value"
     explicit = Check("slow-route", Verdict.PASS, 40.0, 50.0, "lt", unit="ms", extra={"sli": "latency", "statistic": "median"})
     assert _typed(explicit).labels["statistic"] == "median"
 
 
+@pytest.mark.parametrize("name", ["cold-path-latency-p95", "failover-route-latency", "cold-start-ish"])
+def test_an_slo_check_is_exported_by_its_kind_and_query_not_by_words_in_its_name(name):
+    check = Check(name, Verdict.PASS, 80.0, 100.0, "lt", unit="ms", extra={"query": "p95(latency_ms)"})
+    point = _typed(check)
+    assert point.metric.name == "latency" and point.labels["statistic"] == "p95" and point.value == 80.0
+
+
+def test_cold_start_and_failover_are_chosen_by_kind_whatever_the_name():
+    assert _typed(Check("latency-p95", Verdict.PASS, 1.4, 2.0, "lt", unit="s", kind="coldstart")).metric.name == "cold_start"
+    assert _typed(Check("errors", Verdict.PASS, 3.0, 30.0, "lt", unit="s", kind="failover")).metric.name == "failover_time"
+
+
+def test_an_error_word_in_the_name_does_not_make_an_error_ratio():
+    ratio = Check("error-budget-burn", Verdict.PASS, 0.2, 0.5, "lt", unit="", extra={"query": "ratio(latency_ms > 100)"})
+    assert _typed(ratio).metric.name == "check_value"
+
+
 def test_a_good_fraction_error_slo_is_exported_as_its_complement():
-    ratio = Check("api-error-rate", Verdict.PASS, 0.995, 0.99, "gte", unit="", samples=4000)
+    ratio = Check("api-availability", Verdict.PASS, 0.995, 0.99, "gte", unit="", samples=4000, extra={"sli": "error_ratio"})
     points = {p.metric.name: p for p in checks_to_points([ratio], RUN, END)}
     assert points["error_ratio"].value == pytest.approx(0.005)
     assert points["objective"].value == pytest.approx(0.01)
@@ -69,7 +88,8 @@ def test_a_check_without_data_still_exports_its_inconclusive_verdict():
 
 def test_every_point_carries_exactly_its_descriptor_labels():
     checks = [
-        Check("api-latency-p95", Verdict.PASS, 80.0, 100.0, "lt", unit="ms", scope="revision=canary,name=POST /v1/route"),
+        Check("api-latency-p95", Verdict.PASS, 80.0, 100.0, "lt", unit="ms", scope="revision=canary,name=POST /v1/route",
+              extra={"query": "p95(latency_ms)"}),
         Check("compare/errors", Verdict.PASS, 0.3, 0.05, "gt", kind="comparison"),
     ]
     for point in checks_to_points(checks, RUN, END):

@@ -39,9 +39,11 @@ def test_flags_override_the_environment():
         (["--monitoring-endpoint", "127.0.0.1"], NO_ENV, "--monitoring-endpoint: expected HOST:PORT"),
         (["--monitoring-endpoint", "monitoring.example.com:443"], NO_ENV, "--monitoring-endpoint: must be on loopback"),
         ([], {"XYNERGY_MONITORING_ENDPOINT": "10.0.0.8:8085"}, "XYNERGY_MONITORING_ENDPOINT: must be on loopback"),
-        (["--monitoring-interval", "2"], NO_ENV, "--monitoring-interval: must be 0 (off) or at least 5 seconds"),
-        (["--monitoring-interval", "soon"], NO_ENV, "--monitoring-interval: expected seconds"),
-        (["--monitoring-timeout", "0"], NO_ENV, "--monitoring-timeout: must be positive"),
+        (["--monitoring-interval", "2s"], NO_ENV, "--monitoring-interval: must be 0 (off) or at least 5s"),
+        (["--monitoring-interval", "2"], NO_ENV, "--monitoring-interval: a bare number is ambiguous"),
+        (["--monitoring-interval", "soon"], NO_ENV, "--monitoring-interval: expected a duration"),
+        (["--monitoring-timeout", "0s"], NO_ENV, "--monitoring-timeout: must be positive"),
+        (["--monitoring-timeout", "15"], NO_ENV, "--monitoring-timeout: a bare number is ambiguous"),
         (["--gcp-project", "Not_A_Project"], NO_ENV, "--gcp-project: not a GCP project id"),
         (["--require-export"], NO_ENV, "--require-export: needs a project"),
     ],
@@ -61,8 +63,14 @@ def test_durations_accept_units():
     assert config.interval == 60.0 and config.timeout == 2.5
 
 
+def test_the_interval_reads_hours_like_every_duration_flag_and_0_still_means_off():
+    assert monitoring_config_from_args(_args("--monitoring-interval", "1h"), NO_ENV).interval == 3600.0
+    assert monitoring_config_from_args(_args("--monitoring-interval", "0"), NO_ENV).interval == 0.0
+    assert monitoring_config_from_args(_args(), {"XYNERGY_MONITORING_INTERVAL": "30s"}).interval == 30.0
+
+
 def test_the_exporter_from_flags_writes_to_the_endpoint_they_name(fake):
-    args = _args("--gcp-project", "flag-project", "--monitoring-endpoint", fake.endpoint, "--monitoring-timeout", "5")
+    args = _args("--gcp-project", "flag-project", "--monitoring-endpoint", fake.endpoint, "--monitoring-timeout", "5s")
     with exporter_from_args(args, NO_ENV) as exporter:
         assert exporter.enabled and exporter.timeout == 5.0
         check = Check("api-latency-p95", Verdict.PASS, 50.0, 100.0, "lt", unit="ms")
