@@ -38,10 +38,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from scipy import stats
 
+from harness._config import load_yaml
 from harness._exceptions import ConfigError, ServiceUnreachable
 from harness._verdicts import Check, Verdict
 from harness.stats import COST_ALPHA, bounded_mean_cs, decide, prior, proportion_cs
@@ -80,23 +80,14 @@ class PriceTable:
 def load_prices(path: str | Path | None = None) -> PriceTable:
     """Load a price table (default: the packaged `harness/data/prices.yaml`)."""
     if path is None:
-        text = resources.files("harness").joinpath("data/prices.yaml").read_text()
-        source = "harness/data/prices.yaml"
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read ({exc.strerror})", source=source) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not YAML ({exc.__class__.__name__})", source=source) from exc
+        path = Path(str(resources.files("harness").joinpath("data/prices.yaml")))
+    source = str(path)
+    raw = load_yaml(path, error=ConfigError)
     if not isinstance(raw, dict) or not isinstance(raw.get("model_call"), dict):
         raise ConfigError("needs a mapping `model_call: {tier: price}`", source=source, field="model_call")
 
     def number(value: Any, name: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"must be a non-negative number, got {value!r}", source=source, field=name)
         return float(value)
 

@@ -252,6 +252,8 @@ class HarnessMetricSource:
         query = spec.query.text if spec.query else ""
         extra: dict[str, Any] = {"query": query, "group": dict(group or {}), "file": slo.source_file,
                                  "budgeting": slo.budgeting_method}
+        if slo.sli_type is not None:  # what the exporter maps to a metric type (never the name)
+            extra["sli"] = slo.sli_type
         if unc is not None:
             extra["interval_method"] = unc.method
         if n < need:

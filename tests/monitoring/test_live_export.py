@@ -80,11 +80,11 @@ def test_the_samples_snapshot_judges_the_rows_written_so_far(tmp_path, fake, mak
     assert snapshot() == []  # nothing written yet
     now = time.time()
     with SampleWriter(samples) as writer:
-        for i in range(20):
-            latency = 150.0 if i >= 15 else 20.0  # p95 well above 100 ms
+        for i in range(40):
+            latency = 150.0 if i >= 20 else 20.0  # half above 100 ms: p95 beyond doubt, even from 40 samples
             writer.add((now + i, now + i, "GET /", "GET", 200, True, "", latency, latency, 10, "canary", "", "w"))
     (check,) = snapshot()
-    assert check.verdict is Verdict.FAIL and check.scope == "revision=canary" and check.samples == 20
+    assert check.verdict is Verdict.FAIL and check.scope == "revision=canary" and check.samples == 40
     with make_exporter().live(snapshot, interval=0.05, run_id="r", stage="10", scenario="s") as live:
         deadline = time.monotonic() + 5
         while not live.results and time.monotonic() < deadline:
