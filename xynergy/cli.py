@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer 504 after this long (default 30)")
     parser.add_argument("--upstream-timeout", type=float, default=1.0, metavar="SECONDS",
                         help="ai-routing-engine: per-call timeout to an AI region")
+    parser.add_argument("--max-body-bytes", type=int, default=2 * 1024**2, metavar="N",
+                        help="largest request body, 413 beyond (default 2 MiB)")
+    parser.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="a request body must arrive within this, 408 otherwise (default 10)")
+    parser.add_argument("--max-header-bytes", type=int, default=64 * 1024, metavar="N",
+                        help="request line plus headers, 431 beyond (default 64 KiB)")
+    parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="a request head must be complete within this, 408 otherwise (default 10)")
     parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
     return parser
 
@@ -89,7 +97,8 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
         revision=args.revision, region=args.region, defects=defects,
         upstreams=_pairs("--upstream", args.upstream), redis_url=args.redis_url, canary_weights=weights,
         max_concurrency=args.max_concurrency, request_timeout_s=args.request_timeout, access_log=args.access_log,
-        upstream_timeout_s=args.upstream_timeout,
+        upstream_timeout_s=args.upstream_timeout, max_body_bytes=args.max_body_bytes,
+        body_timeout_s=args.body_timeout, max_header_bytes=args.max_header_bytes, header_timeout_s=args.header_timeout,
     )
     validate_config(config)
     return config
@@ -125,6 +134,7 @@ def serve(config: ServiceConfig) -> None:
 
     from xynergy.app import create_app
     from xynergy.common.clients import skip_sniffio_probe
+    from xynergy.common.server import guarded_protocol
 
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide, so only here, never on import
     skip_sniffio_probe()
@@ -143,7 +153,8 @@ def serve(config: ServiceConfig) -> None:
     gc.set_threshold(10_000, 20, 20)
     uvicorn.run(
         app, host=config.host, port=config.port, log_config=None, access_log=False,
-        loop="auto", http="auto", ws="websockets-sansio", lifespan="on", server_header=False,
+        loop="auto", http=guarded_protocol(config.max_header_bytes, config.header_timeout_s),
+        ws="websockets-sansio", lifespan="on", server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30, backlog=2048,
     )
 

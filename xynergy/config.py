@@ -70,6 +70,14 @@ class ServiceConfig:
     """Requests in flight per process before 503 + Retry-After (Cloud Run concurrency)."""
     request_timeout_s: float = 30.0
     memory_budget_bytes: int = 512 * 1024**2
+    max_body_bytes: int = 2 * 1024**2
+    """Largest request body (413 beyond): governance's 200 000-char content, JSON-escaped, fits."""
+    body_timeout_s: float = 10.0
+    """The whole body must arrive within this (408), before the request takes an in-flight slot."""
+    max_header_bytes: int = 64 * 1024
+    """Request line plus headers (431 beyond)."""
+    header_timeout_s: float = 10.0
+    """A request head must be complete this long after it starts (408)."""
     access_log: bool = False
     """One JSON log line per request (off by default: it costs CPU at high rates)."""
     # ai-routing-engine
@@ -143,5 +151,9 @@ def validate_config(config: ServiceConfig) -> None:
             raise ConfigurationError(f"--canary-weight {name}: no --upstream {name}@canary=URL given")
     if config.upstream_timeout_s <= 0 or config.request_timeout_s <= 0:
         raise ConfigurationError("--upstream-timeout/--request-timeout: must be > 0 seconds")
+    if config.max_body_bytes < 1 or config.max_header_bytes < 1024:
+        raise ConfigurationError("--max-body-bytes must be >= 1 and --max-header-bytes >= 1024")
+    if config.body_timeout_s <= 0 or config.header_timeout_s <= 0:
+        raise ConfigurationError("--body-timeout/--header-timeout: must be > 0 seconds")
     if config.max_concurrency < 1:
         raise ConfigurationError(f"max concurrency must be >= 1, got {config.max_concurrency}")

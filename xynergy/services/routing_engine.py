@@ -202,7 +202,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
             return answer(body, score, tier, await flights.lead(key, fetch), "miss")
         except RegionsFailed as exc:
-            headers = {"retry-after": "1"} if exc.status == 503 else {}
+            # still a cost signal: the tier was decided and the cache missed
+            headers = {"x-xynergy-cache": "miss", "x-xynergy-tier": tier}
+            if exc.status == 503:
+                headers["retry-after"] = "1"
             return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
     @api.get("/v1/route/status")
