@@ -85,7 +85,13 @@ class ServiceConfig:
     """Per-call timeout to an AI region: ~30x a healthy answer, and the failover cost before the breaker opens."""
     cache_ttl_s: float = 300.0
     cache_max_entries: int = 10_000
-    breaker_failure_threshold: int = 5
+    breaker_failure_rate: float = 0.5
+    """Share of failed calls in the window that opens a region's breaker."""
+    breaker_window_s: float = 3.0
+    """How far back the breaker counts outcomes: long enough that a revision with a tenth
+    of 20 req/s ends ``breaker_min_calls`` calls in it beside a 1 s upstream timeout."""
+    breaker_min_calls: int = 3
+    """Calls that must have ended in the window before its failure rate counts."""
     breaker_base_backoff_s: float = 1.0
     breaker_max_backoff_s: float = 30.0
     # edge
@@ -155,5 +161,7 @@ def validate_config(config: ServiceConfig) -> None:
         raise ConfigurationError("--max-body-bytes must be >= 1 and --max-header-bytes >= 1024")
     if config.body_timeout_s <= 0 or config.header_timeout_s <= 0:
         raise ConfigurationError("--body-timeout/--header-timeout: must be > 0 seconds")
+    if not 0 < config.breaker_failure_rate <= 1 or config.breaker_window_s <= 0 or config.breaker_min_calls < 1:
+        raise ConfigurationError("breaker: failure rate must be in (0, 1], window > 0 s and min calls >= 1")
     if config.max_concurrency < 1:
         raise ConfigurationError(f"max concurrency must be >= 1, got {config.max_concurrency}")
