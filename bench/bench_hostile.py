@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+import httpx
 import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -219,6 +220,16 @@ def report(legit: dict[str, object], hostile: Hostile, peak: dict[str, int], pro
               f"{'OVER BUDGET' if peak.get(p.name, 0) > BUDGET else 'ok'}  "
               f"{'exited ' + str(exited) if exited is not None else 'running'}")
     print(f"  restarts/exits: {sum(1 for p in procs if p.popen.poll() is not None)}")
+    print("\n5xx answers by service and route (from each service's /metrics; says where errors came from):")
+    for p in procs:
+        try:
+            text = httpx.get(f"{p.url}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(("xynergy_http_requests_total", "xynergy_edge_upstream_requests_total")) \
+                    and 'status="5' in line:
+                print(f"  {p.name:22s} {line}")
 
 
 def main() -> int:

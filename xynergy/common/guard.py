@@ -94,9 +94,12 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)  # no body: nothing to guard
             return
         try:
-            if length is not None and length != b"0" and is_preflight(scope):
+            declared = int(length) if length is not None and length.isdigit() else None
+            if (chunked or declared != 0) and is_preflight(scope):
                 raise BodyRefused(400, "a CORS preflight carries no body")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            if length is not None and declared is None:
+                raise BodyRefused(400, "content-length is not a number")
+            if declared is not None and declared > self.max_body_bytes:
                 raise BodyRefused(413, f"request body over {self.max_body_bytes} bytes")
             body = await self._read(receive)
             if is_json and body:
