@@ -96,6 +96,8 @@ class ServiceConfig:
     breaker_max_backoff_s: float = 30.0
     # edge
     auth_cache_ttl_s: float = 5.0
+    auth_stale_s: float = 60.0
+    """A key governance accepted this recently stays accepted while it is re-checked, or while governance is down."""
     # internal-ai-service
     tier_latency_ms: Mapping[str, float] = field(
         default_factory=lambda: {"small": 4.0, "medium": 10.0, "large": 22.0}

@@ -98,7 +98,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     """Build the edge app."""
     metrics = Metrics(config.service, config.revision, config.region)
     split = TrafficSplit.from_config(config)
-    verifier = KeyVerifier(split.baselines.get("security-governance"), config.auth_cache_ttl_s)
+    verifier = KeyVerifier(split.baselines.get("security-governance"), config.auth_cache_ttl_s, config.auth_stale_s)
     if verifier.target is None:
         log.warning("no security-governance upstream: keys are checked locally only")
     served = Counter("xynergy_edge_upstream_requests", "Proxied requests by upstream and revision served.",
