@@ -32,7 +32,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import psutil
@@ -90,7 +91,7 @@ class Hostile:
         self.outcomes[kind][outcome] += 1
 
     async def run(self, kind: str, period_s: float, cap: int, deadline: float,
-                  make: Callable[[], Awaitable[None]]) -> None:
+                  make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         live: set[asyncio.Task[None]] = set()
         while time.monotonic() < deadline:
             if len(live) < cap:
@@ -107,7 +108,7 @@ class Hostile:
         lines += [f"{k}: {v}" for k, v in headers]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-    def kinds(self, deadline: float) -> list[Awaitable[None]]:
+    def kinds(self, deadline: float) -> list[Coroutine[Any, Any, None]]:
         key = ("x-api-key", KEY)
         json_type = ("content-type", "application/json")
         preflight = self.request("OPTIONS", "/v1/route", [
@@ -162,7 +163,7 @@ async def attack(edge: Proc, procs: list[Proc], rate: float, duration: float,
     deadline = time.monotonic() + duration + 2
     peak: dict[str, int] = {}
     kinds = hostile.kinds(deadline) if hostile_on else []
-    background = [asyncio.create_task(c) for c in kinds]  # type: ignore[arg-type]
+    background: list[asyncio.Task[None]] = [asyncio.create_task(c) for c in kinds]
     background.append(asyncio.create_task(sample_rss(procs, peak, deadline + 5)))
     await asyncio.sleep(1.0)  # the attack is under way before the measured traffic starts
     legit = await load(edge.url, rate, duration, 1.0, max_in_flight=400)
