@@ -128,3 +128,14 @@ def test_a_bad_interval_closes_the_status_stream_with_a_reason(spawn) -> None:
     with connect(f"ws://127.0.0.1:{runtime.port}/v1/runtime/ws?interval=0.05", additional_headers=AUTH) as ws:
         assert '"status"' in str(ws.recv(timeout=5))
     assert "Traceback" not in runtime.stderr()
+
+
+def test_a_bad_interval_through_the_edge_keeps_its_close_reason(spawn) -> None:
+    runtime = spawn("system-runtime")
+    edge = spawn("edge", "--upstream", f"system-runtime={runtime.url}")
+    with connect(f"ws://127.0.0.1:{edge.port}/v1/runtime/ws?interval=abc", additional_headers=AUTH,
+                 open_timeout=5) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "interval" in closed.value.rcvd.reason

@@ -254,4 +254,4 @@ async def _relay(websocket: WebSocket, upstream: ClientConnection) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         await upstream.close()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, ConnectionClosed, OSError):
-            await websocket.close(code=upstream.close_code or 1000)
+            await websocket.close(code=upstream.close_code or 1000, reason=upstream.close_reason or "")
