@@ -139,3 +139,37 @@ def test_a_bad_interval_through_the_edge_keeps_its_close_reason(spawn) -> None:
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert "interval" in closed.value.rcvd.reason
+
+
+def test_nan_json_from_one_tenant_never_costs_another_tenant_a_502(spawn) -> None:
+    """D4: the upstream's 500 closed a connection the edge had pooled; the next request on it got a 502."""
+    import asyncio
+    import collections
+
+    ai = spawn("internal-ai-service")
+    gov = spawn("security-governance")
+    routing = spawn("ai-routing-engine", "--upstream", f"internal-ai.primary={ai.url}")
+    edge = spawn("edge", "--upstream", f"ai-routing-engine={routing.url}", "--upstream", f"security-governance={gov.url}")
+    valid: collections.Counter[int] = collections.Counter()
+    hostile: collections.Counter[int] = collections.Counter()
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=edge.url, timeout=10) as client:
+            async def one(i: int) -> None:
+                if i % 2:
+                    r = await client.post("/v1/route", content=b'{"tenant": "evil", "prompt": "x", "max_tokens": NaN}',
+                                          headers={**AUTH, "content-type": "application/json"})
+                    hostile[r.status_code] += 1
+                else:
+                    r = await client.post("/v1/route", json={"tenant": "acme", "prompt": f"hello {i}"}, headers=AUTH)
+                    valid[r.status_code] += 1
+
+            tasks = []
+            for i in range(600):
+                tasks.append(asyncio.create_task(one(i)))
+                await asyncio.sleep(0.005)
+            await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    assert dict(hostile) == {422: 300}
+    assert valid[502] == 0 and valid[200] >= 290, dict(valid)  # a few 503s are the machine's load, not poison
