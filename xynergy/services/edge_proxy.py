@@ -9,6 +9,7 @@ not known good, the edge fails closed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import time
@@ -103,26 +104,54 @@ class Verdict:
 
 
 class KeyVerifier:
-    """Asks security-governance about keys; remembers good ones for ``ttl_s``."""
+    """Asks security-governance about keys; remembers good ones.
 
-    def __init__(self, target: Target | None, ttl_s: float) -> None:
+    A key verified less than ``ttl_s`` ago is accepted at once. Between
+    ``ttl_s`` and ``stale_s`` it is still accepted at once while one request
+    re-asks governance in the background (stale-while-revalidate): a 403 then
+    forgets it, an answer that does not come keeps it. Why: when every key
+    expired together and governance was slow (one hostile request blocked it),
+    every client got 503; fail-closed turned into an outage. Unknown keys,
+    and keys not verified for ``stale_s``, still wait for governance and fail
+    closed.
+    """
+
+    def __init__(self, target: Target | None, ttl_s: float, stale_s: float = 60.0) -> None:
         self.target = target
         self.ttl_s = ttl_s
+        self.stale_s = max(stale_s, ttl_s)
         self._good: dict[bytes, float] = {}
+        """Key digest → when governance last said it is good (monotonic)."""
         self._flights: SingleFlight[str] = SingleFlight()
+        self._refreshing: dict[bytes, asyncio.Task[str]] = {}
 
     async def verify(self, key: str) -> str:
         if self.target is None:
             return Verdict.VALID  # no governance configured: the local key check stands alone
         digest = hashlib.sha256(key.encode()).digest()
-        expires = self._good.get(digest)
-        if expires is not None and time.monotonic() < expires:
-            return Verdict.VALID
+        verified = self._good.get(digest)
+        if verified is not None:
+            age = time.monotonic() - verified
+            if age < self.ttl_s:
+                return Verdict.VALID
+            if age < self.stale_s:
+                self._refresh(key, digest)
+                return Verdict.VALID
+        return await self._ask_once(key, digest)
+
+    async def _ask_once(self, key: str, digest: bytes) -> str:
         flight_key = digest.hex()
         joined = await self._flights.join(flight_key)
         if joined is not None:
             return joined
         return await self._flights.lead(flight_key, lambda: self._ask(key, digest))
+
+    def _refresh(self, key: str, digest: bytes) -> None:
+        if digest in self._refreshing:
+            return
+        task = asyncio.get_running_loop().create_task(self._ask_once(key, digest))
+        self._refreshing[digest] = task
+        task.add_done_callback(lambda _: self._refreshing.pop(digest, None))
 
     async def _ask(self, key: str, digest: bytes) -> str:
         assert self.target is not None
@@ -131,9 +160,9 @@ class KeyVerifier:
         except httpx.HTTPError:
             return Verdict.UNAVAILABLE
         if response.status_code == 200:
-            self._good[digest] = time.monotonic() + self.ttl_s
             if len(self._good) > 10_000:
                 self._good.clear()
+            self._good[digest] = time.monotonic()
             return Verdict.VALID
         if response.status_code in (401, 403):
             self._good.pop(digest, None)

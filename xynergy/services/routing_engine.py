@@ -79,7 +79,8 @@ class Router:
             log.warning("breaker state changed", extra={"region": region, "state": new.name.lower()})
 
         self.breakers = {
-            r: CircuitBreaker(r, failure_threshold=config.breaker_failure_threshold,
+            r: CircuitBreaker(r, failure_rate=config.breaker_failure_rate, window_s=config.breaker_window_s,
+                              min_calls=config.breaker_min_calls,
                               base_backoff_s=config.breaker_base_backoff_s,
                               max_backoff_s=config.breaker_max_backoff_s, on_change=changed)
             for r in self.regions
@@ -202,14 +203,18 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
             return answer(body, score, tier, await flights.lead(key, fetch), "miss")
         except RegionsFailed as exc:
-            headers = {"retry-after": "1"} if exc.status == 503 else {}
+            # still a cost signal: the tier was decided and the cache missed
+            headers = {"x-xynergy-cache": "miss", "x-xynergy-tier": tier}
+            if exc.status == 503:
+                headers["retry-after"] = "1"
             return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
     @api.get("/v1/route/status")
     async def status() -> dict[str, Any]:
         return {
             "cache": cache.kind, "cache_status": await cache.status(), "in_flight": len(flights),
-            "breakers": {r: {"state": b.state.name.lower(), "failures": b.failures, "openings": b.opened_count}
+            "breakers": {r: {"state": b.state.name.lower(), "calls": b.calls, "failures": b.failures,
+                             "openings": b.opened_count}
                          for r, b in router_.breakers.items()},
             "breaker_enabled": router_.use_breaker,
         }

@@ -19,7 +19,7 @@ from xynergy.common.app import ServiceParts, service_app
 from xynergy.common.observability import Metrics
 from xynergy.config import ServiceConfig
 
-__all__ = ["create_app", "ConnectionRegistry"]
+__all__ = ["create_app", "ConnectionRegistry", "INTERVAL_RULE"]
 
 
 class ConnectionRegistry:
@@ -39,6 +39,20 @@ class ConnectionRegistry:
 
     def discard(self, conn_id: int) -> None:
         self._live.pop(conn_id, None)
+
+
+INTERVAL_RULE = "interval must be a number of seconds from 0.01 to 60"
+
+
+def _interval(raw: str | None, default: float) -> float | None:
+    """The status interval a client asked for; None when it is not a usable number."""
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0.01 <= value <= 60 else None  # NaN fails both comparisons
 
 
 def create_app(config: ServiceConfig) -> FastAPI:
@@ -68,8 +82,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @api.websocket("/v1/runtime/ws")
     async def runtime_ws(websocket: WebSocket) -> None:
-        interval = max(0.01, float(websocket.query_params.get("interval", config.status_interval_s)))
+        interval = _interval(websocket.query_params.get("interval"), config.status_interval_s)
         await websocket.accept(headers=[(b"x-xynergy-revision", config.revision.encode())])
+        if interval is None:
+            await websocket.close(code=1008, reason=INTERVAL_RULE)
+            closed.labels("bad-request", config.revision).inc()
+            return
         conn_id = registry.add(websocket)
         how = "error"
         tasks = [asyncio.create_task(stream(websocket, conn_id, interval)),

@@ -126,3 +126,40 @@ async def test_an_unreachable_upstream_is_a_502_labelled_with_its_revision() -> 
     async with running(app) as client:
         response = await client.post("/v1/route", json=route_body(), headers=AUTH)
     assert response.status_code == 502 and response.headers["x-xynergy-revision"] == "canary"
+
+
+@pytest.mark.anyio
+async def test_a_known_key_is_not_refused_when_its_cache_entry_expires_while_governance_is_down() -> None:
+    """Fail-closed must not turn into an outage for clients governance accepted a moment ago."""
+    import asyncio
+
+    app, links = platform(auth_cache_ttl_s=0.05, auth_stale_s=60.0)
+    async with running(app) as client:
+        assert (await client.post("/v1/route", json=route_body(), headers=AUTH)).status_code == 200
+        links["security-governance"].down = True
+        await asyncio.sleep(0.1)  # past the fresh TTL: the edge must re-ask governance
+        asked = links["security-governance"].attempts
+        known = await client.post("/v1/route", json=route_body(1), headers=AUTH)
+        unknown = await client.post("/v1/route", json=route_body(2), headers={"x-api-key": OTHER_KEY})
+        await asyncio.sleep(0.05)
+        assert links["security-governance"].attempts > asked  # it did re-ask, in the background
+    assert known.status_code == 200
+    assert unknown.status_code == 503
+
+
+@pytest.mark.anyio
+async def test_a_key_governance_revokes_is_refused_once_the_recheck_answers() -> None:
+    import asyncio
+
+    app, links = platform(auth_cache_ttl_s=0.05)
+    async with running(app) as client:
+        assert (await client.post("/v1/route", json=route_body(), headers=AUTH)).status_code == 200
+        gov_app = links["security-governance"].inner.app
+        revoked = create_app(config("security-governance", api_keys=(OTHER_KEY,)))
+        links["security-governance"].inner = type(links["security-governance"].inner)(app=revoked)
+        await asyncio.sleep(0.1)
+        await client.post("/v1/route", json=route_body(1), headers=AUTH)  # stale: served, re-checked behind it
+        await asyncio.sleep(0.1)
+        after = await client.post("/v1/route", json=route_body(2), headers=AUTH)
+        assert gov_app is not None
+    assert after.status_code == 403

@@ -36,3 +36,21 @@ async def test_verify_answers_200_for_a_good_key_and_403_for_a_bad_one() -> None
     async with running(create_app(config("security-governance"))) as client:
         assert (await client.post("/v1/auth/verify", headers=AUTH)).json() == {"valid": True}
         assert (await client.post("/v1/auth/verify", headers={"x-api-key": "bad"})).status_code == 403
+
+
+def test_the_linear_email_rule_detects_exactly_what_the_old_quadratic_one_did() -> None:
+    """Every string of up to 7 characters over an alphabet that exercises each part of both rules."""
+    import itertools
+    import re
+
+    from xynergy.services.governance import _RULES
+
+    old = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+    new = dict(_RULES)["pii-email"]
+    checked = 0
+    for n in range(1, 8):
+        for chars in itertools.product("a.@-+ é", repeat=n):
+            text = "".join(chars)
+            assert bool(old.search(text)) == bool(new.search(text)), text
+            checked += 1
+    assert checked > 900_000

@@ -72,7 +72,7 @@ async def test_concurrent_identical_requests_make_one_upstream_call() -> None:
 
 @pytest.mark.anyio
 async def test_breaker_opens_traffic_fails_over_and_half_open_probe_returns_it() -> None:
-    app, primary, backup, links = engine(breaker_failure_threshold=3, breaker_base_backoff_s=0.2)
+    app, primary, backup, links = engine(breaker_min_calls=3, breaker_base_backoff_s=0.2)
     n = 0
 
     async def route(client) -> str:
@@ -88,8 +88,8 @@ async def test_breaker_opens_traffic_fails_over_and_half_open_probe_returns_it()
         before = links["internal-ai.primary"].attempts
         regions = [await route(client) for _ in range(10)]
         assert regions == ["region-b"] * 10
-        # only the threshold's worth of calls hit the dead primary; then the breaker skips it
-        assert links["internal-ai.primary"].attempts - before == 3
+        # 1 success then 2 failures: 2 of 3 calls in the window failed, so the breaker skips it
+        assert links["internal-ai.primary"].attempts - before == 2
         status = (await client.get("/v1/route/status", headers=AUTH)).json()
         assert status["breakers"]["primary"]["state"] == "open"
         assert sample(app, "xynergy_breaker_state", {"region": "primary", "revision": "baseline"}) == 1
@@ -105,7 +105,7 @@ async def test_breaker_opens_traffic_fails_over_and_half_open_probe_returns_it()
 
 @pytest.mark.anyio
 async def test_when_every_region_is_down_the_answer_is_an_honest_5xx_fast() -> None:
-    app, _, _, links = engine(breaker_failure_threshold=2)
+    app, _, _, links = engine(breaker_min_calls=2)
     links["internal-ai.primary"].down = links["internal-ai.backup"].down = True
     async with running(app) as client:
         codes = [(await client.post("/v1/route", json={"tenant": "t", "prompt": f"q{i}"}, headers=AUTH)).status_code
