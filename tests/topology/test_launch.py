@@ -53,11 +53,11 @@ def test_redis_is_reached_through_its_proxy(plan) -> None:
     assert "--save" in plan.redis.argv and "--appendonly" in plan.redis.argv
 
 
-def test_without_redis_server_the_services_use_their_in_process_cache() -> None:
-    plan = make_plan(load_topology(), api_key="k", redis_binary=None)
-    assert plan.redis_mode == "in-process" and plan.redis is None
-    assert "ai-routing-engine->redis" not in plan.links
-    assert "--redis-url" not in plan.instances["ai-routing-engine"].argv
+def test_without_any_redis_server_the_plan_refuses_and_names_the_way_out() -> None:
+    # no private in-process cache per revision behind the user's back: that
+    # made a healthy canary's cold cache look like a cost regression
+    with pytest.raises(ProcessError, match="redis.mode: off"):
+        make_plan(load_topology(), api_key="k", redis_binary=None)
 
 
 def test_redis_spawn_without_the_binary_is_a_clear_error() -> None:
