@@ -13,7 +13,9 @@ Only the module of the command being run is imported (all of them for
 not pay for pandas, scipy or gRPC imported by other commands.
 
 Exit codes (everywhere): 0 pass, 1 SLO breach / rollback, 2 invalid input or
-incomplete run, 130 interrupted (Ctrl-C) after rollbacks ran.
+incomplete run, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP after
+every rollback ran (faults removed, traffic restored, load stopped, partial
+report written).
 """
 
 from __future__ import annotations
@@ -76,9 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("harness: interrupted; rollbacks ran", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # `Stopped` for SIGINT/SIGTERM/SIGHUP once the run is under way
+        from harness.topology._process import Stopped
+
+        code = exc.exit_code if isinstance(exc, Stopped) else 130
+        print(f"harness: {exc if isinstance(exc, Stopped) else 'interrupted'}; rollbacks ran", file=sys.stderr)
+        return code
     return code
 
 

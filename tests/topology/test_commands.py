@@ -93,7 +93,7 @@ def test_detach_then_status_attach_and_down(tmp_path: Path, write_topology, one_
             assert attached.toxiproxy.pending_rollback[0]  # removed again when the attachment closes
             with pytest.raises(ConfigError, match="no spawned instance 'ghost'"):
                 attached.kill("ghost")
-            old = attached.instances["internal-ai.primary"]["pid"]
+            old = attached.instances["internal-ai.primary"].pid
             cold = attached.restart("internal-ai.primary")
             assert cold.pid != old and cold.ready_s > 0
             resp = httpx.post(attached.edge_url + "/v1/infer", json={"model": "xyn-small-v1", "prompt": "x"},

@@ -1,0 +1,37 @@
+"""The run engine: one platform seam, one event registry, one way to run load and faults.
+
+Rollout (`harness.canary`) and game day (`harness.chaos`) are two ways of
+driving it; see docs/architecture.md ("The engine").
+"""
+
+from __future__ import annotations
+
+from harness.engine._events import (
+    CheckJudged,
+    EventHook,
+    Events,
+    FaultInjected,
+    FaultRemoved,
+    PlatformAction,
+    RunFinished,
+    RunStarted,
+    SamplesFlushed,
+    StageStarted,
+    WeightSet,
+)
+from harness.engine._platform import PlatformHandle
+
+__all__ = [
+    "CheckJudged",
+    "EventHook",
+    "Events",
+    "FaultInjected",
+    "FaultRemoved",
+    "PlatformAction",
+    "PlatformHandle",
+    "RunFinished",
+    "RunStarted",
+    "SamplesFlushed",
+    "StageStarted",
+    "WeightSet",
+]
