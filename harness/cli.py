@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -72,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the harness CLI and return its exit code (also used by the console script)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=_requested_command(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line, already printed) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         code = int(args.func(args))
     except HarnessError as exc:
@@ -82,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness.topology._process import Stopped
 
         code = exc.exit_code if isinstance(exc, Stopped) else 130
-        print(f"harness: {exc if isinstance(exc, Stopped) else 'interrupted'}; rollbacks ran", file=sys.stderr)
+        name = f" ({signal.Signals(exc.signum).name})" if isinstance(exc, Stopped) else ""
+        print(f"harness: interrupted; rollbacks ran{name}", file=sys.stderr)
         return code
     return code
 

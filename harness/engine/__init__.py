@@ -16,6 +16,7 @@ from harness.engine._events import (
     RunFinished,
     RunStarted,
     SamplesFlushed,
+    StageFinished,
     StageStarted,
     WeightSet,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RunFinished",
     "RunStarted",
     "SamplesFlushed",
+    "StageFinished",
     "StageStarted",
     "WeightSet",
 ]

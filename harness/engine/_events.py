@@ -25,7 +25,7 @@ from harness._verdicts import Check
 
 __all__ = [
     "CheckJudged", "EventHook", "Events", "FaultInjected", "FaultRemoved", "PlatformAction", "RunFinished",
-    "RunStarted", "SamplesFlushed", "StageStarted", "WeightSet",
+    "RunStarted", "SamplesFlushed", "StageFinished", "StageStarted", "WeightSet",
 ]
 
 log = logging.getLogger("harness.engine")
@@ -71,6 +71,11 @@ class StageStarted:
     """`stage-10`, `steady-state`, `chaos`, …"""
     weight: int | None
     """Canary share during the stage (None: not a canary stage)."""
+    samples: Path
+    """Where the stage's samples are being written."""
+    planned_s: float
+    """Longest the load runs (warm-up included)."""
+    warmup_s: float = 0.0
     ts: float = field(default_factory=time.time)
 
 
@@ -131,6 +136,15 @@ class CheckJudged:
 
 
 @dataclass(frozen=True)
+class StageFinished:
+    name: str
+    verdict: str
+    decided_after_s: float | None
+    """Seconds of judged time after which the evidence decided (None: it never did)."""
+    ts: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
     verdict: str
@@ -160,5 +174,7 @@ class Events:
         """New sample rows were read while a stage runs (every couple of seconds)."""
         self.check_judged: EventHook[CheckJudged] = EventHook("check_judged")
         """A check got a verdict (interim while the stage runs, final at its end)."""
+        self.stage_finished: EventHook[StageFinished] = EventHook("stage_finished")
+        """A stage's load has stopped and its final checks are judged."""
         self.run_finished: EventHook[RunFinished] = EventHook("run_finished")
         """The run is over (passed, failed, stopped); its report is saved."""
