@@ -103,7 +103,10 @@ def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, 
     remote = [s for s in slos if s.indicator.source.type == "cloud-monitoring"]
     checks: list[Check] = []
     canary = judged[judged["revision"] == canary_rev]
-    checks.extend(evaluate(own, canary, min_samples=min_samples))
+    mine = evaluate(own, canary, min_samples=min_samples)
+    if canary.empty:  # no canary sample at all: say whose samples are missing, not "all"
+        mine = [_rescope(c, f"revision={canary_rev}") for c in mine]
+    checks.extend(mine)
     if inputs.weight < 100:
         whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
