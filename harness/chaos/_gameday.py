@@ -216,7 +216,7 @@ def run_gameday(
             result.ended_at = result.ended_at or time.time()
             result.events = engine.report_events(result.started_at)
             result.cold_starts = [{"instance": c.instance, "seconds": c.ready_s}
-                                  for c in engine.platform.cold_starts if c.spawned_at >= result.started_at]
+                                  for c in engine.platform_records()[1] if c.spawned_at >= result.started_at]
             _analyse(result, experiment, chaos[0], samples, slos, config.min_samples)
             _export_and_finish(result, run_dir, exporter, config, judged=True)
         engine.events.run_finished.fire(

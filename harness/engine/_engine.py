@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from harness.monitoring import MonitoringExporter
     from harness.routers import TrafficSplit
     from harness.slo import SLO
-    from harness.topology import ColdStart
+    from harness.topology import ColdStart, Event
 
 __all__ = ["Engine", "LoadOutcome", "Look"]
 
@@ -98,6 +98,7 @@ class Engine:
         self._timelines: list[FaultTimeline] = []
         self._routed = False
         self._stops: StopState | None = None
+        self._kept: tuple[list[Event], list[ColdStart]] | None = None
         _journal_listeners(self)
 
     # ------------------------------------------------------------------ the session
@@ -123,6 +124,7 @@ class Engine:
                     finally:
                         with stops.shielded():
                             self.rollback()
+                            self._keep_records()
             except BaseException as exc:
                 error = exc
                 raise
@@ -145,6 +147,20 @@ class Engine:
                 self.events.weight_set.fire(WeightSet(split.service, split.canary_percent, router.describe(), "restore"))
             except HarnessError as exc:
                 self.journal.append((time.time(), f"traffic restore failed: {exc}"))
+
+    def _keep_records(self) -> None:
+        """Copy the platform's journal and cold starts before it closes (an attached one stops answering)."""
+        try:
+            self._kept = (list(self.platform.events), list(self.platform.cold_starts))
+        except HarnessError as exc:
+            self._kept = ([], [])
+            self.journal.append((time.time(), f"platform journal unavailable: {exc}"))
+
+    def platform_records(self) -> tuple[list[Event], list[ColdStart]]:
+        """The platform's journal and cold starts: live during the session, as kept after it."""
+        if self._kept is not None:
+            return self._kept
+        return list(self.platform.events), list(self.platform.cold_starts)
 
     # ------------------------------------------------------------------ what a run does
     def set_weight(self, percent: int, *, reason: str) -> TrafficSplit:
@@ -233,7 +249,8 @@ class Engine:
         """The journal between `start` and `end` as report events (`t` from `start`), platform actions merged."""
         rows = list(self.journal)
         with contextlib.suppress(HarnessError):
-            rows += [(e.ts, f"{e.action} {e.instance}") for e in self.platform.events if e.action != "canary-weight"]
+            events, _ = self.platform_records()
+            rows += [(e.ts, f"{e.action} {e.instance}") for e in events if e.action != "canary-weight"]
         stop = end if end is not None else float("inf")
         return [{"t": round(ts - start, 3), "label": label} for ts, label in sorted(rows) if start - 1.0 <= ts <= stop]
 

@@ -26,11 +26,28 @@ def harness(*args: str, cwd: Path = ROOT, timeout: float = 180, env: dict[str, s
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def start_harness(*args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
+def start_harness(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start the real CLI in its own session (so a signal reaches only what the test aims at)."""
     return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, text=True, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+
+@pytest.fixture
+def toxiproxy_server() -> Iterator[str]:
+    """An embedded Toxiproxy of the test's own (`TOXIPROXY_URL`), so it outlives the run it watches."""
+    from harness.topology._process import free_port
+    from harness.toxiproxy import ToxiproxyClient
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "harness", "toxiproxy", "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(ToxiproxyClient(url).ping, 20), "embedded toxiproxy did not start"
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2) -> bool:
