@@ -20,14 +20,22 @@ from harness.engine._events import (
     StageStarted,
     WeightSet,
 )
+from harness.engine._engine import Engine, LoadOutcome, Look
+from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings, integrity_check
 from harness.engine._platform import PlatformHandle
+from harness.topology._process import Stopped
 
 __all__ = [
+    "DEFAULT_LOCUSTFILE",
     "CheckJudged",
+    "Engine",
     "EventHook",
     "Events",
     "FaultInjected",
     "FaultRemoved",
+    "LoadOutcome",
+    "LoadSettings",
+    "Look",
     "PlatformAction",
     "PlatformHandle",
     "RunFinished",
@@ -35,5 +43,7 @@ __all__ = [
     "SamplesFlushed",
     "StageFinished",
     "StageStarted",
+    "Stopped",
     "WeightSet",
+    "integrity_check",
 ]

@@ -89,3 +89,11 @@ class PlatformHandle(Protocol):
     def thaw(self, name: str) -> Event: ...
 
     def restart(self, name: str) -> ColdStart: ...
+
+
+if TYPE_CHECKING:  # mypy --strict proves both platforms implement the seam, with the same types
+
+    from harness.topology import AttachedPlatform, Platform
+
+    def _both_are_handles(embedded: Platform, attached: AttachedPlatform) -> tuple[PlatformHandle, PlatformHandle]:
+        return embedded, attached
