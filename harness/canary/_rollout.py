@@ -333,8 +333,8 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
     def finish(error: BaseException | None) -> None:
         run.complete = error is None
         if error is not None:
-            run.rolled_back = run.rolled_back or bool(run.stages)
-            run.incomplete_reason = stop_reason(error) + ("; traffic restored" if run.stages else "")
+            run.rolled_back = run.rolled_back or engine.routed
+            run.incomplete_reason = stop_reason(error) + ("; traffic restored" if engine.routed else "")
         else:
             run.incomplete_reason = ""
         run.ended_at = time.time()

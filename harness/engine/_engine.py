@@ -134,6 +134,11 @@ class Engine:
             if stops.held:  # a signal arrived during the final cleanup of a run that otherwise ended
                 raise Stopped(stops.held[0])
 
+    @property
+    def routed(self) -> bool:
+        """Whether this run changed the traffic split (and so restores it on the way out)."""
+        return self._routed
+
     def rollback(self) -> None:
         """Undo every fault and put the traffic split back; idempotent, never raises."""
         for timeline in self._timelines:

@@ -20,7 +20,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"Locust scenario (default: {DEFAULT_LOCUSTFILE})")
     p.add_argument("--scenario", dest="locustfile", help=argparse.SUPPRESS)  # the game day's former name
     p.add_argument("--users", type=int, default=0, metavar="N",
-                   help="Locust users (default: 0, one per 2 req/s of --rps, 5 to 200)")
+                   help="Locust users (default: 0, one per 10 req/s of --rps, 5 to 200)")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="Locust worker processes: a master and N local workers (default: 0, one process)")
     p.add_argument("--min-samples", type=int, default=DEFAULT_MIN_SAMPLES, metavar="N",
