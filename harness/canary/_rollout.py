@@ -47,9 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
-_LOCUST_STARTUP_S = 3.0
-"""Locust's `-t` counts from its own start (after imports): run this much longer so
-the load covers the whole judged window, whose end is fixed by the wall clock."""
 _WORKERS_STARTUP_S = 3.0
 """With `--workers`, the master waits for every worker to connect before any user starts."""
 LOOK_EVERY_S = 2.0
@@ -250,7 +247,7 @@ class _Rollout:
         try:
             load = self.engine.run_load(
                 str(weight), self.engine.run_dir / f"stage-{weight}", weight=weight, rps=cfg.rps, warmup_s=cfg.warmup_s,
-                duration_s=startup + cfg.warmup_s + cfg.max_s + _LOCUST_STARTUP_S,
+                duration_s=startup + cfg.warmup_s + cfg.max_s,
                 look=look if cfg.min_s < cfg.max_s else None, look_every_s=LOOK_EVERY_S,
             )  # fmt: skip
         finally:

@@ -59,6 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine", "LoadOutcome", "Look"]
 
+LOCUST_STARTUP_S = 3.0
+"""Locust's `-t` counts from its own start (after its imports, seconds on a loaded machine):
+every load runs this much longer so it covers the whole window the run judges."""
+
 Look = Callable[[pd.DataFrame], bool]
 """Called with every sample so far, every few seconds while load runs; True stops the load (decided)."""
 
@@ -204,7 +208,9 @@ class Engine:
 
     def run_load(self, stage: str, out_dir: Path, *, duration_s: float, rps: float, weight: int | None = None,
                  warmup_s: float = 0.0, look: Look | None = None, look_every_s: float = 2.0) -> LoadOutcome:
-        """Run Locust for `duration_s` at `rps` (bounded; stopped on every exit path) and collect its samples.
+        """Run Locust for `duration_s` (+ `LOCUST_STARTUP_S`) at `rps` and collect its samples.
+
+        Bounded, and stopped on every exit path (SIGTERM included).
 
         While it runs, new sample batches are read about once a second
         (`samples_flushed`); with `look`, every `look_every_s` it gets every
@@ -214,7 +220,7 @@ class Engine:
         from harness.samples import empty_samples, read_samples
 
         cfg = LocustConfig(locustfile=self.load.locustfile, host=self.platform.edge_url, out_dir=out_dir,
-                           users=self.load.users_for(rps), run_time_s=duration_s, rps=rps,
+                           users=self.load.users_for(rps), run_time_s=duration_s + LOCUST_STARTUP_S, rps=rps,
                            api_key=self.platform.api_key, slo_dir=self.load.slo_dir,
                            min_samples=self.load.min_samples, workers=self.load.workers)
         tail = SampleTail(cfg.samples_file)
