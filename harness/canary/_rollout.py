@@ -32,7 +32,7 @@ from harness.canary._judge import JudgeConfig
 from harness.canary._live import follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.engine import Events, PlatformHandle, RunFinished
-from harness.engine._engine import Engine
+from harness.engine._engine import LOCUST_STARTUP_S, Engine
 from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
 from harness.engine._plan import check_positive, platform_for, stop_reason
 from harness.report._markdown import format_value
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
-_WORKERS_STARTUP_S = 3.0
-"""With `--workers`, the master waits for every worker to connect before any user starts."""
 LOOK_EVERY_S = 2.0
 """How often a running stage is re-judged on the samples so far."""
 
@@ -213,7 +211,7 @@ class _Rollout:
         self.engine.set_weight(weight, reason="stage")
         before = self.usage(self.run.notes)
         started = time.time()
-        startup = _WORKERS_STARTUP_S if cfg.workers else 0.0
+        startup = self.engine.startup_s - LOCUST_STARTUP_S  # workers connecting before any user starts
         judged_from = started + startup + cfg.warmup_s
         deadline = judged_from + cfg.max_s
         extras: list[StageExtras | None] = []
@@ -247,7 +245,7 @@ class _Rollout:
         try:
             load = self.engine.run_load(
                 str(weight), self.engine.run_dir / f"stage-{weight}", weight=weight, rps=cfg.rps, warmup_s=cfg.warmup_s,
-                duration_s=startup + cfg.warmup_s + cfg.max_s,
+                duration_s=cfg.warmup_s + cfg.max_s,
                 look=look if cfg.min_s < cfg.max_s else None, look_every_s=LOOK_EVERY_S,
             )  # fmt: skip
         finally:

@@ -34,7 +34,7 @@ from harness.chaos._experiment import Experiment
 from harness.chaos._failover import FaultMeasurement, FaultWindow, failover_checks, measure_faults
 from harness.chaos._loader import load_experiment
 from harness.chaos._timeline import FaultTimeline
-from harness.engine import Events, RunFinished
+from harness.engine import Events, RunFinished, SamplesFlushed
 from harness.engine._engine import Engine
 from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
 from harness.engine._plan import check_positive, names_in_use, platform_for, stop_reason
@@ -232,8 +232,14 @@ def run_gameday(
             if not _steady_holds(result, experiment, slos, before.samples, config.min_samples, before.integrity):
                 return result
         chaos.append(engine.faults(experiment.method, experiment.rollbacks))
-        result.started_at = time.time()
-        chaos[0].start(result.started_at)
+
+        def load_began(e: SamplesFlushed) -> None:  # the method's offsets count from the first request
+            if e.stage == "gameday" and chaos[0].t0 is None:
+                result.started_at = time.time()
+                chaos[0].start(result.started_at)
+
+        engine.events.samples_flushed.add_listener(load_began)
+        result.started_at = time.time()  # until the first request, which moves it
         try:
             load = engine.run_load("gameday", load_dir, duration_s=duration, rps=rps, weight=weight)
         finally:
@@ -252,7 +258,7 @@ def _steady_holds(
     assert experiment.steady_state is not None
     names = experiment.steady_state.slos
     checks = _steady([slos[n] for n in names], samples, min_samples, "steady-state before", result.notes)
-    checks.append(replace(integrity, scope=f"steady-state before {integrity.scope}".strip()))
+    checks.append(replace(integrity, scope=f"steady-state before {integrity.scope}"))
     result.checks.extend(checks)
     verdict = combine_verdicts(c.verdict for c in checks)
     if verdict is Verdict.PASS:

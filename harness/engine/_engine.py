@@ -63,6 +63,10 @@ LOCUST_STARTUP_S = 3.0
 """Locust's `-t` counts from its own start (after its imports, seconds on a loaded machine):
 every load runs this much longer so it covers the whole window the run judges."""
 
+WORKERS_STARTUP_S = 3.0
+"""With workers, the master waits for every worker to import Locust and connect before any
+user starts (~2 s later than one process on 2 cores): loads with workers run this much longer."""
+
 Look = Callable[[pd.DataFrame], bool]
 """Called with every sample so far, every few seconds while load runs; True stops the load (decided)."""
 
@@ -139,6 +143,11 @@ class Engine:
                 raise Stopped(stops.held[0])
 
     @property
+    def startup_s(self) -> float:
+        """How much longer than asked every load runs, so it covers the whole window a run judges."""
+        return LOCUST_STARTUP_S + (WORKERS_STARTUP_S if self.load.workers else 0.0)
+
+    @property
     def routed(self) -> bool:
         """Whether this run changed the traffic split (and so restores it on the way out)."""
         return self._routed
@@ -208,7 +217,7 @@ class Engine:
 
     def run_load(self, stage: str, out_dir: Path, *, duration_s: float, rps: float, weight: int | None = None,
                  warmup_s: float = 0.0, look: Look | None = None, look_every_s: float = 2.0) -> LoadOutcome:
-        """Run Locust for `duration_s` (+ `LOCUST_STARTUP_S`) at `rps` and collect its samples.
+        """Run Locust for `duration_s` (+ `startup_s`) at `rps` and collect its samples.
 
         Bounded, and stopped on every exit path (SIGTERM included).
 
@@ -220,7 +229,7 @@ class Engine:
         from harness.samples import empty_samples, read_samples
 
         cfg = LocustConfig(locustfile=self.load.locustfile, host=self.platform.edge_url, out_dir=out_dir,
-                           users=self.load.users_for(rps), run_time_s=duration_s + LOCUST_STARTUP_S, rps=rps,
+                           users=self.load.users_for(rps), run_time_s=duration_s + self.startup_s, rps=rps,
                            api_key=self.platform.api_key, slo_dir=self.load.slo_dir,
                            min_samples=self.load.min_samples, workers=self.load.workers)
         tail = SampleTail(cfg.samples_file)

@@ -97,6 +97,7 @@ def integrity_check(run: LocustRun, rows: int, workers: int) -> Check:
         problems.append("no samples file")
     return Check(
         name="load-integrity", verdict=Verdict.INCONCLUSIVE if problems else Verdict.PASS, value=float(rows),
-        objective=None, op="gte", samples=rows, scope=f"workers={workers}" if workers else "", kind="slo",
-        detail="; ".join(problems) or "every sample the load generator captured was delivered",
+        objective=None, op="gte", samples=rows, scope="load", kind="slo",
+        detail="; ".join(problems) or (f"every sample the load generator captured was delivered"
+                                       f"{f' ({workers} workers)' if workers else ''}"),
     )  # fmt: skip
