@@ -59,6 +59,14 @@ _LAZY: dict[str, str] = {
     "judge_measurement": "harness.slo",
     "register_metric_source": "harness.slo",
     "register_file_validator": "harness.slo",
+    # the run engine
+    "Engine": "harness.engine",
+    "Events": "harness.engine",
+    "LoadSettings": "harness.engine",
+    "PlatformHandle": "harness.engine",
+    "Stopped": "harness.engine",
+    "TrafficRouter": "harness.routers",
+    "TrafficSplit": "harness.routers",
     # rollouts, reports, game days, export
     "RolloutConfig": "harness.canary",
     "JudgeConfig": "harness.canary",

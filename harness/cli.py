@@ -13,7 +13,9 @@ Only the module of the command being run is imported (all of them for
 not pay for pandas, scipy or gRPC imported by other commands.
 
 Exit codes (everywhere): 0 pass, 1 SLO breach / rollback, 2 invalid input or
-incomplete run, 130 interrupted (Ctrl-C) after rollbacks ran.
+incomplete run, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP after
+every rollback ran (faults removed, traffic restored, load stopped, partial
+report written).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -70,15 +73,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the harness CLI and return its exit code (also used by the console script)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=_requested_command(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line, already printed) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         code = int(args.func(args))
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("harness: interrupted; rollbacks ran", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # `Stopped` for SIGINT/SIGTERM/SIGHUP once the run is under way
+        from harness.topology._process import Stopped
+
+        code = exc.exit_code if isinstance(exc, Stopped) else 130
+        name = f" ({signal.Signals(exc.signum).name})" if isinstance(exc, Stopped) else ""
+        print(f"harness: interrupted; rollbacks ran{name}", file=sys.stderr)
+        return code
     return code
 
 

@@ -6,24 +6,30 @@ ends; it must finish by `ctx.deadline` (or as soon as `ctx.stop` is set) and
 must undo every fault it injected before returning. What it returns (fault
 windows, journal entries, its own checks) is added to the stage's result.
 
-`chaos_file_hook(path)` builds one from a chaos experiment file: its method
-runs as a fault timeline from the start of each judged window.
+`chaos_file_hook(path)` builds one from a chaos experiment file, validated
+before anything starts against the topology in use: its method runs as a
+fault timeline from the start of each judged window.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from harness._verdicts import Check
 from harness.canary._stage import StageExtras
+from harness.engine import PlatformHandle
 from harness.report._model import Window
+
+if TYPE_CHECKING:
+    from harness.chaos import Action, Experiment, FaultTimeline, FaultWindow
+    from harness.slo import SLO
 
 __all__ = ["StageContext", "ExperimentHook", "chaos_file_hook"]
 
@@ -32,8 +38,8 @@ __all__ = ["StageContext", "ExperimentHook", "chaos_file_hook"]
 class StageContext:
     """What a hook gets: the platform, the stage and its judged window."""
 
-    platform: Any
-    """The running `harness.topology.Platform` (or an attached one)."""
+    platform: PlatformHandle
+    """The running platform (embedded or attached)."""
     weight: int
     started_at: float
     """Epoch seconds at which the stage (warm-up included) started: chart time 0."""
@@ -43,35 +49,35 @@ class StageContext:
     """Epoch seconds by which the hook must have returned (end of the stage)."""
     stop: threading.Event
     """Set on Ctrl-C or when the stage is cut short: undo faults and return."""
-    samples_file: Path
+    faults: Callable[[Sequence[Action], Sequence[Action]], FaultTimeline]
+    """`Engine.faults`: a timeline the run rolls back on every stop path."""
 
 
 ExperimentHook = Callable[[StageContext], "StageExtras | None"]
 
 
-def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageContext], StageExtras]:
+def chaos_file_hook(path: str | Path, *, slos: Sequence[SLO] | Mapping[str, SLO] | None = None,
+                    topology: str | Path | None = None,
+                    attach: str | Path | None = None) -> Callable[[StageContext], StageExtras]:
     """A hook that runs a chaos experiment file's method within each stage.
 
-    The file is validated now (before anything runs); links and processes are
-    checked against the platform when the hook first runs. `slos` (the run's
-    SLOs, a list or a name → SLO mapping) lets the stage judge the experiment
-    as a game day would: its failover/recovery figures against its failover
-    SLO and its window checks, over the stage's judged samples
-    (`harness.chaos.judge_faults`). Without `slos` only the faults are run.
+    The file is validated now, before anything runs, against the topology in
+    use (`attach`'s state file, else `topology`) and the SLO names — the
+    check `harness validate` and `harness gameday` make. `slos` (the run's
+    SLOs) lets the stage judge the experiment as a game day would: its
+    failover/recovery figures against its failover SLO and its window
+    checks, over the stage's judged samples (`harness.chaos.judge_faults`).
+    Without `slos` only the faults are run.
     """
-    from harness.chaos import FaultTimeline, load_experiment
+    from harness.chaos import load_for_topology
 
-    by_name: dict[str, Any] = {}
+    by_name: dict[str, SLO] = {}
     if slos is not None:
-        by_name = dict(slos) if isinstance(slos, dict) else {s.name: s for s in slos}
-    load_experiment(path, slos=list(by_name) if by_name else None)  # fail fast on an invalid file
+        by_name = dict(slos) if isinstance(slos, Mapping) else {s.name: s for s in slos}
+    experiment = load_for_topology(Path(path), topology, list(by_name) if by_name else None, attach=attach)
 
     def hook(ctx: StageContext) -> StageExtras:
-        platform = ctx.platform
-        links = list(platform.links()) if callable(getattr(platform, "links", None)) else None
-        experiment = load_experiment(path, links=links, processes=list(platform.instances))
-        timeline = FaultTimeline(experiment.method, toxiproxy=platform.toxiproxy, platform=platform,
-                                 rollbacks=experiment.rollbacks)
+        timeline = ctx.faults(experiment.method, experiment.rollbacks)
         timeline.start(ctx.t0)
         try:
             while time.time() < ctx.deadline and not ctx.stop.wait(0.25):
@@ -115,7 +121,7 @@ def chaos_file_hook(path: str | Path, *, slos: Any = None) -> Callable[[StageCon
     return hook
 
 
-def _canary_failover(experiment: Any, faults: list[Any], samples: pd.DataFrame, slos: dict[str, Any],
+def _canary_failover(experiment: Experiment, faults: list[FaultWindow], samples: pd.DataFrame, slos: dict[str, SLO],
                      ctx: StageContext, canary: str = "canary") -> list[Check]:
     """Failover/recovery of the canary's own traffic (scope `revision=canary …`).
 

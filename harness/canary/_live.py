@@ -1,8 +1,10 @@
-"""Live progress of a rollout stage in the terminal (rich), from the samples file.
+"""Live progress of a rollout stage in the terminal (rich), as a listener of the run's events.
 
-The Locust subprocess streams samples to disk; this tails that file once a
-second and shows stage, elapsed time, current RPS, p95 and error ratio per
-revision, and the verdicts so far. Reading never blocks the load.
+The Locust subprocess streams samples to disk; on every `samples_flushed`
+event this re-reads that file and shows stage, elapsed time, current RPS,
+p95 and error ratio per revision, and the verdicts so far.
+
+    follow_stages(engine.events, console, history)
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from rich.table import Table
 from rich.text import Text
 
 from harness._exceptions import HarnessError
+from harness.engine import Events, SamplesFlushed, StageFinished, StageStarted
 from harness.samples import read_samples
 
-__all__ = ["StageProgress"]
+__all__ = ["StageProgress", "follow_stages"]
 
 
 class StageProgress:
     """A `rich.live.Live` panel for one stage; call `refresh()` about once a second."""
 
-    def __init__(self, console: Console, weight: int, duration_s: float, warmup_s: float, samples: Path,
+    def __init__(self, console: Console, title: str, duration_s: float, warmup_s: float, samples: Path,
                  history: list[str]) -> None:
-        self.console, self.weight, self.samples = console, weight, samples
+        self.console, self.title, self.samples = console, title, samples
         self.total = duration_s + warmup_s
         self.warmup = warmup_s
         self.history = history
@@ -52,7 +55,7 @@ class StageProgress:
         elapsed = time.time() - self.started
         phase = "warm-up" if elapsed < self.warmup else "judged"
         head = Text.assemble(
-            (f"stage {self.weight} % ", "bold"),
+            (f"{self.title} ", "bold"),
             f"{phase} · {min(elapsed, self.total):.0f}/{self.total:.0f} s · ",
             ("verdicts so far: " + (", ".join(self.history) or "none yet"), "dim"),
         )
@@ -71,3 +74,25 @@ class StageProgress:
                 table.add_row(str(revision) or "?", str(len(group)), f"{len(recent) / 5:.0f}", f"{p95:.1f}",
                               f"{err:.2%}")
         return Group(head, table)
+
+
+def follow_stages(events: Events, console: Console, history: list[str]) -> None:
+    """Show a `StageProgress` for every stage (canary weight, steady state, chaos) of the run `events` belong to."""
+    current: list[StageProgress] = []
+
+    def started(e: StageStarted) -> None:
+        title = f"stage {e.weight} %" if e.weight is not None and e.name.isdigit() else e.name
+        progress = StageProgress(console, title, e.planned_s - e.warmup_s, e.warmup_s, e.samples, history)
+        current.append(progress.__enter__())
+
+    def flushed(e: SamplesFlushed) -> None:
+        for progress in current:
+            progress.refresh()
+
+    def finished(e: StageFinished) -> None:
+        while current:
+            current.pop().__exit__()
+
+    events.stage_started.add_listener(started)
+    events.samples_flushed.add_listener(flushed)
+    events.stage_finished.add_listener(finished)

@@ -1,20 +1,20 @@
-"""The rollout loop: canary stages 10 → 50 → 100 %, judged, rolled back on failure.
+"""The rollout: canary stages 10 → 50 → 100 % on the run engine, judged as evidence arrives.
 
     run_dir, run = run_rollout(RolloutConfig(stages=(10, 50, 100), rps=200))
 
-Per stage: set the edge's canary weight, run Locust (a subprocess) for the
-warm-up plus the stage duration while an optional experiment hook runs inside
-the judged window, scrape `/metrics` of both revisions before and after, then
-judge (`judge_stage`). PASS promotes to the next stage; FAIL or INCONCLUSIVE
-sets the canary weight to 0 and stops (an inconclusive stage never promotes).
-The result is saved after every stage, so a crash or Ctrl-C still leaves a
-report on disk — marked incomplete, with the rollback done.
+Per stage: set the canary weight (`Engine.set_weight`), run Locust for the
+warm-up plus up to `max_stage_duration_s` while an optional experiment hook
+runs inside the judged window, and re-judge (`judge_stage`) on the samples so
+far every couple of seconds once `min_stage_duration_s` of judged time has
+passed: any FAIL stops the stage (rollback), every check decided stops it
+early (promote); at the max duration what is still undecided is INCONCLUSIVE.
+An inconclusive stage never promotes. Every stop path — FAIL, Ctrl-C,
+SIGTERM, an exception — goes through the engine's one rollback, and the
+report is written, marked incomplete when the run did not finish.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,17 +26,15 @@ from rich.console import Console
 
 from harness._exceptions import ConfigError, HarnessError
 from harness._verdicts import Check, Verdict
-from harness.canary._cost import (
-    CostConfig,
-    PriceTable,
-    Usage,
-    load_prices,
-    scrape_usage,
-)
+from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
-from harness.canary._live import StageProgress
+from harness.canary._live import follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
+from harness.engine import Events, PlatformHandle, RunFinished
+from harness.engine._engine import LOCUST_STARTUP_S, Engine
+from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
+from harness.engine._plan import check_positive, platform_for, stop_reason
 from harness.report._markdown import format_value
 from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
@@ -49,13 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
 _OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
-_LOCUST_STARTUP_S = 3.0
-"""Locust's `-t` counts from its own start (after imports): run this much longer so
-the load covers the whole judged window, whose end is fixed by the wall clock."""
-_WORKERS_STARTUP_S = 3.0
-"""With `--workers`, the master waits for every worker to import Locust and connect
-before any user starts: measured ~2 s later than one process on 2 cores. The judged
-window starts this much later, so the warm-up still precedes it in full."""
+LOOK_EVERY_S = 2.0
+"""How often a running stage is re-judged on the samples so far."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +61,20 @@ class RolloutConfig:
     """State file of a platform already up (`harness up`); None brings one up."""
     stages: tuple[int, ...] = (10, 50, 100)
     stage_duration_s: float = 60.0
+    """Shortcut: both the min and the max stage duration, unless those are given."""
+    min_stage_duration_s: float | None = None
+    """Judged time before the stage may stop early on decided evidence."""
+    max_stage_duration_s: float | None = None
+    """Judged time after which undecided checks are INCONCLUSIVE."""
     warmup_s: float = 10.0
     rps: float = 200.0
     users: int = 0
-    """Locust users (0: one per 10 req/s, at least 2)."""
+    """Locust users (0: the engine's default for the rate)."""
     canary_defect: str | None = None
     experiment: str | None = None
     out: str = "reports"
     slo_dir: str = "slos"
-    locustfile: str = "scenarios/platform.py"
+    locustfile: str = str(DEFAULT_LOCUSTFILE)
     prices: str | None = None
     min_samples: int = DEFAULT_MIN_SAMPLES
     judge: JudgeConfig = field(default_factory=JudgeConfig)
@@ -87,6 +85,19 @@ class RolloutConfig:
     monitoring_interval: float = 0.0
     """Live Cloud Monitoring export period while a stage runs (0: off)."""
 
+    @property
+    def min_s(self) -> float:
+        return self.stage_duration_s if self.min_stage_duration_s is None else self.min_stage_duration_s
+
+    @property
+    def max_s(self) -> float:
+        return max(self.stage_duration_s, self.min_s) if self.max_stage_duration_s is None else self.max_stage_duration_s
+
+    def load(self) -> LoadSettings:
+        return LoadSettings(locustfile=Path(self.locustfile), users=self.users, workers=self.workers,
+                            min_samples=self.min_samples, slo_dir=Path(self.slo_dir),
+                            monitoring_interval=self.monitoring_interval, live=self.live)
+
     def validate(self) -> None:
         """Reject bad settings before anything starts; errors name the flag."""
         if not self.stages:
@@ -94,31 +105,22 @@ class RolloutConfig:
         if any(not 1 <= s <= 100 for s in self.stages) or list(self.stages) != sorted(set(self.stages)):
             raise ConfigError(f"{','.join(map(str, self.stages))}: stages must be increasing percentages 1-100",
                               field="--stages")
-        for flag, value in (("--stage-duration", self.stage_duration_s), ("--rps", self.rps)):
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{value} must be positive", field=flag)
-        if not math.isfinite(self.warmup_s) or self.warmup_s < 0:
-            raise ConfigError(f"{self.warmup_s} must be zero or positive", field="--warmup")
-        if self.stage_duration_s > 3600 or self.rps > 10_000:
+        check_positive(("--stage-duration", self.stage_duration_s), ("--min-stage-duration", self.min_s),
+                       ("--max-stage-duration", self.max_s), ("--rps", self.rps))
+        check_positive(("--warmup", self.warmup_s), zero_ok=True)
+        if self.min_s > self.max_s:
+            raise ConfigError(f"{self.min_s:g} s is longer than the max stage duration {self.max_s:g} s",
+                              field="--min-stage-duration")
+        if self.max_s > 3600 or self.rps > 10_000:
             raise ConfigError("stage duration at most 1 h and rate at most 10000 req/s", field="--stage-duration/--rps")
-        if not 0 <= self.workers <= 64:
-            raise ConfigError(f"{self.workers} must be 0 (one process) to 64", field="--workers")
         if self.attach and (self.canary_defect or self.topology):
             raise ConfigError("an attached platform is already up: give its defect and topology to `harness up`",
                               field="--attach")
         if self.canary_defect:
-            from xynergy.defects import parse_defects
+            from harness.topology._model import validate_defect
 
-            try:
-                parse_defects(self.canary_defect)
-            except ValueError as exc:
-                raise ConfigError(str(exc), field="--canary-defect") from None
-        if not Path(self.locustfile).is_file():
-            raise ConfigError("locustfile not found", source=self.locustfile, field="--locustfile")
-
-    @property
-    def user_count(self) -> int:
-        return self.users or max(2, min(200, math.ceil(self.rps / 10)))
+            validate_defect(self.canary_defect, source="--canary-defect", field_name="")
+        self.load().validate()
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -136,53 +138,47 @@ def failure_reason(stage: StageResult) -> str:
     more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
     detail = f" — {c.detail}" if c.detail else ""
     if c.detail.startswith("too few samples"):
-        detail += " (raise --stage-duration or --rps: the canary gets only its weight's share of the traffic)"
+        detail += " (raise --max-stage-duration or --rps: the canary gets only its weight's share of the traffic)"
     return (f"stage {stage.weight} %: {c.name} [{c.scope}] {c.verdict.value}: {format_value(c.value, c.unit)} "
             f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)}{detail}{more}")
 
 
 class _Rollout:
-    """One rollout in progress; owns the run result and the rollback."""
+    """The stage loop of one rollout on an engine session."""
 
-    def __init__(self, config: RolloutConfig, platform: Any, run: RunResult, run_dir: Path, slos: list[SLO],
-                 prices: PriceTable, hook: ExperimentHook | None, console: Console,
-                 exporter: MonitoringExporter | None = None) -> None:
-        self.config, self.platform, self.run, self.run_dir = config, platform, run, run_dir
-        self.slos, self.prices, self.hook, self.console = slos, prices, hook, console
-        self.exporter = exporter
-        self.canary = _instance_of(platform, "canary")
-        self.baseline = self.canary.split("@", 1)[0]
+    def __init__(self, config: RolloutConfig, engine: Engine, run: RunResult, slos: list[SLO], prices: PriceTable,
+                 hook: ExperimentHook | None, console: Console, exporter: MonitoringExporter | None,
+                 history: list[str]) -> None:
+        self.config, self.engine, self.run, self.slos, self.prices = config, engine, run, slos, prices
+        self.hook, self.console, self.exporter, self.history = hook, console, exporter, history
+        route = engine.platform.canary
+        if route is None:
+            raise ConfigError("the topology has no canary revision to roll out", field="--topology")
+        self.canary, self.baseline = route.canary, route.baseline
         self.stop = threading.Event()
-        self.history: list[str] = []
-
-    def deploy_canary(self) -> None:
-        """(Re)start the canary alone on the running platform, as a revision deploy does.
-
-        Its cold start is then measured without the contention of the whole
-        platform starting at once, which is the number the cold-start SLO means.
-        """
-        try:
-            cold = self.platform.restart(self.canary)
-        except HarnessError as exc:
-            self.run.notes.append(f"canary redeploy failed, judging its first start instead: {exc}")
-            return
-        ready = getattr(cold, "ready_s", None)
-        self.run.events.append({"t": round(time.time() - self.run.started_at, 3),
-                                "label": f"deployed {self.canary}: ready in {ready:.2f} s" if ready else f"deployed {self.canary}"})
 
     def execute(self) -> None:
         reference: pd.DataFrame | None = None
-        self.deploy_canary()
+        try:
+            cold = self.engine.deploy(self.canary)  # its cold start without the whole platform starting beside it
+        except HarnessError as exc:
+            self.run.notes.append(f"canary redeploy failed, judging its first start instead: {exc}")
+        else:
+            self.run.events.append({"t": round(time.time() - self.run.started_at, 3),
+                                    "label": f"deployed {self.canary}: ready in {cold.ready_s:.2f} s"})
         for index, weight in enumerate(self.config.stages):
             stage, judged = self.stage(weight, first=index == 0, reference=reference)
             self.run.stages.append(stage)
             self.history.append(f"{weight} % {stage.verdict.value}")
             self.export(stage)
-            self.save()
+            self.run.ended_at = time.time()
+            self.run.judge()
+            save_run(self.run, self.engine.run_dir)
             self.console.print(f"stage {weight} %: [bold]{stage.verdict.value.upper()}[/] "
                                f"({sum(c.verdict is Verdict.PASS for c in stage.checks)}/{len(stage.checks)} checks pass)")
             if stage.verdict is not Verdict.PASS:
-                self.rollback()
+                self.engine.set_weight(0, reason="rollback")
+                self.run.rolled_back = True
                 self.run.reason = failure_reason(stage)
                 return
             baseline = judged[judged["revision"] == self.config.judge.baseline_revision]
@@ -191,11 +187,7 @@ class _Rollout:
         self.run.reason = f"promoted to {self.config.stages[-1]} %"
 
     def export(self, stage: StageResult) -> None:
-        """Write the stage's checks to Cloud Monitoring; the outcome goes in the run's notes.
-
-        Never raises unless `--require-export` (then `ExportError`, exit 2):
-        the exporter has its own time budget, so a slow API cannot stall the rollout.
-        """
+        """The stage's checks to Cloud Monitoring (outcome in the notes); raises only with `--require-export`."""
         if self.exporter is None or self.exporter.project is None:
             return
         result = self.exporter.export_checks(
@@ -204,92 +196,88 @@ class _Rollout:
         )  # fmt: skip
         self.run.notes.append(f"stage {stage.weight} %: {result.message}")
 
-    def rollback(self) -> None:
-        """Canary weight 0; also on Ctrl-C. A failure here is reported, not raised."""
-        try:
-            self.platform.set_canary_weight(0)
-            self.run.rolled_back = True
-            self.run.events.append({"t": time.time() - self.run.started_at, "label": "rollback: canary weight 0"})
-        except HarnessError as exc:
-            self.run.notes.append(f"rollback failed: {exc}")
-
-    def save(self) -> None:
-        self.run.ended_at = time.time()
-        self.run.judge()
-        save_run(self.run, self.run_dir)
-
-    def usage(self) -> dict[str, Usage]:
+    def usage(self, notes: list[str] | None) -> dict[str, Usage]:
         out = {}
         for revision, name in (("baseline", self.baseline), ("canary", self.canary)):
             try:
-                out[revision] = scrape_usage(self.platform.metrics_url(name))
+                out[revision] = scrape_usage(self.engine.platform.metrics_url(name))
             except HarnessError as exc:
-                self.run.notes.append(f"no /metrics from {name}: {exc}")
+                if notes is not None:
+                    notes.append(f"no /metrics from {name}: {exc}")
         return out
 
     def stage(self, weight: int, *, first: bool, reference: pd.DataFrame | None) -> tuple[StageResult, pd.DataFrame]:
-        from harness.load import LocustConfig, run_locust
-        from harness.samples import read_samples
-
-        cfg = self.config
-        out_dir = self.run_dir / f"stage-{weight}"
-        self.platform.set_canary_weight(weight)
-        before = self.usage()
+        cfg, platform = self.config, self.engine.platform
+        self.engine.set_weight(weight, reason="stage")
+        before = self.usage(self.run.notes)
         started = time.time()
-        startup = _WORKERS_STARTUP_S if cfg.workers else 0.0
+        startup = self.engine.startup_s - LOCUST_STARTUP_S  # workers connecting before any user starts
         judged_from = started + startup + cfg.warmup_s
-        deadline = judged_from + cfg.stage_duration_s
-        load_cfg = LocustConfig(locustfile=Path(cfg.locustfile), host=self.platform.edge_url, out_dir=out_dir,
-                                users=cfg.user_count,
-                                run_time_s=startup + cfg.warmup_s + cfg.stage_duration_s + _LOCUST_STARTUP_S,
-                                rps=cfg.rps, workers=cfg.workers,
-                                slo_dir=Path(cfg.slo_dir), min_samples=cfg.min_samples, api_key=self.platform.api_key)
+        deadline = judged_from + cfg.max_s
         extras: list[StageExtras | None] = []
-        hook_thread = self._start_hook(weight, started, judged_from, deadline, load_cfg.samples_file, extras)
-        ticker = self._start_progress(weight, load_cfg.samples_file)
+        hook = self._start_hook(weight, started, judged_from, deadline, extras)
+
+        def inputs(samples: pd.DataFrame, usage: dict[str, Usage], ended: float, judged_to: float) -> StageInputs:
+            return StageInputs(
+                weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples,
+                usage={r: usage[r] - before[r] for r in usage if r in before}, resources=_resources(platform),
+                cold_starts=[c.as_dict() for c in platform.cold_starts], canary_instance=self.canary,
+                first_canary_stage=first, reference=reference, extras=extras[0] if extras else None,
+                judged_to=judged_to,
+            )  # fmt: skip
+
+        decided: list[float] = []
+
+        def look(samples: pd.DataFrame) -> bool:
+            """Re-judge on the samples so far; True once the evidence decides (after the min duration)."""
+            now = time.time()
+            if now - judged_from < cfg.min_s:
+                return False
+            interim = self._judge(inputs(samples, self.usage(None), now, now))
+            self.engine.judged(str(weight), interim.checks, final=False)
+            failed = any(c.verdict is Verdict.FAIL for c in interim.checks)
+            settled = interim.checks and all(c.verdict is Verdict.PASS for c in interim.checks)
+            if failed or (settled and (hook is None or not hook.is_alive())):
+                decided.append(now - judged_from)
+                return True
+            return False
+
         try:
-            with self._live_export(weight, load_cfg.samples_file):
-                load = run_locust(load_cfg)
+            load = self.engine.run_load(
+                str(weight), self.engine.run_dir / f"stage-{weight}", weight=weight, rps=cfg.rps, warmup_s=cfg.warmup_s,
+                duration_s=cfg.warmup_s + cfg.max_s,
+                look=look if cfg.min_s < cfg.max_s else None, look_every_s=LOOK_EVERY_S,
+            )  # fmt: skip
         finally:
             self.stop.set()
-            if hook_thread is not None:
-                hook_thread.join(timeout=30)
-            if ticker is not None:
-                ticker.join(timeout=5)
+            if hook is not None:
+                hook.join(timeout=30)
             self.stop.clear()
-        after = self.usage()
         ended = time.time()
-        samples = read_samples(load.samples_file)
-        usage = {rev: after[rev] - before[rev] for rev in after if rev in before}
-        inputs = StageInputs(
-            weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples, usage=usage,
-            resources=_resources(self.platform), cold_starts=_cold_starts(self.platform), canary_instance=self.canary,
-            first_canary_stage=first, reference=reference, extras=extras[0] if extras else None, judged_to=deadline,
-        )  # fmt: skip
-        stage = judge_stage(inputs, self.slos, judge=cfg.judge, prices=self.prices, cost=cfg.cost,
-                            min_samples=cfg.min_samples, monitoring=self.exporter)
-        if load.killed:
-            stage.notes.append("Locust had to be killed at its deadline; samples up to then are judged")
-        stage.events = sorted(stage.events + _platform_events(self.platform, started, ended), key=lambda e: e["t"])
-        return stage, judged_window(samples, judged_from, deadline)
+        judged_to = min(deadline, judged_from + decided[0]) if decided else deadline
+        stage = self._judge(inputs(load.samples, self.usage(self.run.notes), ended, judged_to), load.integrity)
+        self.engine.judged(str(weight), stage.checks)
+        if decided:
+            stage.notes.append(f"decided after {decided[0]:.1f} s of judged time (min {cfg.min_s:g} s, "
+                               f"max {cfg.max_s:g} s)")
+        stage.events = sorted(stage.events + self.engine.report_events(started, ended), key=lambda e: float(e["t"]))
+        return stage, judged_window(load.samples, judged_from, judged_to)
 
-    def _live_export(self, weight: int, samples: Path) -> contextlib.AbstractContextManager[object]:
-        """Live snapshots to Cloud Monitoring while Locust runs (`--monitoring-interval`), else nothing."""
-        exporter, interval = self.exporter, self.config.monitoring_interval
-        if exporter is None or not exporter.enabled or interval <= 0:
-            return contextlib.nullcontext()
-        from harness.monitoring import samples_snapshot
+    def _judge(self, inputs: StageInputs, integrity: Check | None = None) -> StageResult:
+        """`judge_stage` (the anytime-valid judges) plus the load's own integrity check."""
+        stage = judge_stage(inputs, self.slos, judge=self.config.judge, prices=self.prices, cost=self.config.cost,
+                            min_samples=self.config.min_samples, monitoring=self.exporter)
+        if integrity is not None:
+            stage.checks.append(integrity)
+            stage.judge()
+        return stage
 
-        return exporter.live(samples_snapshot(samples, self.slos, min_samples=self.config.min_samples),
-                             interval=interval, run_id=self.run.run_id, stage=str(weight),
-                             scenario=Path(self.config.locustfile).stem)
-
-    def _start_hook(self, weight: int, started: float, t0: float, deadline: float, samples: Path,
+    def _start_hook(self, weight: int, started: float, t0: float, deadline: float,
                     sink: list[StageExtras | None]) -> threading.Thread | None:
         if self.hook is None:
             return None
         hook = self.hook
-        ctx = StageContext(self.platform, weight, started, t0, deadline, self.stop, samples)
+        ctx = StageContext(self.engine.platform, weight, started, t0, deadline, self.stop, self.engine.faults)
 
         def run() -> None:
             if self.stop.wait(max(0.0, t0 - time.time())):
@@ -303,104 +291,57 @@ class _Rollout:
         thread.start()
         return thread
 
-    def _start_progress(self, weight: int, samples: Path) -> threading.Thread | None:
-        if not self.config.live:
-            return None
-        progress = StageProgress(self.console, weight, self.config.stage_duration_s, self.config.warmup_s, samples,
-                                 self.history)
 
-        def run() -> None:
-            with progress:
-                while not self.stop.wait(1.0):
-                    progress.refresh()
-
-        thread = threading.Thread(target=run, name=f"progress-stage-{weight}", daemon=True)
-        thread.start()
-        return thread
-
-
-def _instance_of(platform: Any, revision: str) -> str:
-    for name, inst in platform.instances.items():
-        rev = inst.get("revision") if isinstance(inst, dict) else getattr(inst, "revision", None)
-        if rev == revision:
-            return str(name)
-    raise ConfigError(f"the topology has no {revision} revision to roll out", field="--topology")
-
-
-def _platform_events(platform: Any, start: float, end: float) -> list[dict[str, Any]]:
-    """The platform's journal (weights, kills, restarts) within the stage, as report events."""
-    out = []
-    for event in list(getattr(platform, "events", []) or []):
-        data = event.as_dict() if hasattr(event, "as_dict") else dict(event)
-        ts = float(data.get("ts", 0.0))
-        if start - 1.0 <= ts <= end:
-            detail = ", ".join(f"{k}={v}" for k, v in (data.get("detail") or {}).items())
-            out.append({"t": round(ts - start, 3), "label": f"{data.get('action')} {data.get('instance')} {detail}".strip()})
-    return out
-
-
-def _resources(platform: Any) -> pd.DataFrame | None:
+def _resources(platform: PlatformHandle) -> pd.DataFrame | None:
     try:
         return platform.resource_samples()
     except HarnessError:
         return None
 
 
-def _cold_starts(platform: Any) -> list[dict[str, Any]]:
-    return [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in platform.cold_starts]
-
-
-def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None,
-                console: Console | None = None,
-                exporter: MonitoringExporter | None = None) -> tuple[Path, RunResult]:
+def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None, console: Console | None = None,
+                exporter: MonitoringExporter | None = None, events: Events | None = None) -> tuple[Path, RunResult]:
     """Run the whole rollout and write its report; returns the run directory and result.
 
-    On Ctrl-C or a harness error mid-run the canary is rolled back, the partial
-    report is written (marked incomplete), and the exception propagates.
-    `exporter` (`harness.monitoring.MonitoringExporter`, caller-owned: the
-    caller closes it) exports every stage's checks to Cloud Monitoring and
-    serves `cloud-monitoring` SLOs; an export failure is a note in the report,
-    or an `ExportError` when the exporter was built with `require_export`.
+    On any stop (Ctrl-C, SIGTERM, SIGHUP, a harness error) the engine rolls
+    back faults and traffic, the partial report is written (marked
+    incomplete), and the exception propagates (`Stopped` carries the exit
+    code). `exporter` (caller-owned) exports every stage's checks to Cloud
+    Monitoring and serves `cloud-monitoring` SLOs. `events` lets a caller
+    listen to the run (see `harness.engine.Events`).
     """
     config.validate()
     slos = load_slos(config.slo_dir)
     prices = load_prices(config.prices)
-    hook = experiment or (chaos_file_hook(config.experiment, slos=slos) if config.experiment else None)
+    hook = experiment or (chaos_file_hook(config.experiment, slos=slos, topology=config.topology,
+                                          attach=config.attach) if config.experiment else None)
     out = console or Console()
     run_id = new_run_id("rollout")
     run_dir = Path(config.out) / run_id
     run = RunResult(name="rollout", run_id=run_id, started_at=time.time(), config=config.as_dict(),
                     complete=False, incomplete_reason="the run did not finish")
-    from harness.topology import Platform, load_topology
+    engine = Engine("rollout", run_id, run_dir, config.load(), events=events, exporter=exporter, slos=slos)
+    history: list[str] = []
+    if config.live:
+        follow_stages(engine.events, out, history)
 
-    topology = None if config.attach else load_topology(config.topology)  # bad input fails before any report
-    up = Platform.attach(config.attach) if config.attach else Platform.up(topology, config.canary_defect)
-    try:
-        with up as platform:
-            run.cold_starts = [{"instance": c["instance"], "seconds": c["ready_s"]} for c in _cold_starts(platform)]
-            rollout = _Rollout(config, platform, run, run_dir, slos, prices, hook, out, exporter)
-            out.print(f"rollout {run_id}: stages {config.as_dict()['stages']} at {config.rps:g} req/s, "
-                      f"{config.stage_duration_s:g} s each (+{config.warmup_s:g} s warm-up)")
-            try:
-                rollout.execute()
-            except BaseException:
-                rollout.stop.set()
-                rollout.rollback()
-                raise
-            run.complete, run.incomplete_reason = True, ""
-    except BaseException as exc:
-        reason = "interrupted (Ctrl-C or SIGTERM)" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
-        run.complete = False
-        run.incomplete_reason = reason + ("; canary rolled back" if run.rolled_back else "")
-        raise
-    finally:
-        _finish(run, run_dir)
+    def finish(error: BaseException | None) -> None:
+        run.complete = error is None
+        if error is not None:
+            run.rolled_back = run.rolled_back or engine.routed
+            run.incomplete_reason = stop_reason(error) + ("; traffic restored" if engine.routed else "")
+        else:
+            run.incomplete_reason = ""
+        run.ended_at = time.time()
+        run.judge()
+        save_run(run, run_dir)
+        render_run(run_dir)
+        update_latest(run_dir)
+        engine.events.run_finished.fire(RunFinished(run_id, run.verdict.value, run.exit_code, run.complete, run.reason))
+
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect), finish):
+        run.cold_starts = [{"instance": c.instance, "seconds": c.ready_s} for c in engine.platform.cold_starts]
+        out.print(f"rollout {run_id}: stages {config.as_dict()['stages']} at {config.rps:g} req/s, "
+                  f"{config.min_s:g}-{config.max_s:g} s each (+{config.warmup_s:g} s warm-up)")
+        _Rollout(config, engine, run, slos, prices, hook, out, exporter, history).execute()
     return run_dir, run
-
-
-def _finish(run: RunResult, run_dir: Path) -> None:
-    run.ended_at = time.time()
-    run.judge()
-    save_run(run, run_dir)
-    render_run(run_dir)
-    update_latest(run_dir)

@@ -103,7 +103,10 @@ def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, 
     remote = [s for s in slos if s.indicator.source.type == "cloud-monitoring"]
     checks: list[Check] = []
     canary = judged[judged["revision"] == canary_rev]
-    checks.extend(evaluate(own, canary, min_samples=min_samples))
+    mine = evaluate(own, canary, min_samples=min_samples)
+    if canary.empty:  # no canary sample at all: say whose samples are missing, not "all"
+        mine = [_rescope(c, f"revision={canary_rev}") for c in mine]
+    checks.extend(mine)
     if inputs.weight < 100:
         whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
@@ -194,9 +197,14 @@ def judge_stage(
     cfg = judge or JudgeConfig()
     samples = inputs.samples
     judged = judged_window(samples, inputs.judged_from, inputs.judged_to)
-    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples, monitoring) if len(judged) else []
-    if len(judged):
-        checks += judge_samples(judged, cfg, reference=inputs.reference, full_weight=inputs.weight >= 100)
+    # Every expected check is produced, whatever is missing: the judges turn an empty
+    # frame into INCONCLUSIVE checks with the reason, never into an absent one.
+    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples, monitoring)
+    checks += judge_samples(judged, cfg, reference=inputs.reference, full_weight=inputs.weight >= 100)
+    if not len(judged):
+        checks.append(Check(name="samples", verdict=Verdict.INCONCLUSIVE, value=0.0, objective=float(min_samples),
+                            op="gte", samples=0, scope="stage", kind="slo",
+                            detail="no samples in the judged window: nothing to judge the stage on"))
     cost_by_rev: dict[str, dict[str, Any]] = {}
     if prices is not None and {cfg.baseline_revision, cfg.canary_revision} <= set(inputs.usage):
         base = estimate_cost(inputs.usage[cfg.baseline_revision], prices, cfg.baseline_revision)
@@ -204,6 +212,11 @@ def judge_stage(
         cost_by_rev = {cfg.baseline_revision: base.to_dict(), cfg.canary_revision: can.to_dict()}
         if inputs.weight < 100:
             checks.append(compare_cost(base, can, cost))
+    elif prices is not None and inputs.weight < 100:
+        missing = sorted({cfg.baseline_revision, cfg.canary_revision} - set(inputs.usage))
+        checks.append(Check(name="cost/per-request", verdict=Verdict.INCONCLUSIVE, value=None, objective=None,
+                            op="lte", scope="canary-vs-baseline", kind="cost",
+                            detail=f"no /metrics usage for {', '.join(missing)} (scrape failed): cost not judged"))
     checks += _process_checks(slos, inputs)
     extras = inputs.extras or StageExtras()
     checks += extras.checks
@@ -235,4 +248,6 @@ def judge_stage(
         cost=cost_by_rev,
     )
     stage.judge()
+    if not len(judged) and stage.verdict is Verdict.PASS:  # belt and braces: zero judged samples never pass
+        stage.verdict = Verdict.INCONCLUSIVE
     return stage

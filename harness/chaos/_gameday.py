@@ -17,36 +17,33 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
 
-from harness._exceptions import ConfigError, ExportError, HarnessError, LoadError
+from harness._exceptions import ConfigError, ExportError
 from harness._verdicts import Check, Verdict, combine_verdicts
 from harness.chaos._checks import evaluate_window_checks
 from harness.chaos._experiment import Experiment
-from harness.chaos._failover import (
-    FaultMeasurement,
-    FaultWindow,
-    failover_checks,
-    measure_faults,
-)
+from harness.chaos._failover import FaultMeasurement, FaultWindow, failover_checks, measure_faults
 from harness.chaos._loader import load_experiment
 from harness.chaos._timeline import FaultTimeline
+from harness.engine import Events, RunFinished, SamplesFlushed
+from harness.engine._engine import Engine
+from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
+from harness.engine._plan import check_positive, names_in_use, platform_for, stop_reason
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 from harness.report._model import Series, Window
 from harness.report._series import sample_series
 from harness.report._store import new_run_id, update_latest
 from harness.samples import empty_samples, read_samples
-from harness.slo import SLO, evaluate, load_slos
-from harness.topology import Platform, load_topology
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos
 
 if TYPE_CHECKING:
     from harness.monitoring import MonitoringExporter
@@ -65,37 +62,36 @@ class GameDayConfig:
     attach: Path | None = None
     out: Path = Path("reports")
     slo_dir: Path = Path("slos")
-    scenario: Path | None = None
+    locustfile: Path = DEFAULT_LOCUSTFILE
     canary_defect: str | None = None
     canary_weight: int | None = None
-    min_samples: int = 30
-    users: int | None = None
+    min_samples: int = DEFAULT_MIN_SAMPLES
+    users: int = 0
+    """Locust users (0: the engine's default for the rate)."""
     workers: int = 0
     """Locust worker processes (0: one process; N: a master and N local workers)."""
     monitoring_interval: float = 0.0
     """Live Cloud Monitoring export period while the load runs (0: off)."""
+    live: bool = True
+    """Show the live progress display."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def load(self) -> LoadSettings:
+        return LoadSettings(locustfile=self.locustfile, users=self.users, workers=self.workers,
+                            min_samples=self.min_samples, slo_dir=self.slo_dir,
+                            monitoring_interval=self.monitoring_interval, live=self.live)
 
-#: The load seam: run load for `duration` s at `rps` against `platform`, samples to `path`.
-LoadFn = Callable[..., Path]
 
+def load_for_topology(path: Path, topology: str | Path | None, slo_names: list[str] | None, *,
+                      attach: str | Path | None = None) -> Experiment:
+    """Load the experiment, checking its links, processes and SLO names against the topology in use.
 
-def load_for_topology(path: Path, topology: Path | None, slo_names: list[str]) -> Experiment:
-    """Load the experiment, checking its links, processes and SLO names against the topology."""
-    topo = load_topology(topology)
-    links = [link.name for link in topo.links()]
-    processes = [inst.name for inst in topo.instances()]
-    if topo.redis.mode in ("auto", "spawn"):
-        processes.append("redis")
+    `attach` (a state file) checks against the platform already up instead of
+    a topology file. This is what `harness validate` calls, so a run refuses
+    exactly the files `validate` refuses, before any load.
+    """
+    links, processes = names_in_use(topology, attach)
     return load_experiment(path, links=links, processes=processes, slos=slo_names)
-
-
-def _platform(config: GameDayConfig, run_dir: Path) -> contextlib.AbstractContextManager[Any]:
-    """Attach to a running platform, or bring one up with its logs beside the report."""
-    if config.attach is not None:
-        return Platform.attach(config.attach)
-    return Platform.up(config.topology, canary_defect=config.canary_defect, run_dir=run_dir / "platform")
 
 
 def _scoped(checks: list[Check], scope: str) -> list[Check]:
@@ -144,16 +140,6 @@ def region_series(samples: pd.DataFrame, t0: float, bucket_s: float = 1.0) -> li
     return out
 
 
-@contextlib.contextmanager
-def _interruptible() -> Iterator[list[BaseException]]:
-    """Collect a Ctrl-C (or a harness error) instead of propagating it, so the report still gets written."""
-    caught: list[BaseException] = []
-    try:
-        yield caught
-    except (KeyboardInterrupt, HarnessError) as exc:
-        caught.append(exc)
-
-
 def _describe(checks: list[Check]) -> str:
     bad = [c for c in checks if c.verdict is not Verdict.PASS]
     return "; ".join(
@@ -166,14 +152,13 @@ def _describe(checks: list[Check]) -> str:
 
 def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, float]:
     """Validate everything before anything starts: experiment, SLO names, rate and duration."""
+    config.load().validate()
     by_name = {s.name: s for s in load_slos(config.slo_dir)}
-    if config.attach is not None:
-        experiment = load_experiment(config.experiment, slos=list(by_name))
-    else:
-        experiment = load_for_topology(config.experiment, config.topology, list(by_name))
+    experiment = load_for_topology(config.experiment, config.topology, list(by_name), attach=config.attach)
     rps = config.rps or experiment.rps or 20.0
     tail = experiment.steady_state.after if experiment.steady_state is not None else 5.0
     duration = config.duration or experiment.duration or experiment.method_end + tail + 5.0
+    check_positive(("--rps", rps), ("--duration", duration))
     if duration < experiment.method_end:
         raise ConfigError(
             f"{duration:g}s is shorter than the experiment's method, which ends at {experiment.method_end:g}s",
@@ -188,67 +173,92 @@ def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, flo
 
 
 def run_gameday(
-    config: GameDayConfig, *, load: LoadFn | None = None, exporter: MonitoringExporter | None = None
+    config: GameDayConfig, *, exporter: MonitoringExporter | None = None, events: Events | None = None
 ) -> GameDayResult:
-    """Run one game day end to end and return its (saved and rendered) result.
+    """Run one game day end to end on the run engine and return its (saved and rendered) result.
 
-    `load` is the load seam (default: Locust as a subprocess through
-    `harness.load`): called as `load(platform, duration=s, rps=r, path=dir)`
-    it runs load and returns the samples file. A Ctrl-C is re-raised after
-    the partial report is written. `exporter` (caller-owned) writes the game
-    day's checks to Cloud Monitoring before the report is saved, so the
-    outcome is in its notes; with `require_export` a failed export marks the
-    report incomplete and raises `ExportError` after it is written.
+    Every stop path (Ctrl-C, SIGTERM, SIGHUP, an error) rolls the faults and
+    the traffic back, stops Locust, writes the partial report (marked
+    incomplete) and re-raises (`Stopped` carries the exit code). `exporter`
+    (caller-owned) writes the checks to Cloud Monitoring before the report is
+    saved; with `require_export` a failed export marks the report incomplete
+    and raises `ExportError` after it is written.
     """
     experiment, slos, rps, duration = _plan(config)
     run_id = new_run_id("gameday")
-    run_load = load or _locust_load(config, exporter, run_id, list(slos.values()))
     run_dir = config.out / run_id
+    engine = Engine("gameday", run_id, run_dir, config.load(), events=events, exporter=exporter,
+                    slos=list(slos.values()))
+    weight = _canary_weight(config)
+    if config.live:
+        from harness.canary._live import follow_stages
+
+        follow_stages(engine.events, Console(stderr=True), [])
     result = GameDayResult(
         name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
         experiment=_experiment_dict(experiment),
         config={"rps": rps, "duration_s": duration, "topology": str(config.topology or "default"),
                 "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
-                "canary_weight": _canary_weight(config)},
+                "canary_weight": weight},
     )  # fmt: skip
-    samples = empty_samples()
-    timeline: FaultTimeline | None = None
-    with _interruptible() as caught:
-        with _platform(config, run_dir) as platform:
-            if _canary_weight(config):
-                platform.set_canary_weight(_canary_weight(config))
-            if experiment.steady_state is not None:
-                before = run_load(platform, duration=experiment.steady_state.duration, rps=rps, path=run_dir / "steady")
-                if not _steady_holds(result, experiment, slos, read_samples(before), config.min_samples):
-                    return _export_and_finish(result, run_dir, exporter, config, judged=False)
-            timeline = FaultTimeline(
-                experiment.method, toxiproxy=platform.toxiproxy, platform=platform, rollbacks=experiment.rollbacks
-            )
-            samples = _chaos_under_load(result, timeline, platform, run_load, duration, rps, run_dir / "load", caught)
-    if caught:
-        if timeline is None:
-            raise caught[0]  # nothing was injected: a plain error, no report to write
-        result.complete = False
-        result.incomplete_reason = (
-            "interrupted (Ctrl-C); faults rolled back, processes stopped"
-            if isinstance(caught[0], KeyboardInterrupt)
-            else f"{type(caught[0]).__name__}: {caught[0]}"
-        )
-    assert timeline is not None
-    _analyse(result, experiment, timeline, samples, slos, config.min_samples)
-    _export_and_finish(result, run_dir, exporter, config, judged=True)
-    if isinstance(caught[0] if caught else None, KeyboardInterrupt):
-        raise caught[0]
+    chaos: list[FaultTimeline] = []
+    load_dir = run_dir / "load"
+
+    def finish(error: BaseException | None) -> None:
+        if error is not None:
+            if not chaos and not isinstance(error, KeyboardInterrupt):
+                return  # nothing was injected: a plain error, no report to write
+            result.complete, result.incomplete_reason = False, stop_reason(error)
+        if not chaos:
+            _export_and_finish(result, run_dir, exporter, config, judged=False)
+        else:
+            samples = read_samples(load_dir / "samples.arrow") if (load_dir / "samples.arrow").exists() else empty_samples()
+            result.ended_at = result.ended_at or time.time()
+            result.events = engine.report_events(result.started_at)
+            result.cold_starts = [{"instance": c.instance, "seconds": c.ready_s}
+                                  for c in engine.platform_records()[1] if c.spawned_at >= result.started_at]
+            _analyse(result, experiment, chaos[0], samples, slos, config.min_samples)
+            _export_and_finish(result, run_dir, exporter, config, judged=True)
+        engine.events.run_finished.fire(
+            RunFinished(run_id, result.verdict.value, result.exit_code, result.complete, result.reason))
+
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform"),
+                        finish):
+        if weight:
+            engine.set_weight(weight, reason="gameday")
+        if experiment.steady_state is not None:
+            before = engine.run_load("steady-state", run_dir / "steady", rps=rps, weight=weight,
+                                     duration_s=experiment.steady_state.duration)
+            if not _steady_holds(result, experiment, slos, before.samples, config.min_samples, before.integrity):
+                return result
+        chaos.append(engine.faults(experiment.method, experiment.rollbacks))
+
+        def load_began(e: SamplesFlushed) -> None:  # the method's offsets count from the first request
+            if e.stage == "gameday" and chaos[0].t0 is None:
+                result.started_at = time.time()
+                chaos[0].start(result.started_at)
+
+        engine.events.samples_flushed.add_listener(load_began)
+        result.started_at = time.time()  # until the first request, which moves it
+        try:
+            load = engine.run_load("gameday", load_dir, duration_s=duration, rps=rps, weight=weight)
+        finally:
+            chaos[0].stop()
+            chaos[0].rollback()
+            result.ended_at = time.time()
+        result.checks.append(load.integrity)
     return result
 
 
 def _steady_holds(
-    result: GameDayResult, experiment: Experiment, slos: Mapping[str, SLO], samples: pd.DataFrame, min_samples: int
+    result: GameDayResult, experiment: Experiment, slos: Mapping[str, SLO], samples: pd.DataFrame, min_samples: int,
+    integrity: Check,
 ) -> bool:
     """Judge the steady state before chaos; when it does not hold, say why in the result."""
     assert experiment.steady_state is not None
     names = experiment.steady_state.slos
     checks = _steady([slos[n] for n in names], samples, min_samples, "steady-state before", result.notes)
+    checks.append(replace(integrity, scope=f"steady-state before {integrity.scope}"))
     result.checks.extend(checks)
     verdict = combine_verdicts(c.verdict for c in checks)
     if verdict is Verdict.PASS:
@@ -256,41 +266,6 @@ def _steady_holds(
     result.reason = f"steady state did not hold before chaos; no fault injected: {_describe(checks)}"
     result.verdict = verdict
     return False
-
-
-def _chaos_under_load(
-    result: GameDayResult,
-    timeline: FaultTimeline,
-    platform: Any,
-    run_load: LoadFn,
-    duration: float,
-    rps: float,
-    load_dir: Path,
-    caught: list[BaseException],
-) -> pd.DataFrame:
-    """Load for the whole experiment with the timeline beside it; always roll back; collect what ran."""
-    samples_path = load_dir / "samples.arrow"
-    result.started_at = time.time()
-    with _interruptible() as during:
-        try:
-            timeline.start(result.started_at)
-            samples_path = run_load(platform, duration=duration, rps=rps, path=load_dir)
-        finally:
-            timeline.stop()
-            timeline.rollback()
-    result.ended_at = time.time()
-    caught.extend(during)
-    result.events = [
-        {"t": round(e.ts - result.started_at, 3), "label": f"{e.action} {e.instance}"}
-        for e in getattr(platform, "events", [])
-        if isinstance(getattr(e, "ts", None), float) and e.ts >= result.started_at
-    ]
-    result.cold_starts = [
-        {"instance": c.instance, "seconds": c.ready_s}
-        for c in getattr(platform, "cold_starts", [])
-        if c.spawned_at >= result.started_at
-    ]
-    return read_samples(samples_path) if samples_path.exists() else empty_samples()
 
 
 def _canary_weight(config: GameDayConfig) -> int:
@@ -417,44 +392,3 @@ def _finish(result: GameDayResult, run_dir: Path, *, judged: bool) -> GameDayRes
     render_gameday(run_dir)
     update_latest(run_dir)
     return result
-
-
-DEFAULT_SCENARIO = Path("scenarios/platform.py")
-
-
-def _locust_load(
-    config: GameDayConfig, exporter: MonitoringExporter | None = None, run_id: str = "", slos: Sequence[SLO] = ()
-) -> LoadFn:
-    """Locust as a subprocess (`harness.load.run_locust`), the same scenarios as rollouts.
-
-    With `config.workers` it is a master and N local workers; with an enabled
-    exporter and `config.monitoring_interval` it exports live snapshots while it runs.
-    """
-
-    def run(platform: Any, *, duration: float, rps: float, path: Path) -> Path:
-        from harness.load import LocustConfig, run_locust
-
-        users = config.users or max(5, min(200, math.ceil(rps / 2)))
-        load_cfg = LocustConfig(
-            locustfile=config.scenario or DEFAULT_SCENARIO, host=platform.edge_url, out_dir=path,
-            users=users, run_time_s=duration, rps=rps, api_key=platform.api_key, slo_dir=config.slo_dir,
-            min_samples=config.min_samples, workers=config.workers,
-        )  # fmt: skip
-        live: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if exporter is not None and exporter.enabled and config.monitoring_interval > 0:
-            from harness.monitoring import samples_snapshot
-
-            live = exporter.live(
-                samples_snapshot(load_cfg.samples_file, slos, min_samples=config.min_samples),
-                interval=config.monitoring_interval, run_id=run_id, stage="gameday",
-                scenario=config.experiment.stem, kind="gameday",
-            )  # fmt: skip
-        with live:
-            locust = run_locust(load_cfg)
-        if not locust.samples_file.exists():
-            raise LoadError(f"Locust wrote no samples (exit code {locust.exit_code}); see {locust.log_file}")
-        if locust.killed:
-            raise LoadError(f"Locust had to be killed after {locust.duration_s:.0f} s; see {locust.log_file}")
-        return locust.samples_file
-
-    return run

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
 from harness.chaos._experiment import Action
 from harness.chaos._failover import FaultWindow
+from harness.topology._process import signals_ignored
 
 __all__ = ["FaultTimeline", "JournalEntry", "PlatformActions", "ToxicActions"]
 
@@ -113,6 +113,7 @@ class FaultTimeline:
         platform: PlatformActions | None = None,
         rollbacks: Sequence[Action] = (),
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[JournalEntry], None] | None = None,
     ) -> None:
         for action in (*actions, *rollbacks):
             if action.link is not None and toxiproxy is None:
@@ -124,6 +125,8 @@ class FaultTimeline:
         self._toxiproxy = toxiproxy
         self._platform = platform
         self._clock = clock
+        self._on_change = on_change
+        """Told of every injection and undo (the engine fires `fault_injected`/`fault_removed`)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
@@ -215,6 +218,7 @@ class FaultTimeline:
         except Exception as exc:  # an injection failure is an observation, never a crash
             entry.outcome, entry.error = "failed", f"{type(exc).__name__}: {exc}"
             entry.ended_at = self._clock()
+            self._notify(entry)
             return
         with self._lock:
             if action.is_fault:
@@ -228,6 +232,7 @@ class FaultTimeline:
                             other.outcome, other.ended_at = "undone", entry.started_at
                             del self._active[name]
             closed = self._closed
+        self._notify(entry)
         if closed:  # rollback ran while we were injecting: undo at once
             self._undo(action.name, outcome="rolled-back")
 
@@ -242,6 +247,12 @@ class FaultTimeline:
         except Exception as exc:
             entry.undo_error = f"{_UNDO_KIND[action.action]} failed: {type(exc).__name__}: {exc}"
         entry.outcome, entry.ended_at = outcome, self._clock()
+        self._notify(entry)
+
+    def _notify(self, entry: JournalEntry) -> None:
+        if self._on_change is not None:
+            with contextlib.suppress(Exception):  # a listener never stops a fault being undone
+                self._on_change(JournalEntry(**asdict(entry)))
 
     # -- actions -------------------------------------------------------
     def _toxic_name(self, action: Action) -> str:
@@ -289,7 +300,7 @@ class FaultTimeline:
         Idempotent, never raises (failures are journalled), and holds off a
         second Ctrl-C while it runs so a nervous operator cannot leave a toxic behind.
         """
-        with _sigint_deferred():
+        with signals_ignored():
             with self._lock:
                 self._closed = True
                 active = list(self._active)
@@ -337,16 +348,3 @@ class FaultTimeline:
                 FaultWindow(entry.action, entry.target, entry.kind, entry.started_at, entry.ended_at, action.judge)
             )
         return windows
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ignore SIGINT while rolling back (main thread only), then restore the handler."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

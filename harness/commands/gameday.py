@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness._duration import duration_arg
+from harness.engine._flags import add_run_arguments
+
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
 __all__ = ["register"]
@@ -19,46 +22,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "state after, failover/recovery (slos/failover.yaml) and the experiment's checks. Writes "
         "reports/<run-id>/ (index.html, report.json, summary.json, junit.xml, summary.md). Exit codes: 0 pass, "
         "1 a check failed or the steady state did not hold before chaos, 2 invalid input, inconclusive or "
-        "incomplete, 130 interrupted (faults rolled back, partial report written).",
+        "incomplete, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (faults and traffic rolled back, Locust "
+        "stopped, partial report written).",
     )
     p.add_argument("experiment", metavar="FILE", help="experiment file, e.g. chaos/region-outage.yaml")
-    p.add_argument("--rps", type=float, help="target request rate (default: the file's load.rps, else 20)")
-    p.add_argument("--duration", metavar="DURATION",
+    add_run_arguments(p)
+    p.add_argument("--rps", type=float, metavar="RATE", help="target request rate (default: the file's load.rps, else 20)")
+    p.add_argument("--duration", type=duration_arg, metavar="DURATION",
                    help="load duration, e.g. 60s (default: the file's load.duration, else the method + steady tail)")
-    p.add_argument("--topology", metavar="FILE", help="topology file (default: the shipped xynergy.yaml)")
-    p.add_argument("--attach", metavar="STATE", help="use the platform `harness up --detach` runs (its state file)")
-    p.add_argument("--out", default="reports", help="reports directory (default: reports/)")
-    p.add_argument("--slo-dir", default="slos", help="SLO files (default: slos/)")
-    p.add_argument("--scenario", metavar="LOCUSTFILE", help="locustfile (default: the rollout scenarios)")
-    p.add_argument("--users", type=int, help="Locust users (default: the load runner's choice for --rps)")
-    p.add_argument("--canary-defect", metavar="PROFILE", help="start the canary with a defect profile, e.g. breaker-off")
     p.add_argument("--canary-weight", type=int, metavar="PCT",
                    help="share of traffic sent to the canary (default: 100 with --canary-defect, else 0)")
-    p.add_argument("--min-samples", type=int, default=30, help="minimum samples for an SLO verdict (default: 30)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="Locust worker processes: a master and N local workers (default: 0, one process)")
     add_monitoring_arguments(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from harness._exceptions import ConfigError
-    from harness.chaos import GameDayConfig, parse_duration, run_gameday
+    from harness.chaos import GameDayConfig, run_gameday
 
-    duration = None
-    if args.duration is not None:
-        try:
-            duration = parse_duration(args.duration)
-        except ConfigError as exc:
-            raise ConfigError(exc.problem, field="--duration") from None
-        if duration <= 0:
-            raise ConfigError("must be longer than zero", field="--duration")
+    duration = args.duration
+    if duration is not None and duration <= 0:
+        raise ConfigError("must be longer than zero", field="--duration")
     if args.rps is not None and args.rps <= 0:
         raise ConfigError(f"must be positive, got {args.rps:g}", field="--rps")
     if args.canary_weight is not None and not 0 <= args.canary_weight <= 100:
         raise ConfigError(f"must be 0-100, got {args.canary_weight}", field="--canary-weight")
-    if not 0 <= args.workers <= 64:
-        raise ConfigError(f"must be 0 (one process) to 64, got {args.workers}", field="--workers")
     monitoring = monitoring_config_from_args(args)
     if args.canary_defect:
         from harness.topology._model import validate_defect
@@ -72,11 +60,12 @@ def _run(args: argparse.Namespace) -> int:
         attach=Path(args.attach) if args.attach else None,
         out=Path(args.out),
         slo_dir=Path(args.slo_dir),
-        scenario=Path(args.scenario) if args.scenario else None,
+        locustfile=Path(args.locustfile),
         canary_defect=args.canary_defect,
         canary_weight=args.canary_weight,
         min_samples=args.min_samples,
         users=args.users,
+        live=not args.no_live,
         workers=args.workers,
         monitoring_interval=monitoring.interval,
     )

@@ -12,9 +12,10 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "status",
-        help="show the running platform from its state file (exit 0 all ready, 1 something down)",
+        help="show the running platform from its state file (exit 0 all ready, 1 something down, 2 none up)",
         description="Read the state file written by `harness up`, probe every instance's /readyz and print "
-        "a table. Exit 0 when every instance is ready, 1 when any is not, 2 when no platform is up.",
+        "a table. Exit 0 when every instance is ready, 1 when any is not, 2 when no platform is up "
+        "(no state file, or its supervisor is dead).",
     )
     p.add_argument("--state", default=".harness/state.json", help="state file (default: .harness/state.json)")
     p.add_argument("--show-key", action="store_true", help="also print the run's API key")
@@ -56,5 +57,6 @@ def _run(args: argparse.Namespace) -> int:
               f"supervisor pid {sup['pid']} ({'alive' if sup_alive else 'DEAD'})")
         if args.show_key:
             print(f"api key: {state['api_key']}")
-    ok = sup_alive and all(h in ("ready", "running") for h in health.values())
-    return 0 if ok else 1
+    if not sup_alive:
+        return 2  # nothing owns the platform any more: not a health verdict, a platform that is gone
+    return 0 if all(h in ("ready", "running") for h in health.values()) else 1

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -91,6 +91,10 @@ class LocustRun:
     finished: float
     killed: bool = False
     worker_exit_codes: tuple[int, ...] = ()
+    master_exit_code: int | None = None
+    """The master's own exit code (`exit_code` folds anything but 0/1 into 2)."""
+    stopped_early: bool = False
+    """`poll` asked to stop before Locust's own run time ended (a decided stage)."""
 
     @property
     def duration_s(self) -> float:
@@ -174,9 +178,13 @@ def _stop(proc: subprocess.Popen[bytes], grace: float) -> bool:
         return True
 
 
-def run_locust(config: LocustConfig) -> LocustRun:
+def run_locust(config: LocustConfig, *, poll: Callable[[], bool] | None = None,
+               poll_interval_s: float = 1.0) -> LocustRun:
     """Run Locust headless against `config.host` and wait for it (bounded).
 
+    `poll` is called about every `poll_interval_s` while Locust runs (the
+    stage loop reads new samples and re-judges there); when it returns True,
+    Locust is told to stop (SIGTERM: it still writes its samples and verdict).
     Raises `ScenarioError` / `ConfigError` for bad input before starting, and
     `LoadError` if Locust cannot be started. A breach is not an error: read
     `exit_code`, `verdict()` and `samples()`.
@@ -196,7 +204,7 @@ def run_locust(config: LocustConfig) -> LocustRun:
     logs: list[IO[bytes]] = []
     workers: list[subprocess.Popen[bytes]] = []
     master: subprocess.Popen[bytes] | None = None
-    killed = False
+    killed = stopped_early = False
     try:
         logs.append(open(config.log_file, "wb"))  # noqa: SIM115 - closed in finally
         try:
@@ -210,8 +218,14 @@ def run_locust(config: LocustConfig) -> LocustRun:
             if not config.capture:
                 worker_args.append("--no-capture")
             workers.append(_spawn(worker_args, logs[-1], env))
+        next_poll = time.monotonic() + poll_interval_s
         while master.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
+            if poll is not None and time.monotonic() >= next_poll and master.poll() is None:
+                next_poll = time.monotonic() + poll_interval_s
+                if poll():
+                    stopped_early = True
+                    _stop(master, grace=config.term_grace_s)
         if master.poll() is None:  # past the hard deadline
             _stop(master, grace=config.term_grace_s)
             killed = True
@@ -238,4 +252,6 @@ def run_locust(config: LocustConfig) -> LocustRun:
         finished=time.time(),
         killed=killed,
         worker_exit_codes=tuple(w.returncode for w in workers),
+        master_exit_code=master.returncode if master is not None else None,
+        stopped_early=stopped_early,
     )

@@ -26,12 +26,13 @@ from harness.topology._model import (
     parse_topology,
 )
 from harness.topology._platform import Platform
-from harness.topology._records import Event, Instance
+from harness.topology._records import CanaryRoute, Event, Instance
 from harness.topology._resources import MEMORY_BUDGET_BYTES, MemoryGrowth, ResourceSampler, memory_growth
 from harness.topology._state import DEFAULT_STATE_FILE, read_state, remove_state, stop_recorded, write_state
 
 __all__ = [
     "AttachedPlatform",
+    "CanaryRoute",
     "CanarySpec",
     "ColdStart",
     "ColdStartSummary",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,10 @@ import httpx
 import pandas as pd
 
 from harness._exceptions import ConfigError, HarnessError, ProcessError, ServiceUnreachable
+from harness.routers import TrafficSplit
+from harness.routers.edge import EdgeRouter
 from harness.topology._coldstart import ColdStart
+from harness.topology._records import CanaryRoute, Event, Instance
 from harness.topology._state import read_state
 
 if TYPE_CHECKING:
@@ -28,17 +32,24 @@ if TYPE_CHECKING:
 __all__ = ["AttachedPlatform", "ControlServer"]
 
 _ACTIONS = ("kill", "restart", "freeze", "thaw")
+READ_TIMEOUT_S = 5.0
+"""A control connection that sends nothing for this long is dropped."""
 
 
 class ControlServer:
-    """Serves `platform` on 127.0.0.1 (one request at a time) until `close()`."""
+    """Serves `platform` on 127.0.0.1 until `close()`.
+
+    One thread per connection, each with a read timeout: an idle or trickling
+    client cannot hold the server (and with it `harness down`) hostage.
+    """
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.on_change: Callable[[], None] = lambda: None
         """Called after every action (the supervisor rewrites the state file)."""
-        handler = type("Handler", (_Handler,), {"platform": platform, "control": self})
-        self._server = HTTPServer(("127.0.0.1", 0), handler)
+        handler = type("Handler", (_Handler,), {"platform": platform, "control": self, "timeout": READ_TIMEOUT_S})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="harness-control", daemon=True)
         self._thread.start()
@@ -110,18 +121,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class AttachedPlatform:
-    """The `Platform` surface for a platform owned by a supervisor (see `Platform.attach`)."""
+    """A `PlatformHandle` for a platform owned by a supervisor (see `Platform.attach`).
+
+    Same return types as the embedded `Platform`; the canary route and its
+    router come from the state file (recorded from the topology in use).
+    """
 
     def __init__(self, state_file: str | Path) -> None:
         self.state_file = Path(state_file)
         self.state = read_state(self.state_file)
         self.api_key: str = self.state["api_key"]
-        self.edge_url: str = self.state["edge_url"]
         self.toxiproxy_url: str = self.state["toxiproxy_url"]
         self.redis_mode: str = self.state.get("redis", {}).get("mode", "in-process")
+        self._edge_url: str = self.state["edge_url"]
         self._control = httpx.Client(base_url=self.state["control_url"], timeout=60.0,
                                      headers={"X-API-Key": self.api_key})
         self._toxiproxy: ToxiproxyClient | None = None
+        self._router: EdgeRouter | None = None
+        self._local: list[Event] = []
+        """Actions this client took itself (weight changes): the supervisor does not see them."""
 
     def __enter__(self) -> AttachedPlatform:
         return self
@@ -136,6 +154,10 @@ class AttachedPlatform:
         self._control.close()
 
     @property
+    def edge_url(self) -> str:
+        return self._edge_url
+
+    @property
     def toxiproxy(self) -> ToxiproxyClient:
         if self._toxiproxy is None:
             from harness.toxiproxy import ToxiproxyClient
@@ -144,16 +166,45 @@ class AttachedPlatform:
         return self._toxiproxy
 
     @property
-    def instances(self) -> dict[str, dict[str, Any]]:
-        return dict(self._get("/state")["instances"])
+    def canary(self) -> CanaryRoute | None:
+        recorded = self.state.get("canary")
+        if isinstance(recorded, dict):
+            return CanaryRoute(**recorded)
+        from harness.topology._model import load_topology  # a state file from before the route was recorded
+
+        return CanaryRoute.from_topology(load_topology(self.state.get("topology")))
+
+    @property
+    def router(self) -> EdgeRouter:
+        if self._router is None:
+            route = self.canary
+            if route is None:
+                raise ConfigError("the attached platform has no (single) canary to route", source=str(self.state_file))
+            self._router = EdgeRouter(self.url(route.router), self.api_key, service=route.service,
+                                      baseline=route.baseline, canary=route.canary, on_change=self._weight_set)
+        return self._router
+
+    def _weight_set(self, split: TrafficSplit) -> None:
+        route = self.canary
+        self._local.append(Event(time.time(), "canary-weight", route.router if route else "edge", None,
+                                 {"service": split.service, "percent": split.canary_percent}))
+
+    def set_canary_weight(self, pct: int) -> None:
+        """Send `pct` % of the canary service's traffic to its canary (`router.set_canary_percent`)."""
+        self.router.set_canary_percent(pct)
+
+    @property
+    def instances(self) -> dict[str, Instance]:
+        return {name: Instance.from_dict(inst) for name, inst in self._get("/state")["instances"].items()}
 
     @property
     def cold_starts(self) -> list[ColdStart]:
         return [ColdStart(**c) for c in self._get("/cold-starts")]
 
     @property
-    def events(self) -> list[dict[str, Any]]:
-        return list(self._get("/events"))
+    def events(self) -> list[Event]:
+        remote = [Event.from_dict(e) for e in self._get("/events")]
+        return sorted(remote + self._local, key=lambda e: e.ts)
 
     def links(self) -> dict[str, str]:
         """Proxy name → listen address."""
@@ -171,21 +222,14 @@ class AttachedPlatform:
     def resource_samples(self) -> pd.DataFrame:
         return pd.DataFrame(self._get("/resources"), columns=["ts", "instance", "pid", "rss_bytes", "cpu_percent"])
 
-    def set_canary_weight(self, pct: int, service: str = "ai-routing-engine") -> None:
-        edge = self.url("edge")
-        resp = httpx.put(f"{edge}/admin/traffic", json={"service": service, "canary_percent": pct},
-                         headers={"X-API-Key": self.api_key}, timeout=5)
-        if not resp.is_success:
-            raise ServiceUnreachable(f"edge refused PUT /admin/traffic: HTTP {resp.status_code} {resp.text[:200]}")
+    def kill(self, name: str) -> Event:
+        return Event.from_dict(self._act("kill", name))
 
-    def kill(self, name: str) -> dict[str, Any]:
-        return self._act("kill", name)
+    def freeze(self, name: str) -> Event:
+        return Event.from_dict(self._act("freeze", name))
 
-    def freeze(self, name: str) -> dict[str, Any]:
-        return self._act("freeze", name)
-
-    def thaw(self, name: str) -> dict[str, Any]:
-        return self._act("thaw", name)
+    def thaw(self, name: str) -> Event:
+        return Event.from_dict(self._act("thaw", name))
 
     def restart(self, name: str) -> ColdStart:
         return ColdStart(**self._act("restart", name))

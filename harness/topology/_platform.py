@@ -30,12 +30,14 @@ import httpx
 import pandas as pd
 
 from harness._exceptions import ConfigError, ServiceStartError, ServiceUnreachable
+from harness.routers import TrafficSplit
+from harness.routers.edge import EdgeRouter
 from harness.topology._control import AttachedPlatform
 from harness.topology._coldstart import PROBES, ColdStart, http_ok, wait_until
 from harness.topology._launch import InstancePlan, PlatformPlan, incoming_links, make_plan, redis_ping
 from harness.topology._model import Topology, load_topology
 from harness.topology._process import Child, Spawner, signals_ignored, sigterm_as_interrupt, stop_together
-from harness.topology._records import Event, Instance
+from harness.topology._records import CanaryRoute, Event, Instance
 from harness.topology._resources import MemoryGrowth, ResourceSampler, memory_growth
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class Platform:
         self._sampler = ResourceSampler(self._pids, interval=sample_interval) if sample_interval > 0 else None
         self._http = httpx.Client(timeout=2.0, headers={"X-API-Key": plan.api_key})
         self._toxiproxy: ToxiproxyClient | None = None
+        self._router: EdgeRouter | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -257,22 +260,30 @@ class Platform:
     def metrics_url(self, name: str) -> str:
         return f"{self.url(name)}/metrics"
 
-    def set_canary_weight(self, pct: int, service: str | None = None) -> None:
-        """Send `pct` % of `service`'s traffic (default: the only canary) to its canary via the edge."""
-        if isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 100:
-            raise ConfigError(f"canary weight must be an integer percentage 0-100, got {pct!r}")
-        canaries = [s.name for s in self.plan.topology.services.values() if s.canary is not None]
-        service = service or (canaries[0] if len(canaries) == 1 else None)
-        if service not in canaries:
-            raise ConfigError(f"no canary to weight: give one of {canaries}")
-        entry = self.url(self.plan.topology.entry)
-        try:
-            resp = self._http.put(f"{entry}/admin/traffic", json={"service": service, "canary_percent": pct})
-        except httpx.HTTPError as exc:
-            raise ServiceUnreachable(f"edge at {entry}: {exc}") from None
-        if not resp.is_success:
-            raise ServiceUnreachable(f"edge refused PUT /admin/traffic: HTTP {resp.status_code} {resp.text[:200]}")
-        self._record("canary-weight", self.plan.topology.entry, None, {"service": service, "percent": pct})
+    @property
+    def canary(self) -> CanaryRoute | None:
+        """The service a rollout shifts (the topology's canary) and the instance routing it."""
+        return CanaryRoute.from_topology(self.plan.topology)
+
+    @property
+    def router(self) -> EdgeRouter:
+        """The canary's traffic router: the routing instance's `/admin/traffic`, journaled here."""
+        if self._router is None:
+            route = self.canary
+            if route is None:
+                raise ConfigError("the topology declares no (single) canary to route", source=self.plan.topology.source)
+            self._router = EdgeRouter(self.url(route.router), self.api_key, service=route.service,
+                                      baseline=route.baseline, canary=route.canary, on_change=self._weight_set)
+        return self._router
+
+    def _weight_set(self, split: TrafficSplit) -> None:
+        route = self.canary
+        self._record("canary-weight", route.router if route else self.plan.topology.entry, None,
+                     {"service": split.service, "percent": split.canary_percent})
+
+    def set_canary_weight(self, pct: int) -> None:
+        """Send `pct` % of the canary service's traffic to its canary (`router.set_canary_percent`)."""
+        self.router.set_canary_percent(pct)
 
     def kill(self, name: str) -> Event:
         """SIGKILL the instance (no drain): a crash, as chaos experiments need."""
@@ -346,6 +357,7 @@ class Platform:
             "instances": {n: i.as_dict() for n, i in self.instances.items()},
             "links": {n: asdict(lk) for n, lk in self.plan.links.items()},
             "logs": str(self.run_dir / "logs"),
+            "canary": self.canary.as_dict() if self.canary else None,
         }
 
     # ------------------------------------------------------------------ helpers

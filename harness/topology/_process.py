@@ -28,8 +28,8 @@ from types import FrameType
 from harness._exceptions import PortInUse, ProcessError
 
 __all__ = [
-    "Child", "Spawner", "check_port_free", "free_port", "pid_alive", "signals_ignored", "sigterm_as_interrupt",
-    "stop_together",
+    "Child", "Spawner", "StopState", "Stopped", "check_port_free", "free_port", "pid_alive", "signals_ignored",
+    "sigterm_as_interrupt", "stop_signals", "stop_together",
 ]
 
 _PR_SET_PDEATHSIG = 1
@@ -201,37 +201,97 @@ def stop_together(children: list[Child], grace: float) -> None:
         child.stop(max(0.1, deadline - time.monotonic()))
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) as an exception, so every rollback on the way out runs.
+
+    A `KeyboardInterrupt`, so code written for Ctrl-C handles all three alike;
+    `exit_code` is the shell's 128 + signal number (130, 143, 129).
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+@dataclass
+class StopState:
+    """What the run-wide handler has seen: whether it raised, and signals held back since."""
+
+    raised: bool = False
+    held: list[int] = field(default_factory=list)
+    shield_depth: int = 0
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.raised or self.shield_depth:
+            self.held.append(signum)  # a second signal never cuts a rollback short
+            return
+        self.raised = True
+        raise Stopped(signum)
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Hold every stop signal while inside (cleanup runs to the end); they stay in `held`."""
+        self.shield_depth += 1
+        try:
+            yield
+        finally:
+            self.shield_depth -= 1
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While up, SIGTERM and SIGHUP raise KeyboardInterrupt so teardown runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def stop_signals() -> Iterator[StopState]:
+    """While inside, the first SIGINT/SIGTERM/SIGHUP raises `Stopped`; later ones are held, not raised.
+
+    Nested use shares the outer state. Main thread only (elsewhere the state
+    is inert). A signal already ignored (SIGHUP under nohup) stays ignored.
+    """
+    current = signal.getsignal(signal.SIGTERM)
+    owner = getattr(current, "__self__", None)
+    if isinstance(owner, StopState):
+        yield owner
         return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    # a signal already ignored (e.g. SIGHUP under nohup) stays ignored
-    sigs = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, handler) for sig in sigs}
+    state = StopState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    sigs = [s for s in _STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, state.handle) for sig in sigs}
     try:
-        yield
+        yield state
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
 
 
+sigterm_as_interrupt = stop_signals
+"""The name `Platform.up` used before SIGINT and SIGHUP were handled alike."""
+
+
 @contextlib.contextmanager
 def signals_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C/SIGTERM during teardown so a second press cannot cut it short.
+    """Ignore stop signals during teardown so a second press cannot cut it short.
 
-    (`pthread_sigmask` would not do: Python runs handlers in the main thread
-    whichever thread the kernel delivered the signal to.)
+    Under a run-wide `stop_signals` the signals are held (and stay visible to
+    it) instead of dropped. (`pthread_sigmask` would not do: Python runs
+    handlers in the main thread whichever thread the kernel delivered the signal to.)
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    owner = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    if isinstance(owner, StopState):
+        with owner.shielded():
+            yield
+        return
+    sigs = [s for s in _STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
     try:
         yield
     finally:

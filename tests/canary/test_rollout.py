@@ -162,3 +162,19 @@ def test_bad_workers_and_monitoring_flags_are_one_line_exit_2_before_anything_st
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0], err
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.slow
+def test_a_sequential_stage_stops_as_soon_as_a_planted_regression_is_decided(tmp_path, slo_dir):
+    decided = []
+    from harness.engine import Events
+
+    events = Events()
+    events.check_judged.add_listener(lambda e: decided.append((e.final, e.check.name, e.check.verdict)))
+    run_dir, run = run_rollout(_config(tmp_path, slo_dir, canary_defect="latency", stages=(50,),
+                                       min_stage_duration_s=2.0, max_stage_duration_s=40.0), events=events)
+    assert run.verdict is Verdict.FAIL and run.rolled_back
+    [stage] = run.stages
+    assert any(note.startswith("decided after") for note in stage.notes), stage.notes
+    assert any(not final and verdict is Verdict.FAIL for final, _, verdict in decided)  # an interim look decided
+    assert "compare/latency" in {c.name for c in stage.failed_checks()}

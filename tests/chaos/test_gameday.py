@@ -41,7 +41,7 @@ def experiment(tmp_path: Path, **fields: Any) -> Path:
 
 
 def config(path: Path, tmp_path: Path, **overrides: Any) -> GameDayConfig:
-    return GameDayConfig(path, out=tmp_path / "reports", slo_dir=ROOT / "slos", scenario=LOCUSTFILE,
+    return GameDayConfig(path, out=tmp_path / "reports", slo_dir=ROOT / "slos", locustfile=LOCUSTFILE, live=False,
                          min_samples=15, **overrides)  # fmt: skip
 
 
@@ -70,7 +70,7 @@ def test_a_duration_flag_shorter_than_the_method_is_refused(tmp_path: Path, caps
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--duration", "soon"], "--duration: expected a duration like '20s'"),
+        (["--duration", "soon"], "--duration: expected a duration, a number and a unit"),
         (["--rps", "-3"], "--rps: must be positive, got -3"),
         (["--canary-weight", "150"], "--canary-weight: must be 0-100, got 150"),
         (["--canary-defect", "bogus"], "--canary-defect: invalid defect profile 'bogus'"),

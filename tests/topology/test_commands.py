@@ -93,7 +93,7 @@ def test_detach_then_status_attach_and_down(tmp_path: Path, write_topology, one_
             assert attached.toxiproxy.pending_rollback[0]  # removed again when the attachment closes
             with pytest.raises(ConfigError, match="no spawned instance 'ghost'"):
                 attached.kill("ghost")
-            old = attached.instances["internal-ai.primary"]["pid"]
+            old = attached.instances["internal-ai.primary"].pid
             cold = attached.restart("internal-ai.primary")
             assert cold.pid != old and cold.ready_s > 0
             resp = httpx.post(attached.edge_url + "/v1/infer", json={"model": "xyn-small-v1", "prompt": "x"},
@@ -157,6 +157,36 @@ def test_status_and_down_without_a_platform(tmp_path: Path) -> None:
     assert down.returncode == 0 and "nothing is up" in down.stdout
 
 
+
+
+def test_an_idle_connection_to_the_control_server_does_not_stall_harness_down(
+    tmp_path: Path, write_topology, one_service
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    up = harness("up", "--detach", "--topology", str(write_topology(one_service)), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    state = read_state(tmp_path / ".harness" / "state.json")
+    control = urlsplit(state["control_url"])
+    with socket.create_connection((control.hostname, control.port)) as idle:  # connects, never sends a byte
+        idle.settimeout(1)
+        down = harness("down", cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert "stopped the platform" in down.stdout and "SIGKILL" not in down.stdout, down.stdout
+
+
+def test_status_exits_2_when_the_supervisor_is_dead(tmp_path: Path, write_topology, one_service) -> None:
+    up = harness("up", "--detach", "--topology", str(write_topology(one_service)), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    state = read_state(tmp_path / ".harness" / "state.json")
+    try:
+        psutil.Process(state["supervisor"]["pid"]).kill()
+        assert all_gone([(state["supervisor"]["pid"], state["supervisor"]["create_time"])], 10)
+        status = harness("status", cwd=tmp_path, timeout=30)
+        assert status.returncode == 2 and "DEAD" in status.stdout, status.stdout + status.stderr
+    finally:
+        harness("down", cwd=tmp_path)
 
 
 def test_ctrl_c_during_start_up_tears_down_at_once(tmp_path: Path, write_topology, one_service) -> None:

@@ -1,0 +1,71 @@
+"""Read a growing samples file batch by batch: each look pays only for the rows new since the last.
+
+The sequential stage loop re-judges every couple of seconds while Locust is
+still writing; re-reading the whole Arrow stream each time would cost
+O(rows) per look. `SampleTail` remembers the byte offset after the last
+complete message and decodes only what follows; a message cut short (the
+writer is mid-flush) is read again on the next look.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from harness.samples import empty_samples
+
+__all__ = ["SampleTail"]
+
+
+class SampleTail:
+    """The samples of `path` so far (`frame`), grown by `read_new()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._schema: pa.Schema | None = None
+        self._parts: list[pd.DataFrame] = []
+        self._frame: pd.DataFrame | None = None
+        self.rows = 0
+
+    def read_new(self) -> int:
+        """Decode the complete batches written since the last call; returns how many rows they hold."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return 0
+        reader = pa.BufferReader(pa.py_buffer(data))
+        consumed, batches = 0, []
+        while consumed < len(data):
+            try:
+                message = pa.ipc.read_message(reader)
+            except (pa.ArrowInvalid, OSError, EOFError, StopIteration):
+                break  # an incomplete message (mid-flush) or the end-of-stream marker
+            if message is None:
+                break
+            consumed = reader.tell()
+            if message.type == "schema":
+                self._schema = pa.ipc.read_schema(message)
+            elif message.type == "record batch" and self._schema is not None:
+                batches.append(pa.ipc.read_record_batch(message, self._schema))
+        self._offset += consumed
+        new = int(sum(b.num_rows for b in batches))
+        if new:
+            self._parts.append(pa.Table.from_batches(batches, schema=self._schema).to_pandas())
+            self._frame = None
+            self.rows += new
+        return new
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every row read so far, as one DataFrame (concatenated once per growth)."""
+        if self._frame is None:
+            if not self._parts:
+                return empty_samples()
+            self._frame = pd.concat(self._parts, ignore_index=True) if len(self._parts) > 1 else self._parts[0]
+            self._parts = [self._frame]
+        return self._frame
