@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +166,13 @@ class _Rollout:
         else:
             self.run.events.append({"t": round(time.time() - self.run.started_at, 3),
                                     "label": f"deployed {self.canary}: ready in {cold.ready_s:.2f} s"})
+        instances = self.engine.platform.instances
+        caches = ", ".join(f"{n}: {instances[n].cache or 'unknown'}" for n in (self.baseline, self.canary) if n in instances)
+        shared = self._shared_cache()
+        self.run.notes.append(f"response cache — {caches} ("
+                              + ("one Redis shared by both revisions" if shared else
+                                 "not shared: cache hit ratio and actual cost are not judged" if shared is False else
+                                 "unknown: cache hit ratio and actual cost are not judged") + ")")
         for index, weight in enumerate(self.config.stages):
             stage, judged = self.stage(weight, first=index == 0, reference=reference)
             self.run.stages.append(stage)
@@ -233,7 +240,7 @@ class _Rollout:
             now = time.time()
             if now - judged_from < cfg.min_s:
                 return False
-            interim = self._judge(inputs(samples, self.usage(None), now, now))
+            interim = self._judge(inputs(samples, self.usage(None), now, now), final=False)
             self.engine.judged(str(weight), interim.checks, final=False)
             failed = any(c.verdict is Verdict.FAIL for c in interim.checks)
             settled = interim.checks and all(c.verdict is Verdict.PASS for c in interim.checks)
@@ -263,10 +270,19 @@ class _Rollout:
         stage.events = sorted(stage.events + self.engine.report_events(started, ended), key=lambda e: float(e["t"]))
         return stage, judged_window(load.samples, judged_from, judged_to)
 
-    def _judge(self, inputs: StageInputs, integrity: Check | None = None) -> StageResult:
+    def _shared_cache(self) -> bool | None:
+        """Whether both revisions answer from one cache (then hit ratio and actual cost are like with like)."""
+        caches = {self.engine.platform.instances[n].cache for n in (self.baseline, self.canary)
+                  if n in self.engine.platform.instances}
+        return None if caches in (set(), {None}) else caches == {"redis"}
+
+    def _judge(self, inputs: StageInputs, integrity: Check | None = None, *, final: bool = True) -> StageResult:
         """`judge_stage` (the anytime-valid judges) plus the load's own integrity check."""
-        stage = judge_stage(inputs, self.slos, judge=self.config.judge, prices=self.prices, cost=self.config.cost,
-                            min_samples=self.config.min_samples, monitoring=self.exporter)
+        shared = self._shared_cache()
+        stage = judge_stage(inputs, self.slos, judge=replace(self.config.judge, shared_cache=shared),
+                            prices=self.prices, cost=replace(self.config.cost, shared_cache=shared),
+                            min_samples=self.config.min_samples, monitoring=self.exporter, final=final,
+                            target_rps=self.config.rps)
         if integrity is not None:
             stage.checks.append(integrity)
             stage.judge()

@@ -20,13 +20,14 @@ from harness.canary._cost import (
     CostConfig,
     PriceTable,
     Usage,
-    compare_cost,
     estimate_cost,
+    judge_cost,
 )
 from harness.canary._judge import JudgeConfig, judge_samples
 from harness.report._model import StageResult, Window
-from harness.report._series import latency_distributions, resource_series, sample_series
+from harness.report._series import endpoint_stats, latency_distributions, resource_series, sample_series
 from harness.slo import SLO, evaluate, judge_measurement
+from harness.stats import settle_at_max_duration
 
 __all__ = ["StageInputs", "StageExtras", "judge_stage", "judged_window", "measurement_slo"]
 
@@ -91,7 +92,7 @@ def measurement_slo(slos: Iterable[SLO], measurement: str) -> SLO | None:
 
 
 def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, canary_rev: str,
-                min_samples: int, monitoring: Any = None) -> list[Check]:
+                min_samples: int, monitoring: Any = None, target_rps: float | None = None) -> list[Check]:
     """Samples-based SLOs for the canary and the whole stage; `cloud-monitoring` SLOs once.
 
     A `cloud-monitoring` SLO reads the platform's own series (grouped by revision
@@ -108,7 +109,9 @@ def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, 
         mine = [_rescope(c, f"revision={canary_rev}") for c in mine]
     checks.extend(mine)
     if inputs.weight < 100:
-        whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples)
+        # the whole stage's traffic is where the load generator's own health is judged
+        whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples, health_check=True,
+                         target_rps=target_rps)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
     if remote:
         from harness.monitoring import monitoring_window
@@ -188,46 +191,53 @@ def judge_stage(
     cost: CostConfig | None = None,
     min_samples: int = 100,
     monitoring: Any = None,
+    final: bool = True,
+    target_rps: float | None = None,
 ) -> StageResult:
     """Every check of one stage and its chart data, judged over the post-warm-up samples.
 
-    `monitoring` (a `harness.monitoring.MonitoringExporter`, or None) gives
-    `cloud-monitoring` SLOs their client and project.
+    The judges are anytime-valid, so the sequential loop may call this on the
+    samples so far as often as it likes (`final=False`); at the stage's last
+    look (`final=True`) undecided checks leaning the good way are settled
+    (`harness.stats.settle_at_max_duration`). `monitoring` (a
+    `harness.monitoring.MonitoringExporter`, or None) gives `cloud-monitoring`
+    SLOs their client and project; `target_rps` lets the generator's health
+    compare the achieved rate with the planned one.
     """
     cfg = judge or JudgeConfig()
     samples = inputs.samples
     judged = judged_window(samples, inputs.judged_from, inputs.judged_to)
     # Every expected check is produced, whatever is missing: the judges turn an empty
     # frame into INCONCLUSIVE checks with the reason, never into an absent one.
-    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples, monitoring)
+    checks = _slo_checks(slos, judged, inputs, cfg.canary_revision, min_samples, monitoring, target_rps)
     checks += judge_samples(judged, cfg, reference=inputs.reference, full_weight=inputs.weight >= 100)
     if not len(judged):
         checks.append(Check(name="samples", verdict=Verdict.INCONCLUSIVE, value=0.0, objective=float(min_samples),
                             op="gte", samples=0, scope="stage", kind="slo",
                             detail="no samples in the judged window: nothing to judge the stage on"))
     cost_by_rev: dict[str, dict[str, Any]] = {}
+    base = can = None
     if prices is not None and {cfg.baseline_revision, cfg.canary_revision} <= set(inputs.usage):
         base = estimate_cost(inputs.usage[cfg.baseline_revision], prices, cfg.baseline_revision)
         can = estimate_cost(inputs.usage[cfg.canary_revision], prices, cfg.canary_revision)
         cost_by_rev = {cfg.baseline_revision: base.to_dict(), cfg.canary_revision: can.to_dict()}
-        if inputs.weight < 100:
-            checks.append(compare_cost(base, can, cost))
-    elif prices is not None and inputs.weight < 100:
-        missing = sorted({cfg.baseline_revision, cfg.canary_revision} - set(inputs.usage))
-        checks.append(Check(name="cost/per-request", verdict=Verdict.INCONCLUSIVE, value=None, objective=None,
-                            op="lte", scope="canary-vs-baseline", kind="cost",
-                            detail=f"no /metrics usage for {', '.join(missing)} (scrape failed): cost not judged"))
+    if prices is not None and inputs.weight < 100:
+        # per request from the samples (like with like); /metrics is the cross-check or the fallback
+        checks += judge_cost(judged, prices, cost, baseline_revision=cfg.baseline_revision,
+                             canary_revision=cfg.canary_revision, baseline_usage=base, canary_usage=can)
     checks += _process_checks(slos, inputs)
     extras = inputs.extras or StageExtras()
     checks += extras.checks
     if extras.judge is not None:
         checks += extras.judge(judged)
+    if final:
+        checks = settle_at_max_duration(checks)
     warmup = inputs.judged_from - inputs.started_at
     windows = ([Window(0.0, warmup, "warm-up", kind="warmup")] if warmup > 0 else []) + extras.windows
     if inputs.judged_to is not None and inputs.ended_at > inputs.judged_to:
         windows.append(Window(inputs.judged_to - inputs.started_at, inputs.ended_at - inputs.started_at,
                               "not judged (load stopping)", kind="cooldown"))
-    series = sample_series(samples, inputs.started_at, latency_column=cfg.latency_column)
+    series = sample_series(samples, inputs.started_at, t1=inputs.ended_at, latency_column=cfg.latency_column)
     if inputs.resources is not None:
         series += resource_series(inputs.resources, inputs.started_at, inputs.ended_at)
     stage = StageResult(
@@ -246,6 +256,7 @@ def judge_stage(
         events=list(extras.events),
         requests={str(k): int(v) for k, v in judged["revision"].value_counts().items()} if len(judged) else {},
         cost=cost_by_rev,
+        endpoints=endpoint_stats(judged, latency_column=cfg.latency_column),
     )
     stage.judge()
     if not len(judged) and stage.verdict is Verdict.PASS:  # belt and braces: zero judged samples never pass

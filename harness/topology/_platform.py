@@ -183,7 +183,7 @@ class Platform:
         with self._lock:
             self._children[plan.name] = child
             inst = Instance(plan.name, plan.kind, plan.revision, plan.region, plan.url,
-                            incoming_links(self.plan.links, plan.name), pid=child.pid)
+                            incoming_links(self.plan.links, plan.name), pid=child.pid, cache=plan.cache)
             with contextlib.suppress(Exception):
                 import psutil
 

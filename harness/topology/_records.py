@@ -47,6 +47,8 @@ class Instance:
     create_time: float | None = None
     cold_start: ColdStart | None = None
     state: str = "running"  # running, killed, frozen, stopped, external
+    cache: str | None = None
+    """The response cache it was started with: `redis` (shared by both revisions), `in-process`, or None."""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
