@@ -10,7 +10,7 @@ compares canary with baseline; the cost check prices both; measurement SLOs
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -129,7 +129,7 @@ def _rescope(check: Check, scope: str) -> Check:
     return replace(check, scope=scope)
 
 
-def _process_checks(slos: Sequence[SLO], inputs: StageInputs) -> list[Check]:
+def _process_checks(slos: Sequence[SLO], inputs: StageInputs, *, final: bool = True) -> list[Check]:
     checks: list[Check] = []
     cold = measurement_slo(slos, "cold_start_seconds")
     if cold is not None and inputs.first_canary_stage:
@@ -148,6 +148,11 @@ def _process_checks(slos: Sequence[SLO], inputs: StageInputs) -> list[Check]:
         checks.append(judge_measurement(rss, peak, samples=len(mine), scope=f"instance={inputs.canary_instance}",
                                         kind="resource", detail="peak RSS during the stage"))
     growth = _leak_check(mine, inputs)
+    if growth is not None and not final:
+        # a slope from a few seconds of RSS is no evidence either way (a warming cache grows):
+        # an interim look neither fails nor promotes on it
+        growth = replace(growth, verdict=Verdict.INCONCLUSIVE,
+                         detail=f"judged at the stage's last look only; so far: {growth.detail}")
     if growth is not None:
         checks.append(growth)
     return checks
@@ -225,7 +230,7 @@ def judge_stage(
         # per request from the samples (like with like); /metrics is the cross-check or the fallback
         checks += judge_cost(judged, prices, cost, baseline_revision=cfg.baseline_revision,
                              canary_revision=cfg.canary_revision, baseline_usage=base, canary_usage=can)
-    checks += _process_checks(slos, inputs)
+    checks += _process_checks(slos, inputs, final=final)
     extras = inputs.extras or StageExtras()
     checks += extras.checks
     if extras.judge is not None:

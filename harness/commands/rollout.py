@@ -30,12 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_run_arguments(p)
     p.add_argument("--stages", default="10,50,100", metavar="PCTS", help="canary weights in percent (default: 10,50,100)")
-    p.add_argument("--stage-duration", type=duration_arg, default=60.0, metavar="DURATION",
-                   help="judged time per stage: sets both the min and the max stage duration (default: 60s)")
+    p.add_argument("--stage-duration", type=duration_arg, metavar="DURATION",
+                   help="a fixed judged time per stage: sets both the min and the max stage duration")
     p.add_argument("--min-stage-duration", type=duration_arg, metavar="DURATION",
-                   help="judged time before a stage may stop on decided evidence (default: --stage-duration)")
+                   help="judged time before a stage may stop on decided evidence (default: 10s)")
     p.add_argument("--max-stage-duration", type=duration_arg, metavar="DURATION",
-                   help="judged time after which undecided checks are inconclusive (default: --stage-duration)")
+                   help="judged time after which undecided checks are settled or inconclusive (default: 60s)")
     p.add_argument("--warmup", type=duration_arg, default=10.0, metavar="DURATION",
                    help="unjudged time at the start of each stage (default: 10s)")
     p.add_argument("--rps", type=float, default=200.0, metavar="RATE", help="target arrival rate, requests/s (default: 200)")
@@ -60,8 +60,12 @@ def _run(args: argparse.Namespace) -> int:
         topology=args.topology,
         attach=args.attach,
         stages=_stages(args.stages),
-        stage_duration_s=args.stage_duration,
-        min_stage_duration_s=args.min_stage_duration,
+        # sequential by default: a stage stops as soon as the evidence decides, after 10 s and
+        # within 60 s; --stage-duration fixes it (min = max)
+        stage_duration_s=args.stage_duration if args.stage_duration is not None else 60.0,
+        min_stage_duration_s=(args.min_stage_duration if args.min_stage_duration is not None
+                              else None if args.stage_duration is not None
+                              else min(10.0, args.max_stage_duration or 60.0)),
         max_stage_duration_s=args.max_stage_duration,
         warmup_s=args.warmup,
         rps=args.rps,
