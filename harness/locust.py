@@ -23,45 +23,25 @@ Importing this module (it is the only harness module that imports locust):
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-def _restore_stdlib_platform() -> None:
-    """Undo a name clash: Locust registers a locustfile in `sys.modules` under its file
-    name, so `scenarios/platform.py` replaces the standard library's `platform`
-    (which pandas needs). Put the real one back; Locust keeps its own reference."""
-    current = sys.modules.get("platform")
-    if current is None or hasattr(current, "python_implementation"):
-        return
-    spec = importlib.util.spec_from_file_location("platform", Path(sysconfig.get_paths()["stdlib"]) / "platform.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["platform"] = module
-
-
-_restore_stdlib_platform()
-
-# Imported after the clash is undone (hence E402).
-import gevent  # noqa: E402
-from locust import events  # noqa: E402
-from locust.env import Environment  # noqa: E402
-from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
-
-from harness._exceptions import HarnessError  # noqa: E402
-from harness.load._transport import MasterCollector, WorkerBatcher  # noqa: E402
-from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict  # noqa: E402
-from harness.samples import Row, SampleWriter  # noqa: E402
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO  # noqa: E402
+from harness._exceptions import HarnessError
+from harness.load._transport import MasterCollector, WorkerBatcher
+from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict
+from harness.samples import Row, SampleWriter
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO
 
 __all__ = ["PacedUser", "SecurityFailure", "error_kind"]
 
