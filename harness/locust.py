@@ -13,7 +13,7 @@ Importing this module (it is the only harness module that imports locust):
 - adds the options `--rps` (total arrival rate for `PacedUser`s), `--samples-file`,
   `--slo-dir`, `--verdict-file`, `--min-samples`, `--no-capture`;
 - records every request (`events.request`) as one row of a samples file
-  (`harness.samples`), with `x-xynergy-revision` / `x-xynergy-region`;
+  (`harness.samples`), with the `x-xynergy-revision` / `-region` / `-cache` / `-tier` headers;
 - in distributed mode workers send their rows to the master in batches over
   Locust's own worker→master messages (numbered, so none is lost or counted
   twice); only the master writes the file and judges;
@@ -34,6 +34,7 @@ from typing import Any
 
 import gevent
 from locust import events
+from geventhttpclient.header import Headers as _GeventHeaders
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -129,15 +130,38 @@ class PacedUser:
         return {"harness_pace": self._harness_pace}
 
 
-def _header(response: Any, name: str) -> str:
+_HEADERS = ("x-xynergy-revision", "x-xynergy-region", "x-xynergy-cache", "x-xynergy-tier")
+_NO_HEADERS = ("", "", "", "")
+
+
+def _xynergy_headers(response: Any) -> tuple[str, str, str, str]:
+    """Revision, region, cache and tier headers of a response ("" each when absent).
+
+    geventhttpclient's `Headers` (FastHttpUser) is a dict keyed by the lowercased
+    name holding (name, value) pairs: read it with `dict.get`, which skips its
+    per-call `.lower()` and try/except (this runs once per request).
+    """
     headers = getattr(response, "headers", None)
     if headers is None:  # not `not headers`: len() of geventhttpclient's Headers is slow
-        return ""
+        return _NO_HEADERS
+    if type(headers) is _GeventHeaders:
+        values = [dict.get(headers, h) for h in _HEADERS]
+        if values == [None, None, None, None]:
+            return _NO_HEADERS
+        return tuple(_entry_value(v) for v in values)  # type: ignore[return-value]
     try:
-        value = headers.get(name)
+        return tuple(str(headers.get(h) or "") for h in _HEADERS)  # type: ignore[return-value]
     except Exception:  # a header object we do not know
+        return _NO_HEADERS
+
+
+def _entry_value(entry: Any) -> str:
+    """One stored geventhttpclient header entry: (name, value), or a list of them when repeated."""
+    if entry is None:
         return ""
-    return str(value) if value else ""
+    if isinstance(entry, tuple):
+        return str(entry[1])
+    return ", ".join(str(e[1]) for e in entry)
 
 
 class _Recorder:
@@ -171,12 +195,14 @@ class _Recorder:
         pace = ctx.get("harness_pace")
         lag = pace.lag_for(start) if isinstance(pace, _Pace) else 0.0
         status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-        revision = ctx.get("revision") or _header(response, "x-xynergy-revision")
-        region = ctx.get("region") or _header(response, "x-xynergy-region")
+        revision, region, cache, tier = _xynergy_headers(response) if response is not None else _NO_HEADERS
+        if ctx:
+            revision = str(ctx.get("revision") or revision)
+            region = str(ctx.get("region") or region)
         ok = exception is None
         row: Row = (
             start, start - lag, name, request_type, status, ok, "" if ok else error_kind(exception, status),
-            latency, latency + lag * 1000.0, int(response_length or 0), str(revision), str(region), self.worker_id,
+            latency, latency + lag * 1000.0, int(response_length or 0), revision, region, self.worker_id, cache, tier,
         )  # fmt: skip
         if self.writer is not None:
             self.writer.add(row)

@@ -29,6 +29,8 @@ from harness._exceptions import LoadError
 __all__ = [
     "COLUMNS",
     "SCHEMA",
+    "ADDED_COLUMNS",
+    "LegacyRow",
     "Row",
     "SampleWriter",
     "read_samples",
@@ -54,22 +56,46 @@ SCHEMA = pa.schema(
         ("revision", pa.string()),
         ("region", pa.string()),
         ("worker", pa.string()),
+        ("cache", pa.string()),  # response header x-xynergy-cache: hit | miss | dedup, "" when absent
+        ("tier", pa.string()),  # response header x-xynergy-tier, "" when absent
     ]
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 
+#: Columns added after the first release: files (and worker batches) without
+#: them are read with "" in their place.
+ADDED_COLUMNS: tuple[str, ...] = ("cache", "tier")
+_LEGACY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ADDED_COLUMNS])
+
 #: One sample as a tuple in `COLUMNS` order (tuples are the cheapest thing to
 #: build in the request hook; they are transposed into columns per flush).
-Row = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str]
+Row = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str, str, str]
+#: A row of the first release (no `cache`, `tier`); `rows_to_batch` still takes it.
+LegacyRow = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str]
 
 
-def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
-    """Transpose row tuples into one Arrow record batch of `SCHEMA`."""
+def rows_to_batch(rows: Sequence[Row | LegacyRow]) -> pa.RecordBatch:
+    """Transpose row tuples into one Arrow record batch of `SCHEMA` (legacy rows get "" cache/tier)."""
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=SCHEMA)
-    columns = list(zip(*rows, strict=True))
-    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)]
+    try:
+        columns = list(zip(*rows, strict=True))
+    except ValueError:  # legacy and current rows mixed: pad the legacy ones
+        pad = ("",) * len(ADDED_COLUMNS)
+        columns = list(zip(*(r if len(r) == len(SCHEMA) else (*r, *pad) for r in rows), strict=True))
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=False)]
+    arrays += [pa.array([""] * len(rows), pa.string())] * (len(SCHEMA) - len(arrays))
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def _upgrade(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of `SCHEMA`; a batch of the first release's schema gets "" `cache`/`tier` columns."""
+    if batch.schema.equals(SCHEMA):
+        return batch
+    if not batch.schema.equals(_LEGACY_SCHEMA):
+        raise LoadError(f"samples have columns {batch.schema.names}, expected {list(COLUMNS)}")
+    blank = pa.array([""] * batch.num_rows, pa.string())
+    return pa.RecordBatch.from_arrays([*batch.columns, *([blank] * len(ADDED_COLUMNS))], schema=SCHEMA)
 
 
 def encode_batch(batch: pa.RecordBatch) -> bytes:
@@ -86,9 +112,11 @@ def decode_batch(data: bytes) -> pa.Table:
         table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
         raise LoadError(f"samples batch is not a valid Arrow stream: {exc}") from exc
-    if table.schema != SCHEMA:
+    if table.schema.equals(SCHEMA):
+        return table
+    if not table.schema.equals(_LEGACY_SCHEMA):  # an older worker: same rows, no cache/tier
         raise LoadError("samples batch has a different schema than harness.samples.SCHEMA")
-    return table
+    return pa.Table.from_batches([_upgrade(b) for b in table.to_batches()], schema=SCHEMA)
 
 
 class SampleWriter:
@@ -101,14 +129,14 @@ class SampleWriter:
 
     Example:
         with SampleWriter("samples.arrow") as w:
-            w.add((t, t, "GET /", "GET", 200, True, "", 3.1, 3.1, 12, "baseline", "", "local"))
+            w.add((t, t, "GET /", "GET", 200, True, "", 3.1, 3.1, 12, "baseline", "", "local", "miss", "small"))
     """
 
     def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 1.0) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self.rows_written = 0
-        self._pending: list[Row] = []
+        self._pending: list[Row | LegacyRow] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         self._writer = pa.ipc.new_stream(self._file, SCHEMA)
@@ -121,7 +149,7 @@ class SampleWriter:
         """True once `close()` ran; nothing more can be written."""
         return self._closed
 
-    def add(self, row: Row) -> None:
+    def add(self, row: Row | LegacyRow) -> None:
         """Queue one row; writes a batch when the flush interval has passed."""
         self._pending.append(row)
         if time.monotonic() - self._last_flush >= self.flush_interval:
@@ -139,7 +167,7 @@ class SampleWriter:
         self.rows_written += table.num_rows
         self._file.flush()
 
-    def take_pending(self) -> list[Row]:
+    def take_pending(self) -> list[Row | LegacyRow]:
         """Hand over the queued rows without writing them (the worker→master transport)."""
         rows, self._pending = self._pending, []
         return rows
@@ -197,11 +225,11 @@ def _read_one(path: Path) -> list[pa.RecordBatch]:
 
 def _batches(path: Path, reader: pa.ipc.RecordBatchStreamReader) -> list[pa.RecordBatch]:
     batches: list[pa.RecordBatch] = []
-    if reader.schema != SCHEMA:
+    if not (reader.schema.equals(SCHEMA) or reader.schema.equals(_LEGACY_SCHEMA)):
         raise LoadError(f"{path}: samples file has columns {reader.schema.names}, expected {list(COLUMNS)}")
     while True:
         try:
-            batches.append(reader.read_next_batch())
+            batches.append(_upgrade(reader.read_next_batch()))
         except StopIteration:
             break
         except (pa.ArrowInvalid, OSError):

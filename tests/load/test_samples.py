@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from harness._exceptions import LoadError
-from harness.samples import COLUMNS, SampleWriter, decode_batch, encode_batch, read_samples, rows_to_batch
+from harness.samples import COLUMNS, SCHEMA, SampleWriter, decode_batch, encode_batch, read_samples, rows_to_batch
 
 
 def row(i: int, *, ok: bool = True) -> tuple:
@@ -78,3 +79,22 @@ def test_worker_batches_survive_encoding_and_bad_bytes_are_refused() -> None:
     assert table.num_rows == 2 and table.column("name").to_pylist() == ["GET /", "GET /"]
     with pytest.raises(LoadError):
         decode_batch(b"garbage")
+
+
+def test_cache_and_tier_round_trip_and_a_file_of_the_first_release_reads_them_as_empty(tmp_path: Path) -> None:
+    new = tmp_path / "new.arrow"
+    with SampleWriter(new) as writer:
+        writer.add((*row(0), "hit", "small"))
+        writer.add(row(1))  # a row of the first release's shape: no cache, no tier
+    frame = read_samples(new)
+    assert frame[["cache", "tier"]].values.tolist() == [["hit", "small"], ["", ""]]
+
+    old = tmp_path / "old.arrow"  # written as the first release did: 13 columns, no cache/tier
+    legacy = pa.schema([f for f in SCHEMA if f.name not in ("cache", "tier")])
+    columns = list(zip(*[row(2), row(3)], strict=True))
+    with pa.OSFile(str(old), "wb") as sink, pa.ipc.new_stream(sink, legacy) as stream:
+        stream.write_batch(pa.RecordBatch.from_arrays([pa.array(c, f.type) for c, f in zip(columns, legacy)], schema=legacy))
+    both = read_samples([old, new])
+    assert tuple(both.columns) == COLUMNS
+    assert both["cache"].tolist() == ["", "", "hit", ""] and both["tier"].tolist() == ["", "", "small", ""]
+    assert both["revision"].tolist() == ["canary"] * 4
