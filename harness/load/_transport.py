@@ -31,8 +31,11 @@ class WorkerBatcher:
         self.final_sent = False
 
     def restart(self, worker_id: str) -> None:
-        """A new test on the same worker: new id, counting goes on (sequence numbers stay unique)."""
+        """A new test run on the same worker: its own total (the master judges each run on its own);
+        sequence numbers go on, so they stay unique; rows left from the last run are dropped."""
         self.worker_id = worker_id
+        self.rows = []
+        self.shipped = 0
         self.final_sent = False
 
     def next_message(self, *, final: bool = False) -> dict[str, Any] | None:

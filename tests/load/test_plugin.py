@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import math
 import os
 import signal
@@ -168,9 +169,12 @@ def test_every_sample_records_the_cache_and_tier_headers_of_its_own_response(
     run = run_locust(LocustConfig(locustfile=paced_locustfile, host=timed_server.url, out_dir=tmp_path, users=2,
                                   run_time_s=2, rps=40, slo_dir=SLOS, min_samples=1))
     frame = run.samples()
-    assert len(frame) == timed_server.count >= 20, run.log_file.read_text()
+    served = timed_server.count
+    assert served - 2 <= len(frame) <= served and len(frame) >= 20, run.log_file.read_text()  # ≤ 2 users in flight
     assert tuple(frame.columns) == COLUMNS
     # requests are numbered by arrival, samples by start: compare the (cache, tier) pairs as multisets;
     # periods 4 and 3 make each pair name the request's number mod 12, so a header from another response shows
-    expected = sorted((cache_of[n % 4] or "", tier_of[n % 3] or "") for n in range(len(frame)))
-    assert sorted(zip(frame["cache"], frame["tier"], strict=True)) == expected
+    expected = Counter((cache_of[n % 4] or "", tier_of[n % 3] or "") for n in range(served))
+    recorded = Counter(zip(frame["cache"], frame["tier"], strict=True))
+    assert recorded <= expected and (expected - recorded).total() == served - len(frame)
+    assert {"hit", "miss", "dedup", ""} == set(frame["cache"]) and {"small", "large", ""} == set(frame["tier"])
