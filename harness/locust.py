@@ -32,7 +32,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,31 +146,37 @@ class PacedUser:
 
 _HEADERS = ("x-xynergy-revision", "x-xynergy-region", "x-xynergy-cache", "x-xynergy-tier")
 _NO_HEADERS = ("", "", "", "")
+_dict_get = dict.get
 
 
-def _xynergy_headers(response: Any) -> tuple[str, str, str, str]:
+def _xynergy_headers(headers: Any) -> tuple[str, str, str, str]:
     """Revision, region, cache and tier headers of a response ("" each when absent).
 
     geventhttpclient's `Headers` (FastHttpUser) is a dict keyed by the lowercased
     name holding (name, value) pairs: read it with `dict.get`, which skips its
     per-call `.lower()` and try/except (this runs once per request).
     """
-    headers = getattr(response, "headers", None)
+    if headers.__class__ is _GeventHeaders:
+        rev = _dict_get(headers, "x-xynergy-revision")
+        reg = _dict_get(headers, "x-xynergy-region")
+        cache = _dict_get(headers, "x-xynergy-cache")
+        tier = _dict_get(headers, "x-xynergy-tier")
+        return (
+            rev[1] if rev.__class__ is tuple else _entry_value(rev),
+            reg[1] if reg.__class__ is tuple else _entry_value(reg),
+            cache[1] if cache.__class__ is tuple else _entry_value(cache),
+            tier[1] if tier.__class__ is tuple else _entry_value(tier),
+        )  # fmt: skip
     if headers is None:  # not `not headers`: len() of geventhttpclient's Headers is slow
         return _NO_HEADERS
-    if type(headers) is _GeventHeaders:
-        values = [dict.get(headers, h) for h in _HEADERS]
-        if values == [None, None, None, None]:
-            return _NO_HEADERS
-        return tuple(_entry_value(v) for v in values)  # type: ignore[return-value]
-    try:
+    try:  # requests' CaseInsensitiveDict (HttpUser) or another mapping
         return tuple(str(headers.get(h) or "") for h in _HEADERS)  # type: ignore[return-value]
     except Exception:  # a header object we do not know
         return _NO_HEADERS
 
 
 def _entry_value(entry: Any) -> str:
-    """One stored geventhttpclient header entry: (name, value), or a list of them when repeated."""
+    """One stored geventhttpclient header entry: None, (name, value), or a list of them when repeated."""
     if entry is None:
         return ""
     if isinstance(entry, tuple):
@@ -187,6 +193,8 @@ class _Recorder:
         self.flush_interval = float(getattr(env.parsed_options, "samples_flush", 1.0) or 1.0)
         self.writer: SampleWriter | None = None  # set for each test run (local/master)
         self.batcher: WorkerBatcher | None = WorkerBatcher() if isinstance(env.runner, WorkerRunner) else None
+        #: where a row goes: the run's writer (appended; its flusher writes batches) or the worker's batcher
+        self.sink: Callable[[Row], None] | None = self.batcher.rows.append if self.batcher is not None else None
         self.collector: MasterCollector | None = None  # set for each test run (master)
         self.dropped = 0  # requests that ended outside any test run (after its verdict)
 
@@ -195,27 +203,34 @@ class _Recorder:
         response: Any = None, context: Mapping[str, Any] | None = None,
         exception: BaseException | None = None, start_time: float | None = None, **_: Any,
     ) -> None:  # fmt: skip
-        latency = float(response_time or 0.0)
-        start = float(start_time) if start_time else time.time() - latency / 1000.0
-        ctx = context or {}
-        pace = ctx.get("harness_pace")
-        lag = pace.lag_for(start) if isinstance(pace, _Pace) else 0.0
-        status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-        revision, region, cache, tier = _xynergy_headers(response) if response is not None else _NO_HEADERS
-        if ctx:
-            revision = str(ctx.get("revision") or revision)
-            region = str(ctx.get("region") or region)
-        ok = exception is None
-        row: Row = (
-            start, start - lag, name, request_type, status, ok, "" if ok else error_kind(exception, status),
-            latency, latency + lag * 1000.0, int(response_length or 0), revision, region, self.worker_id, cache, tier,
-        )  # fmt: skip
-        if self.writer is not None:
-            self.writer.add(row)
-        elif self.batcher is not None:
-            self.batcher.rows.append(row)
+        # The request path: kept to plain local operations (bench/bench_capture.py measures it).
+        latency = response_time or 0.0
+        start = start_time or time.time() - latency / 1000.0
+        lag = 0.0
+        revision = region = cache = tier = ""
+        if context:
+            pace = context.get("harness_pace")
+            if pace is not None:
+                lag = pace.lag_for(start)
+            revision = context.get("revision") or ""
+            region = context.get("region") or ""
+        if response is not None:
+            status = getattr(response, "status_code", 0) or 0
+            rev, reg, cache, tier = _xynergy_headers(getattr(response, "headers", None))
+            revision = revision or rev
+            region = region or reg
         else:
+            status = 0
+        sink = self.sink
+        if sink is None:
             self.dropped += 1
+            return
+        if exception is None:
+            sink((start, start - lag, name, request_type, status, True, "", latency, latency + lag * 1000.0,
+                  response_length or 0, revision, region, self.worker_id, cache, tier))  # fmt: skip
+        else:
+            sink((start, start - lag, name, request_type, status, False, error_kind(exception, status), latency,
+                  latency + lag * 1000.0, response_length or 0, revision, region, self.worker_id, cache, tier))  # fmt: skip
 
     def ship(self, *, final: bool = False) -> None:
         """Worker: send pending rows (and with `final`, the closing total) to the master."""
@@ -359,6 +374,7 @@ class _Plugin:
         writer = SampleWriter(path, flush_interval=recorder.flush_interval)
         recorder.collector = MasterCollector(writer) if isinstance(self.env.runner, MasterRunner) else None
         recorder.writer = writer
+        recorder.sink = writer.appender()  # rows are only appended; the flusher below writes them
         self._cpu_peak = 0.0
         self._run_open = True
         self._start_flusher(writer, recorder.flush_interval)
@@ -403,7 +419,7 @@ class _Plugin:
         recorder = self.recorder
         assert recorder is not None and recorder.writer is not None
         writer, collector = recorder.writer, recorder.collector
-        recorder.writer, recorder.collector = None, None
+        recorder.writer, recorder.collector, recorder.sink = None, None, None
         self._run_open = False
         writer.close()
         if self._flusher is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -155,6 +155,11 @@ class SampleWriter:
         if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
+    def appender(self) -> Callable[[Row | LegacyRow], None]:
+        """The cheapest way to queue a row (a bound `list.append`) for a caller that calls
+        `flush()` on its own schedule (the Locust plugin's flusher); `add` checks the clock."""
+        return self._pending.append
+
     def add_table(self, table: pa.Table | pa.RecordBatch) -> None:
         """Write already-columnar samples (e.g. a batch received from a worker) now."""
         if self._closed:
@@ -169,7 +174,8 @@ class SampleWriter:
 
     def take_pending(self) -> list[Row | LegacyRow]:
         """Hand over the queued rows without writing them (the worker→master transport)."""
-        rows, self._pending = self._pending, []
+        rows = self._pending.copy()  # the same list object stays: `appender()` holds its append
+        self._pending.clear()
         return rows
 
     def flush(self) -> int:

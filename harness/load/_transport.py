@@ -34,7 +34,7 @@ class WorkerBatcher:
         """A new test run on the same worker: its own total (the master judges each run on its own);
         sequence numbers go on, so they stay unique; rows left from the last run are dropped."""
         self.worker_id = worker_id
-        self.rows = []
+        self.rows.clear()
         self.shipped = 0
         self.final_sent = False
 
@@ -42,7 +42,8 @@ class WorkerBatcher:
         """The next message to send, or None when there is nothing to say."""
         if self.final_sent and not final:
             return None
-        rows, self.rows = self.rows, []
+        rows = self.rows.copy()  # the same list object stays: the plugin holds its bound append
+        self.rows.clear()
         if not rows and not final:
             return None
         if not rows and self.final_sent:  # asked again after the final batch: repeat the total
