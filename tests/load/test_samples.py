@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from harness._exceptions import LoadError
-from harness.samples import COLUMNS, SCHEMA, SampleWriter, decode_batch, encode_batch, read_samples, rows_to_batch
+from harness.samples import COLUMNS, SCHEMA, SampleWriter, decode_batch, encode_batch, iter_batches, read_samples, rows_to_batch
 
 
 def row(i: int, *, ok: bool = True) -> tuple:
@@ -98,3 +98,21 @@ def test_cache_and_tier_round_trip_and_a_file_of_the_first_release_reads_them_as
     assert tuple(both.columns) == COLUMNS
     assert both["cache"].tolist() == ["", "", "hit", ""] and both["tier"].tolist() == ["", "", "small", ""]
     assert both["revision"].tolist() == ["canary"] * 4
+
+
+def test_only_the_asked_columns_are_read_batch_by_batch_and_an_unknown_column_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "s.arrow"
+    writer = SampleWriter(path, flush_interval=3600)
+    for i in range(10):
+        writer.add(row(i, ok=i % 5 != 0))
+        if i % 4 == 3:
+            writer.flush()
+    writer.close()
+    frame = read_samples(path, columns=["latency_ms", "revision", "ok"])
+    assert tuple(frame.columns) == ("ok", "latency_ms", "revision")  # file order
+    assert frame["latency_ms"].tolist() == [1.5 + i for i in range(10)] and frame["ok"].sum() == 8
+    batches = list(iter_batches(path, columns=["ok"]))
+    assert [b.num_rows for b in batches] == [4, 4, 2] and all(b.schema.names == ["ok"] for b in batches)
+    assert read_samples(tmp_path / "s.arrow", columns=["cache"]).empty is False
+    with pytest.raises(LoadError, match="no such samples column: latency"):
+        read_samples(path, columns=["latency"])
