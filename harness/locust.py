@@ -194,7 +194,7 @@ class _Recorder:
         self.writer: SampleWriter | None = None  # set for each test run (local/master)
         self.batcher: WorkerBatcher | None = WorkerBatcher() if isinstance(env.runner, WorkerRunner) else None
         #: where a row goes: the run's writer (appended; its flusher writes batches) or the worker's batcher
-        self.sink: Callable[[Row], None] | None = self.batcher.rows.append if self.batcher is not None else None
+        self.sink: Callable[[Row], None] | None = self.batcher.pending.sink if self.batcher is not None else None
         self.collector: MasterCollector | None = None  # set for each test run (master)
         self.dropped = 0  # requests that ended outside any test run (after its verdict)
 

@@ -84,8 +84,11 @@ def test_each_swarm_from_the_web_ui_gets_its_own_verdict_and_the_exit_code_combi
             body = ui.get("/harness/verdicts").json()
             rows = ui.get("/stats/requests").json()["extended_stats"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=60)[0]
+        proc.send_signal(signal.SIGTERM)  # Locust's web UI mode does not always stop on SIGINT
+        try:
+            output = proc.communicate(timeout=60)[0]
+        finally:
+            proc.kill()
 
     runs = body["runs"]
     assert [r["run"] for r in runs] == [1, 2] and not body["running"]
