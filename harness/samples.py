@@ -163,8 +163,31 @@ class PendingRows:
         self._flat.clear()
         if not flat:
             return pa.RecordBatch.from_pylist([], schema=SCHEMA)
-        arrays = [pa.array(flat[i::_WIDTH], type=f.type) for i, f in enumerate(SCHEMA)]
+        arrays = [_column(flat[i::_WIDTH], f) for i, f in enumerate(SCHEMA)]
         return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def _column(values: list[object], f: pa.Field) -> pa.Array:
+    """One column; values of another type (a locustfile's own revision, an int status given as a
+    string) are coerced rather than losing the whole batch."""
+    try:
+        array = pa.array(values, type=f.type)
+        return array.fill_null("") if array.null_count and pa.types.is_string(f.type) else array
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        if pa.types.is_string(f.type):
+            return pa.array(["" if v is None else str(v) for v in values], type=f.type)
+        if pa.types.is_boolean(f.type):
+            return pa.array([bool(v) for v in values], type=f.type)
+        if pa.types.is_integer(f.type):
+            return pa.array([_number(v, int) for v in values], type=f.type)
+        return pa.array([_number(v, float) for v in values], type=f.type)
+
+
+def _number(value: object, kind: type[int] | type[float]) -> int | float | None:
+    try:
+        return kind(value)  # type: ignore[arg-type,call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 class SampleWriter:

@@ -116,3 +116,14 @@ def test_only_the_asked_columns_are_read_batch_by_batch_and_an_unknown_column_is
     assert read_samples(tmp_path / "s.arrow", columns=["cache"]).empty is False
     with pytest.raises(LoadError, match="no such samples column: latency"):
         read_samples(path, columns=["latency"])
+
+
+def test_a_row_with_odd_value_types_is_coerced_and_never_loses_its_batch(tmp_path: Path) -> None:
+    path = tmp_path / "s.arrow"
+    with SampleWriter(path) as writer:
+        writer.add(row(0))
+        writer.add((1001.0, 1000.5, "GET /", "GET", "200", True, "", 2, 2.5, None, 7, None, "local", "hit", "small"))
+    frame = read_samples(path)
+    assert len(frame) == 2
+    assert frame.loc[1, "status"] == 200 and frame.loc[1, "latency_ms"] == 2.0 and frame.loc[1, "revision"] == "7"
+    assert frame.loc[1, "region"] == "" and frame["bytes"].isna().tolist() == [False, True]
