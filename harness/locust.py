@@ -201,9 +201,10 @@ class _Recorder:
     def on_request(
         self, request_type: str, name: str, response_time: float, response_length: int,
         response: Any = None, context: Mapping[str, Any] | None = None,
-        exception: BaseException | None = None, start_time: float | None = None, **_: Any,
+        exception: BaseException | None = None, start_time: float | None = None, url: str | None = None, **_: Any,
     ) -> None:  # fmt: skip
-        # The request path: kept to plain local operations (bench/bench_capture.py measures it).
+        """One sample per request. This is the request path: plain local operations only, no
+        allocation that outlives the call but the values themselves (bench/bench_capture.py)."""
         latency = response_time or 0.0
         start = start_time or time.time() - latency / 1000.0
         lag = 0.0
@@ -214,18 +215,34 @@ class _Recorder:
                 lag = pace.lag_for(start)
             revision = context.get("revision") or ""
             region = context.get("region") or ""
+        status = 0
         if response is not None:
-            status = getattr(response, "status_code", 0) or 0
-            rev, reg, cache, tier = _xynergy_headers(getattr(response, "headers", None))
-            revision = revision or rev
-            region = region or reg
-        else:
-            status = 0
+            try:
+                status = response.status_code or 0
+                headers = response.headers
+            except AttributeError:  # a locustfile's own response object
+                headers = None
+            if headers.__class__ is _GeventHeaders:  # FastHttpUser: dict.get on the lowercased name
+                entry = _dict_get(headers, "x-xynergy-revision")
+                if not revision and entry is not None:
+                    revision = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-region")
+                if not region and entry is not None:
+                    region = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-cache")
+                if entry is not None:
+                    cache = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-tier")
+                if entry is not None:
+                    tier = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+            elif headers is not None:
+                rev, reg, cache, tier = _xynergy_headers(headers)
+                revision = revision or rev
+                region = region or reg
         sink = self.sink
         if sink is None:
             self.dropped += 1
-            return
-        if exception is None:
+        elif exception is None:
             sink((start, start - lag, name, request_type, status, True, "", latency, latency + lag * 1000.0,
                   response_length or 0, revision, region, self.worker_id, cache, tier))  # fmt: skip
         else:
