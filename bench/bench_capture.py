@@ -73,6 +73,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "imports": (PLAIN.replace("from locust import", "import pandas, pyarrow, scipy.stats  # noqa: F401\nfrom locust import"),
                 []),
     "no-capture": (WITH_PLUGIN, ["--no-capture"]),
+    "plugin-flush-0.2s": (WITH_PLUGIN, ["--min-samples", "1", "--samples-flush", "0.2"]),
+    "plugin-flush-1s": (WITH_PLUGIN, ["--min-samples", "1", "--samples-flush", "1"]),
 }
 
 
