@@ -286,6 +286,8 @@ def _stream(path: Path, columns: Sequence[str] | None) -> Iterator[pa.RecordBatc
     if not size:
         return
     # an OSFile, not a memory map: a frame must not depend on the file staying as it is
+    # (pandas keeps strings in Arrow memory: a view of a map of a file a new run truncates
+    # is a bus error)
     with pa.OSFile(str(path), "rb") as source:
         try:
             reader = pa.ipc.open_stream(source)
@@ -302,7 +304,16 @@ def _stream(path: Path, columns: Sequence[str] | None) -> Iterator[pa.RecordBatc
                 return
             except (pa.ArrowInvalid, OSError):
                 return  # truncated by a crash: keep every complete batch before it
-            yield batch if columns is None else batch.select(columns)
+            yield batch if columns is None else _copy_columns(batch, columns)
+
+
+def _copy_columns(batch: pa.RecordBatch, columns: Sequence[str]) -> pa.RecordBatch:
+    """Only `columns`, in buffers of their own: a selected column is a slice of the batch's
+    one body buffer and would keep every other column's bytes alive (10 M samples: 1.9 GiB
+    peak for 6 of 15 columns, 0.8 GiB with the copy)."""
+    selected = batch.select(columns)
+    copies = [pa.concat_arrays([c, c.slice(0, 0)]) for c in selected.columns]  # concat allocates anew
+    return pa.RecordBatch.from_arrays(copies, schema=selected.schema)
 
 
 def _columns(columns: Iterable[str] | None) -> list[str] | None:
