@@ -75,7 +75,10 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "no-capture": (WITH_PLUGIN, ["--no-capture"]),
     "plugin-flush-0.2s": (WITH_PLUGIN, ["--min-samples", "1", "--samples-flush", "0.2"]),
     "plugin-flush-1s": (WITH_PLUGIN, ["--min-samples", "1", "--samples-flush", "1"]),
+    # the plugin of another checkout (--before-tree, e.g. `git archive 3cebdbd | tar -x -C /tmp/old`)
+    "plugin-before": (WITH_PLUGIN, ["--min-samples", "1"]),
 }
+BEFORE_TREE: list[Path] = []
 
 
 class _Http(asyncio.Protocol):
@@ -155,7 +158,7 @@ def locust(name: str, workdir: Path, core: int, index: int) -> Iterator[Locust]:
     locustfile.write_text(source)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(BEFORE_TREE[0] if name == "plugin-before" and BEFORE_TREE else REPO)
     args = ["taskset", "-c", str(core), sys.executable, "-m", "locust", "-f", str(locustfile), "--web-host", "127.0.0.1",
             "--web-port", str(port), "--loglevel", "WARNING"]  # fmt: skip
     if "harness.locust" in source:
@@ -221,8 +224,13 @@ def main() -> None:
                         help="measure the variants one after the other (default: at once, on the same core)")
     parser.add_argument("--variants", default="plugin",
                         help=f"compared with plain FastHttpUser, comma-separated: {', '.join(list(VARIANTS)[1:])}")
+    parser.add_argument("--before-tree", type=Path, help="checkout whose plugin the plugin-before variant runs")
     args = parser.parse_args()
     variants = ["plain", *args.variants.split(",")]
+    if "plugin-before" in variants:
+        if args.before_tree is None:
+            raise SystemExit("--variants plugin-before needs --before-tree")
+        BEFORE_TREE.append(args.before_tree.resolve())
     if unknown := set(variants) - set(VARIANTS):
         raise SystemExit(f"--variants: unknown {', '.join(sorted(unknown))}")
     cores = sorted(os.sched_getaffinity(0))
