@@ -1,6 +1,6 @@
-"""Samples file format and analysis cost: why Arrow IPC, and 1M samples judged in seconds.
+"""Samples file format and analysis cost: why Arrow IPC, and 1M-10M samples judged in seconds.
 
-    .venv/bin/python bench/bench_samples.py [--rows 1000000]
+    .venv/bin/python bench/bench_samples.py [--rows 1000000] [--big 1000000,10000000]
 
 Part 1 compares three formats for the samples file by what matters:
 the cost per row of writing inside Locust (append a tuple; flush a batch per
@@ -8,7 +8,12 @@ second, here every 5,000 rows), the time pandas takes to read all rows back,
 the file size, and whether a file cut off by a crash stays readable.
 Part 2 measures the full analysis of the rows: `read_samples` + `evaluate`
 of the shipped SLOs, time and peak RSS (in a fresh process). Targets:
-< 5 s and < 500 MiB for 1M samples. `uptime` is printed alongside.
+< 5 s and < 500 MiB for 1M samples.
+Part 3 (issue 18 item 2): 1 M and 10 M samples (written batch by batch with
+numpy, as Locust would over a soak), read + judged by the shipped SLOs in a
+fresh process, all columns vs only the columns the SLOs read
+(`read_samples(path, columns=...)`), time and peak RSS. Targets: 10 M in
+≤ 10 s and ≤ 1 GiB, 1 M in ≤ 1 s. `uptime` is printed alongside.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,7 +54,7 @@ def make_rows(n: int, seed: int = 1) -> list[Row]:
         lag = rng.random() * 2
         rows.append((t0 + i / 5000, t0 + i / 5000 - lag / 1000, rng.choice(NAMES), "POST", 200 if ok else 503, ok,
                      "" if ok else "http_503", lat, lat + lag, 321, "canary" if i % 10 == 0 else "baseline",
-                     "us-central1", f"w{i % 2}"))
+                     "us-central1", f"w{i % 2}", "hit" if i % 3 == 0 else "miss", "small"))
     return rows
 
 
@@ -83,7 +92,7 @@ def read_parquet(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def survives_truncation(reader, path: Path) -> str:
+def survives_truncation(reader: Callable[[Path], pd.DataFrame], path: Path) -> str:
     data = path.read_bytes()
     cut = path.with_suffix(".cut")
     cut.write_bytes(data[: int(len(data) * 0.7)])
@@ -93,7 +102,7 @@ def survives_truncation(reader, path: Path) -> str:
         return f"no ({type(exc).__name__})"
 
 
-def timed(fn, *args):
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn(*args)
     return time.perf_counter() - start, result
@@ -142,14 +151,93 @@ def analysis(n: int, tmp: Path) -> None:
           f"{checks} checks (targets < 5 s, < 500 MiB; includes interpreter and imports)")
 
 
+def _strings(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> pa.Array:
+    codes = pa.array(rng.choice(len(values), size=n, p=p).astype(np.int32))
+    return pa.DictionaryArray.from_arrays(codes, pa.array(values)).cast(pa.string())
+
+
+def write_big(n: int, path: Path, batch: int = 100_000) -> None:
+    """`n` samples in batches of `batch` rows, generated with numpy (a soak at ~3,000 req/s flushes ~3,000)."""
+    rng = np.random.default_rng(3)
+    t0 = time.time()
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, SCHEMA) as out:
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            ts = t0 + (start + np.arange(m)) / 3000.0
+            lag = rng.random(m) * 2.0
+            lat = rng.lognormal(3.0, 0.6, m)
+            ok = rng.random(m) > 0.005
+            columns = [
+                pa.array(ts), pa.array(ts - lag / 1000), _strings(rng, NAMES, m), _strings(rng, ["POST", "GET"], m),
+                pa.array(np.where(ok, 200, 503).astype(np.int32)), pa.array(ok),
+                pa.array(np.where(ok, "", "http_503")), pa.array(lat), pa.array(lat + lag),
+                pa.array(np.full(m, 321, dtype=np.int64)), _strings(rng, ["baseline", "canary"], m, [0.9, 0.1]),
+                _strings(rng, ["us-central1"], m), _strings(rng, ["w0", "w1"], m),
+                _strings(rng, ["hit", "miss", "dedup"], m), _strings(rng, ["small", "medium", "large"], m),
+            ]  # fmt: skip
+            out.write_batch(pa.RecordBatch.from_arrays(columns, schema=SCHEMA))
+
+
+STREAMING = """
+import sys, time
+t = time.perf_counter()
+from harness.samples import read_samples
+from harness.slo import evaluate, load_slos
+slos = load_slos(sys.argv[2])
+columns = None
+if sys.argv[3] == "slo":  # the union of what each SLO reads (the evaluation's own choice of columns)
+    from harness.slo._evaluate import _needed_columns, _spec
+    columns = sorted({c for s in slos if _spec(s.indicator.source).measurement is None
+                      for c in _needed_columns(s, _spec(s.indicator.source))})
+frame = read_samples(sys.argv[1], columns=columns)
+read = time.perf_counter() - t
+checks = evaluate(slos, frame)
+elapsed = time.perf_counter() - t
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"{len(frame)} {len(checks)} {read:.2f} {elapsed:.2f} {int(hwm.split()[1]) / 1024:.0f}")
+"""
+
+
+def frame_columns(repo: Path) -> list[str]:
+    """The columns the shipped SLOs read (for the table's label)."""
+    from harness.slo import load_slos
+    from harness.slo._evaluate import _needed_columns, _spec
+
+    slos = load_slos(repo / "slos")
+    return sorted({c for s in slos if _spec(s.indicator.source).measurement is None
+                   for c in _needed_columns(s, _spec(s.indicator.source))})  # fmt: skip
+
+
+def streaming(sizes: list[int], tmp: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    print("part 3: read + judge the shipped SLOs in a fresh process (time includes interpreter start and imports)")
+    print(f"the SLOs' columns: {', '.join(frame_columns(repo))}")
+    print(f"{'samples':>11} {'columns':>26} {'read s':>7} {'total s':>8} {'peak RSS MiB':>13}")
+    for n in sizes:
+        path = tmp / f"big-{n}.arrow"
+        write_big(n, path)
+        for columns in ("all", "slo"):
+            out = subprocess.run([sys.executable, "-c", STREAMING, str(path), str(repo / "slos"), columns],
+                                 capture_output=True, text=True, check=True, cwd=repo,
+                                 env={**os.environ, "PYTHONPATH": str(repo)}).stdout.split()  # fmt: skip
+            rows, _, read, total, rss = out
+            label = "all 15" if columns == "all" else f"the SLOs' {len(frame_columns(repo))}"
+            print(f"{int(rows):>11,} {label:>26} {read:>7} {total:>8} {rss:>13}")
+        path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big", default="1000000,10000000", help="sample counts for part 3 (comma-separated)")
+    parser.add_argument("--only-streaming", action="store_true", help="run part 3 only")
     args = parser.parse_args()
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory() as tmp:
-        formats(args.rows, Path(tmp))
-        analysis(args.rows, Path(tmp))
+        if not args.only_streaming:
+            formats(args.rows, Path(tmp))
+            analysis(args.rows, Path(tmp))
+        streaming([int(n) for n in args.big.split(",")], Path(tmp))
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 

@@ -13,55 +13,50 @@ Importing this module (it is the only harness module that imports locust):
 - adds the options `--rps` (total arrival rate for `PacedUser`s), `--samples-file`,
   `--slo-dir`, `--verdict-file`, `--min-samples`, `--no-capture`;
 - records every request (`events.request`) as one row of a samples file
-  (`harness.samples`), with `x-xynergy-revision` / `x-xynergy-region`;
+  (`harness.samples`), with the `x-xynergy-revision` / `-region` / `-cache` / `-tier` headers;
 - in distributed mode workers send their rows to the master in batches over
   Locust's own worker→master messages (numbered, so none is lost or counted
   twice); only the master writes the file and judges;
-- at the end prints a verdict table, writes the verdict JSON, and sets the
-  exit code: 0 pass, 1 breach, 2 invalid SLO files, inconclusive or lost samples.
+- judges every test run when it stops (one in headless mode; one per swarm in
+  the web UI, whose "SLO verdict" tab and `GET /harness/verdicts` show them):
+  prints a verdict table, writes the verdict JSON, and at quit sets the exit
+  code: 0 pass, 1 breach, 2 invalid SLO files, inconclusive, lost samples or a
+  saturated load generator (a `generator/...` check INCONCLUSIVE: Locust's own
+  CPU warning, or the SLO evaluation's `generator/health`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import sys
-import sysconfig
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import gevent
+from locust import events
+from geventhttpclient.header import Headers as _GeventHeaders
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-def _restore_stdlib_platform() -> None:
-    """Undo a name clash: Locust registers a locustfile in `sys.modules` under its file
-    name, so `scenarios/platform.py` replaces the standard library's `platform`
-    (which pandas needs). Put the real one back; Locust keeps its own reference."""
-    current = sys.modules.get("platform")
-    if current is None or hasattr(current, "python_implementation"):
-        return
-    spec = importlib.util.spec_from_file_location("platform", Path(sysconfig.get_paths()["stdlib"]) / "platform.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["platform"] = module
-
-
-_restore_stdlib_platform()
-
-# Imported after the clash is undone (hence E402).
-import gevent  # noqa: E402
-from locust import events  # noqa: E402
-from locust.env import Environment  # noqa: E402
-from locust.runners import MasterRunner, WorkerRunner  # noqa: E402
-
-from harness._exceptions import HarnessError  # noqa: E402
-from harness.load._transport import MasterCollector, WorkerBatcher  # noqa: E402
-from harness.load._verdict import judge_samples, print_verdict, resolve_slos, write_verdict  # noqa: E402
-from harness.samples import Row, SampleWriter  # noqa: E402
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO  # noqa: E402
+from harness._exceptions import HarnessError
+from harness.load._transport import MasterCollector, WorkerBatcher
+from harness._verdicts import Check, Verdict
+from harness.load._verdict import (
+    GENERATOR_PREFIX,
+    RunVerdict,
+    combine_runs,
+    judge_samples,
+    print_verdict,
+    resolve_slos,
+    write_verdict,
+)
+from harness.load._webui import install as install_web_ui
+from harness.samples import Row, SampleWriter
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO
 
 __all__ = ["PacedUser", "SecurityFailure", "error_kind"]
 
@@ -149,59 +144,110 @@ class PacedUser:
         return {"harness_pace": self._harness_pace}
 
 
-def _header(response: Any, name: str) -> str:
-    headers = getattr(response, "headers", None)
+_HEADERS = ("x-xynergy-revision", "x-xynergy-region", "x-xynergy-cache", "x-xynergy-tier")
+_NO_HEADERS = ("", "", "", "")
+_dict_get = dict.get
+
+
+def _xynergy_headers(headers: Any) -> tuple[str, str, str, str]:
+    """Revision, region, cache and tier headers of a response ("" each when absent).
+
+    geventhttpclient's `Headers` (FastHttpUser) is a dict keyed by the lowercased
+    name holding (name, value) pairs: read it with `dict.get`, which skips its
+    per-call `.lower()` and try/except (this runs once per request).
+    """
+    if headers.__class__ is _GeventHeaders:
+        rev = _dict_get(headers, "x-xynergy-revision")
+        reg = _dict_get(headers, "x-xynergy-region")
+        cache = _dict_get(headers, "x-xynergy-cache")
+        tier = _dict_get(headers, "x-xynergy-tier")
+        return (
+            rev[1] if rev.__class__ is tuple else _entry_value(rev),
+            reg[1] if reg.__class__ is tuple else _entry_value(reg),
+            cache[1] if cache.__class__ is tuple else _entry_value(cache),
+            tier[1] if tier.__class__ is tuple else _entry_value(tier),
+        )  # fmt: skip
     if headers is None:  # not `not headers`: len() of geventhttpclient's Headers is slow
-        return ""
-    try:
-        value = headers.get(name)
+        return _NO_HEADERS
+    try:  # requests' CaseInsensitiveDict (HttpUser) or another mapping
+        return tuple(str(headers.get(h) or "") for h in _HEADERS)  # type: ignore[return-value]
     except Exception:  # a header object we do not know
+        return _NO_HEADERS
+
+
+def _entry_value(entry: Any) -> str:
+    """One stored geventhttpclient header entry: None, (name, value), or a list of them when repeated."""
+    if entry is None:
         return ""
-    return str(value) if value else ""
+    if isinstance(entry, tuple):
+        return str(entry[1])
+    return ", ".join(str(e[1]) for e in entry)
 
 
 class _Recorder:
-    """Turns `events.request` into rows; writes them (local/master) or batches them (worker)."""
+    """Turns `events.request` into rows for the current run's writer (local/master) or batcher (worker)."""
 
     def __init__(self, env: Environment) -> None:
         self.env = env
-        opts = env.parsed_options
         self.worker_id = "local"
-        self.flush_interval = float(getattr(opts, "samples_flush", 1.0) or 1.0)
-        self.writer: SampleWriter | None = None
-        self.batcher: WorkerBatcher | None = None
-        self.collector: MasterCollector | None = None
-        if isinstance(env.runner, WorkerRunner):
-            self.batcher = WorkerBatcher()
-        else:
-            path = getattr(opts, "samples_file", "") or _default_samples_path()
-            self.writer = SampleWriter(path, flush_interval=self.flush_interval)
-        if isinstance(env.runner, MasterRunner):
-            assert self.writer is not None
-            self.collector = MasterCollector(self.writer)
+        self.flush_interval = float(getattr(env.parsed_options, "samples_flush", 1.0) or 1.0)
+        self.writer: SampleWriter | None = None  # set for each test run (local/master)
+        self.batcher: WorkerBatcher | None = WorkerBatcher() if isinstance(env.runner, WorkerRunner) else None
+        #: where a row goes: the run's writer (appended; its flusher writes batches) or the worker's batcher
+        self.sink: Callable[[Row], None] | None = self.batcher.pending.sink if self.batcher is not None else None
+        self.collector: MasterCollector | None = None  # set for each test run (master)
+        self.dropped = 0  # requests that ended outside any test run (after its verdict)
 
     def on_request(
         self, request_type: str, name: str, response_time: float, response_length: int,
         response: Any = None, context: Mapping[str, Any] | None = None,
-        exception: BaseException | None = None, start_time: float | None = None, **_: Any,
+        exception: BaseException | None = None, start_time: float | None = None, url: str | None = None, **_: Any,
     ) -> None:  # fmt: skip
-        latency = float(response_time or 0.0)
-        start = float(start_time) if start_time else time.time() - latency / 1000.0
-        ctx = context or {}
-        pace = ctx.get("harness_pace")
-        lag = pace.lag_for(start) if isinstance(pace, _Pace) else 0.0
-        status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-        revision = ctx.get("revision") or _header(response, "x-xynergy-revision")
-        region = ctx.get("region") or _header(response, "x-xynergy-region")
-        ok = exception is None
-        row: Row = (
-            start, start - lag, name, request_type, status, ok, "" if ok else error_kind(exception, status),
-            latency, latency + lag * 1000.0, int(response_length or 0), str(revision), str(region), self.worker_id,
-        )  # fmt: skip
-        if self.writer is not None:
-            self.writer.add(row)
-        elif self.batcher is not None:
-            self.batcher.rows.append(row)
+        """One sample per request. This is the request path: plain local operations only, no
+        allocation that outlives the call but the values themselves (bench/bench_capture.py)."""
+        latency = response_time or 0.0
+        start = start_time or time.time() - latency / 1000.0
+        lag = 0.0
+        revision = region = cache = tier = ""
+        if context:
+            pace = context.get("harness_pace")
+            if pace is not None:
+                lag = pace.lag_for(start)
+            revision = context.get("revision") or ""
+            region = context.get("region") or ""
+        status = 0
+        if response is not None:
+            try:
+                status = response.status_code or 0
+                headers = response.headers
+            except AttributeError:  # a locustfile's own response object
+                headers = None
+            if headers.__class__ is _GeventHeaders:  # FastHttpUser: dict.get on the lowercased name
+                entry = _dict_get(headers, "x-xynergy-revision")
+                if not revision and entry is not None:
+                    revision = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-region")
+                if not region and entry is not None:
+                    region = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-cache")
+                if entry is not None:
+                    cache = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+                entry = _dict_get(headers, "x-xynergy-tier")
+                if entry is not None:
+                    tier = entry[1] if entry.__class__ is tuple else _entry_value(entry)
+            elif headers is not None:
+                rev, reg, cache, tier = _xynergy_headers(headers)
+                revision = revision or rev
+                region = region or reg
+        sink = self.sink
+        if sink is None:
+            self.dropped += 1
+        elif exception is None:
+            sink((start, start - lag, name, request_type, status, True, "", latency, latency + lag * 1000.0,
+                  response_length or 0, revision, region, self.worker_id, cache, tier))  # fmt: skip
+        else:
+            sink((start, start - lag, name, request_type, status, False, error_kind(exception, status), latency,
+                  latency + lag * 1000.0, response_length or 0, revision, region, self.worker_id, cache, tier))  # fmt: skip
 
     def ship(self, *, final: bool = False) -> None:
         """Worker: send pending rows (and with `final`, the closing total) to the master."""
@@ -219,9 +265,9 @@ class _Recorder:
             self.ship()
 
     def receive(self, environment: Environment, msg: Any, **_: Any) -> None:
-        """Master: a worker's batch message."""
-        assert self.collector is not None
-        self.collector.receive(msg.data)
+        """Master: a worker's batch message (ignored between runs: every final arrived before the verdict)."""
+        if self.collector is not None:
+            self.collector.receive(msg.data)
 
     def collect_from_workers(self) -> None:
         """Master: ask every worker for its final batch and wait (bounded) until all arrived."""
@@ -239,12 +285,18 @@ def _default_samples_path() -> str:
     return str(directory / "samples.arrow")
 
 
+def _numbered(path: Path, run: int) -> Path:
+    """The first run's file is `path` itself; later runs (web UI) get `-run2`, `-run3`, ..."""
+    return path if run == 1 else path.with_name(f"{path.stem}-run{run}{path.suffix}")
+
+
 def _add_options(parser: Any) -> None:
     group = parser.add_argument_group("xynergy-harness", "exact samples and the SLO gate (harness.locust)")
     group.add_argument("--rps", type=float, default=0.0, env_var="HARNESS_RPS",
                        help="Target total arrival rate (req/s) for PacedUser classes; 0 = default_rps_per_user each")
     group.add_argument("--samples-file", default="", env_var="HARNESS_SAMPLES_FILE",
-                       help="Arrow IPC samples file to write (default: a temporary file)")
+                       help="Arrow IPC samples file to write (default: a temporary file); runs after the first "
+                            "(web UI) add -run2, -run3, ... to its name")
     group.add_argument("--slo-dir", default="", env_var="HARNESS_SLO_DIR",
                        help="SLO files or directory (default: ./slos if present, else built-in p95/error SLOs)")
     group.add_argument("--verdict-file", default="", env_var="HARNESS_VERDICT_FILE",
@@ -256,10 +308,25 @@ def _add_options(parser: Any) -> None:
     group.add_argument("--samples-flush", type=float, default=1.0, help="Seconds between sample flushes")
     group.add_argument("--harness-users", type=int, default=0, help="(set by the master) total users, for pacing on workers")
     # fmt: skip
+    # In Locust's web UI form too: Locust marks only what `parser.add_argument` adds, not a group's arguments
+    for action in group._group_actions:
+        if action.dest in _WEB_UI_OPTIONS:
+            action.include_in_web_ui = True
+
+
+#: The options the web UI's form shows (and applies to the next swarm).
+_WEB_UI_OPTIONS = frozenset({"rps", "samples_file", "slo_dir", "verdict_file", "min_samples"})
 
 
 class _Plugin:
-    """Wires the recorder and the verdict into one Locust environment."""
+    """Wires the recorder and the verdicts into one Locust environment.
+
+    On the local runner or the master, every test run (`test_start` → `test_stop`;
+    one in headless mode, one per swarm in the web UI) gets its own samples file
+    and verdict: judged, printed and saved when it stops, shown in the web UI's
+    "SLO verdict" tab. The process exit code combines every run's verdict
+    (`combine_runs`) and is applied when Locust quits. Workers only capture.
+    """
 
     def __init__(self, env: Environment) -> None:
         self.env = env
@@ -267,45 +334,153 @@ class _Plugin:
         self.recorder: _Recorder | None = None
         self.slos: list[SLO] = []
         self.slo_source = ""
+        self._slo_arg: str | None = None
+        self.results: list[RunVerdict] = []
+        self._run_open = False
+        self._cpu_peak = 0.0
         self._flusher: gevent.Greenlet | None = None
         if opts is None or getattr(opts, "no_capture", False):
             return
         runner = env.runner
         if not isinstance(runner, WorkerRunner):
             try:  # invalid SLO files: one line, exit 2, before any load
-                self.slos, self.slo_source = resolve_slos(getattr(opts, "slo_dir", "") or None)
+                self._resolve_slos()
             except HarnessError as exc:
                 print(f"harness: error: {exc}", file=sys.stderr, flush=True)
                 raise SystemExit(2) from None
             opts.harness_users = int(getattr(opts, "num_users", 0) or 0)
         self.recorder = _Recorder(env)
         _listen(env.events.request, self.recorder.on_request)
-        if isinstance(runner, MasterRunner):
-            runner.register_message(_SAMPLES_MSG, self.recorder.receive)
-            _listen(env.events.test_stopping, self._snapshot_workers)
-            _listen(env.events.test_stop, self._master_stop)
         if isinstance(runner, WorkerRunner):
             runner.register_message(_FLUSH_MSG, self._worker_flush)
             _listen(env.events.test_start, self._worker_start)
             _listen(env.events.test_stop, self._worker_stop)
-        else:
-            _listen(env.events.test_start, self._start_flusher)
-            _listen(env.events.quitting, self._judge)
+            return
+        if isinstance(runner, MasterRunner):
+            runner.register_message(_SAMPLES_MSG, self.recorder.receive)
+            _listen(env.events.test_stopping, self._snapshot_workers)
+        _listen(env.events.test_start, self._start_run)
+        _listen(env.events.test_stop, self._stop_run)
+        _listen(env.events.cpu_warning, self._cpu_warning)
+        _listen(env.events.quitting, self._quitting)
+        if env.web_ui is not None:
+            install_web_ui(env.web_ui, lambda: self.results, lambda: self._run_open)
 
-    def _start_flusher(self, **_: Any) -> None:
-        """Flush at least every interval even when no request arrives to trigger it."""
+    # -- SLOs ----------------------------------------------------------------------
+    def _resolve_slos(self) -> None:
+        """(Re)load the SLOs when `--slo-dir` changed (the web UI can change it between runs)."""
+        arg = str(getattr(self.env.parsed_options, "slo_dir", "") or "")
+        if arg != self._slo_arg:
+            self.slos, self.slo_source = resolve_slos(arg or None)
+            self._slo_arg = arg
+
+    # -- one test run (local runner or master) ---------------------------------------
+    def _start_run(self, **_: Any) -> None:
         recorder = self.recorder
-        assert recorder is not None and recorder.writer is not None
-        writer = recorder.writer
+        assert recorder is not None
+        if self._run_open:  # a run that never stopped (should not happen): judge it first
+            self._finish_run()
+        opts = self.env.parsed_options
+        assert opts is not None
+        if isinstance(self.env.runner, MasterRunner):
+            opts.harness_users = int(getattr(opts, "num_users", 0) or 0)  # sent to workers with the spawn
+        else:
+            opts.harness_users = 0  # local: pace on the runner's live target user count
+        run = len(self.results) + 1
+        path = _numbered(Path(getattr(opts, "samples_file", "") or _default_samples_path()), run)
+        writer = SampleWriter(path, flush_interval=recorder.flush_interval)
+        recorder.collector = MasterCollector(writer) if isinstance(self.env.runner, MasterRunner) else None
+        recorder.writer = writer
+        recorder.sink = writer.appender()  # rows are only appended; the flusher below writes them
+        self._cpu_peak = 0.0
+        self._run_open = True
+        self._start_flusher(writer, recorder.flush_interval)
+
+    def _start_flusher(self, writer: SampleWriter, interval: float) -> None:
+        """Flush at least every interval even when no request arrives to trigger it."""
 
         def flush_forever() -> None:
             while not writer.closed:
-                gevent.sleep(recorder.flush_interval)
+                gevent.sleep(interval)
                 writer.flush()
 
-        if self._flusher is None or self._flusher.dead:
-            self._flusher = gevent.spawn(flush_forever)
+        self._flusher = gevent.spawn(flush_forever)
 
+    def _stop_run(self, **_: Any) -> None:
+        """test_stop: collect the workers' last rows (master), then judge this run."""
+        recorder = self.recorder
+        if not self._run_open or recorder is None:
+            return
+        if recorder.collector is not None:
+            self._snapshot_workers()
+            recorder.collect_from_workers()
+        self._finish_run()
+
+    def _quitting(self, **_: Any) -> None:
+        """Stopped by a signal: the run is still open (test_stop comes after `quitting`)."""
+        recorder = self.recorder
+        if self._run_open and recorder is not None:
+            if recorder.collector is not None:
+                self._snapshot_workers()
+                if recorder.collector.pending:
+                    recorder.collect_from_workers()
+            self._finish_run()
+        if self.results:
+            self.env.process_exit_code = combine_runs(self.results)
+        else:
+            print("harness: no test run was started: nothing to judge (exit code 2)", flush=True)
+            self.env.process_exit_code = 2
+
+    def _finish_run(self) -> None:
+        """Close the run's samples, judge, print, save; the web UI shows it from now on."""
+        recorder = self.recorder
+        assert recorder is not None and recorder.writer is not None
+        writer, collector = recorder.writer, recorder.collector
+        recorder.writer, recorder.collector, recorder.sink = None, None, None
+        self._run_open = False
+        writer.close()
+        if self._flusher is not None:
+            self._flusher.kill(block=False)
+        run = len(self.results) + 1
+        opts = self.env.parsed_options
+        extra = [collector.check()] if collector is not None else []
+        extra += self._cpu_checks()
+        try:
+            self._resolve_slos()
+            result = judge_samples(
+                writer.path, self.slos, slo_source=self.slo_source,
+                min_samples=int(getattr(opts, "min_samples", DEFAULT_MIN_SAMPLES)), extra_checks=extra,
+            )  # fmt: skip
+        except HarnessError as exc:  # e.g. the web UI's --slo-dir names no SLO files
+            print(f"harness: error: {exc}", file=sys.stderr, flush=True)
+            result = _input_error(writer.path, str(exc))
+        self.results.append(result)
+        print_verdict(result)
+        verdict_arg = getattr(opts, "verdict_file", "") or ""
+        verdict_path = _numbered(Path(verdict_arg), run) if verdict_arg else writer.path.with_suffix(".verdict.json")
+        write_verdict(result, verdict_path)
+        print(f"samples: {writer.path}  verdict: {verdict_path}", flush=True)
+        self.env.process_exit_code = combine_runs(self.results)
+
+    def _cpu_warning(self, cpu_usage: float = 0.0, **_: Any) -> None:
+        self._cpu_peak = max(self._cpu_peak, float(cpu_usage or 0.0))
+
+    def _cpu_checks(self) -> list[Check]:
+        """`generator/locust-cpu` when Locust's own CPU warning fired in this run (here or on a worker)."""
+        runner = self.env.runner
+        local = bool(getattr(runner, "cpu_warning_emitted", False)) or self._cpu_peak > 0
+        workers = bool(getattr(runner, "worker_cpu_warning_emitted", False))
+        if not (local or workers):
+            return []
+        where = " and ".join(w for w, fired in (("this Locust process", local), ("a worker", workers)) if fired)
+        peak = f" (peak {self._cpu_peak:.0f} %)" if self._cpu_peak else ""
+        return [Check(
+            name=f"{GENERATOR_PREFIX}locust-cpu", verdict=Verdict.INCONCLUSIVE, value=self._cpu_peak or None,
+            objective=90.0, op="lt", unit="%", kind="resource", scope="locust",
+            detail=f"Locust's CPU warning: {where} above 90 % CPU{peak}; its timings are not evidence",
+        )]  # fmt: skip
+
+    # -- workers -----------------------------------------------------------------------
     def _worker_start(self, **_: Any) -> None:
         recorder = self.recorder
         assert recorder is not None and recorder.batcher is not None and isinstance(self.env.runner, WorkerRunner)
@@ -325,46 +500,26 @@ class _Plugin:
         self.recorder.ship(final=True)
 
     def _snapshot_workers(self, **_: Any) -> None:
-        assert self.recorder is not None and self.recorder.collector is not None
-        assert isinstance(self.env.runner, MasterRunner)
-        self.recorder.collector.expect(node.id for node in self.env.runner.clients.all)
-
-    def _master_stop(self, **_: Any) -> None:
-        assert self.recorder is not None
-        self._snapshot_workers()
-        self.recorder.collect_from_workers()
-
-    def _judge(self, **_: Any) -> None:
         recorder = self.recorder
-        if recorder is None or recorder.writer is None:
+        if recorder is None or recorder.collector is None or not isinstance(self.env.runner, MasterRunner):
             return
-        if recorder.collector is not None and isinstance(self.env.runner, MasterRunner):
-            self._snapshot_workers()  # stopped by a signal: test_stop has not collected yet
-            if recorder.collector.pending:
-                recorder.collect_from_workers()
-        recorder.writer.close()
-        if self._flusher is not None:
-            self._flusher.kill(block=False)
-        opts = self.env.parsed_options
-        extra = [recorder.collector.check()] if recorder.collector is not None else []
-        try:
-            result = judge_samples(
-                recorder.writer.path, self.slos, slo_source=self.slo_source,
-                min_samples=int(getattr(opts, "min_samples", DEFAULT_MIN_SAMPLES)), extra_checks=extra,
-            )  # fmt: skip
-        except HarnessError as exc:
-            print(f"harness: error: {exc}", file=sys.stderr, flush=True)
-            self.env.process_exit_code = 2
-            return
-        print_verdict(result)
-        verdict_path = getattr(opts, "verdict_file", "") or str(recorder.writer.path.with_suffix(".verdict.json"))
-        write_verdict(result, verdict_path)
-        print(f"samples: {recorder.writer.path}  verdict: {verdict_path}", flush=True)
-        self.env.process_exit_code = result.exit_code
+        recorder.collector.expect(node.id for node in self.env.runner.clients.all)
+
+
+def _input_error(path: Path, reason: str) -> RunVerdict:
+    """A run that could not be judged (bad SLO files given in the web UI): INCONCLUSIVE, with the reason."""
+    check = Check(name="slo-files", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="gte",
+                  detail=reason)  # fmt: skip
+    return RunVerdict(verdict=Verdict.INCONCLUSIVE, checks=(check,), samples=0, samples_files=(str(path),),
+                      slo_source="(invalid)")  # fmt: skip
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
     _Plugin(environment)
+    # gevent's loop caches "now" and has not run since Locust started: on a busy machine the
+    # imports (pandas, pyarrow) take seconds, and `-t 3s`, armed right after this event from
+    # the stale clock, fired 0.1 s into the run. Refresh it before Locust arms its timers.
+    gevent.get_hub().loop.update_now()
 
 
 def _listen(hook: Any, listener: Any) -> None:

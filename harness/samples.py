@@ -17,9 +17,8 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -29,9 +28,14 @@ from harness._exceptions import LoadError
 __all__ = [
     "COLUMNS",
     "SCHEMA",
+    "ADDED_COLUMNS",
+    "LegacyRow",
+    "PendingRows",
     "Row",
     "SampleWriter",
+    "iter_batches",
     "read_samples",
+    "read_table",
     "rows_to_batch",
     "encode_batch",
     "decode_batch",
@@ -54,22 +58,46 @@ SCHEMA = pa.schema(
         ("revision", pa.string()),
         ("region", pa.string()),
         ("worker", pa.string()),
+        ("cache", pa.string()),  # response header x-xynergy-cache: hit | miss | dedup, "" when absent
+        ("tier", pa.string()),  # response header x-xynergy-tier, "" when absent
     ]
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 
+#: Columns added after the first release: files (and worker batches) without
+#: them are read with "" in their place.
+ADDED_COLUMNS: tuple[str, ...] = ("cache", "tier")
+_LEGACY_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in ADDED_COLUMNS])
+
 #: One sample as a tuple in `COLUMNS` order (tuples are the cheapest thing to
 #: build in the request hook; they are transposed into columns per flush).
-Row = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str]
+Row = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str, str, str]
+#: A row of the first release (no `cache`, `tier`); `rows_to_batch` still takes it.
+LegacyRow = tuple[float, float, str, str, int, bool, str, float, float, int, str, str, str]
 
 
-def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
-    """Transpose row tuples into one Arrow record batch of `SCHEMA`."""
+def rows_to_batch(rows: Sequence[Row | LegacyRow]) -> pa.RecordBatch:
+    """Transpose row tuples into one Arrow record batch of `SCHEMA` (legacy rows get "" cache/tier)."""
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=SCHEMA)
-    columns = list(zip(*rows, strict=True))
-    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)]
+    try:
+        columns = list(zip(*rows, strict=True))
+    except ValueError:  # legacy and current rows mixed: pad the legacy ones
+        pad = ("",) * len(ADDED_COLUMNS)
+        columns = list(zip(*(r if len(r) == len(SCHEMA) else (*r, *pad) for r in rows), strict=True))
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=False)]
+    arrays += [pa.array([""] * len(rows), pa.string())] * (len(SCHEMA) - len(arrays))
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def _upgrade(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of `SCHEMA`; a batch of the first release's schema gets "" `cache`/`tier` columns."""
+    if batch.schema.equals(SCHEMA):
+        return batch
+    if not batch.schema.equals(_LEGACY_SCHEMA):
+        raise LoadError(f"samples have columns {batch.schema.names}, expected {list(COLUMNS)}")
+    blank = pa.array([""] * batch.num_rows, pa.string())
+    return pa.RecordBatch.from_arrays([*batch.columns, *([blank] * len(ADDED_COLUMNS))], schema=SCHEMA)
 
 
 def encode_batch(batch: pa.RecordBatch) -> bytes:
@@ -86,31 +114,103 @@ def decode_batch(data: bytes) -> pa.Table:
         table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
         raise LoadError(f"samples batch is not a valid Arrow stream: {exc}") from exc
-    if table.schema != SCHEMA:
+    if table.schema.equals(SCHEMA):
+        return table
+    if not table.schema.equals(_LEGACY_SCHEMA):  # an older worker: same rows, no cache/tier
         raise LoadError("samples batch has a different schema than harness.samples.SCHEMA")
-    return table
+    return pa.Table.from_batches([_upgrade(b) for b in table.to_batches()], schema=SCHEMA)
+
+
+_WIDTH = len(SCHEMA)
+_PAD = ("",) * len(ADDED_COLUMNS)
+
+
+class PendingRows:
+    """Samples waiting for the next flush, flattened into one list of values.
+
+    Appending a sample keeps no GC-tracked object alive. A list of row tuples
+    did: every tuple stayed until the flush, so Python's cyclic GC ran every
+    700 requests (gen0) and every 7,000 (gen1) over them; measured in a Locust
+    process at full speed that was most of the plugin's cost per request
+    (bench/bench_capture.py). Here the row tuple is freed as soon as its
+    values are copied, and a flush slices the list into columns (C speed).
+    """
+
+    __slots__ = ("_flat",)
+
+    def __init__(self) -> None:
+        self._flat: list[object] = []
+
+    @property
+    def sink(self) -> Callable[[Row], None]:
+        """The cheapest way to queue a full-width row: a bound `list.extend`."""
+        return self._flat.extend
+
+    def add(self, row: Row | LegacyRow) -> None:
+        """Queue one row (a first-release row gets "" cache and tier)."""
+        self._flat.extend(row if len(row) == _WIDTH else (*row, *_PAD))
+
+    def __len__(self) -> int:
+        return len(self._flat) // _WIDTH
+
+    def clear(self) -> None:
+        self._flat.clear()
+
+    def take(self) -> pa.RecordBatch:
+        """The queued rows as one batch of `SCHEMA`; the queue is empty afterwards (the same list stays)."""
+        flat = self._flat.copy()
+        self._flat.clear()
+        if not flat:
+            return pa.RecordBatch.from_pylist([], schema=SCHEMA)
+        arrays = [_column(flat[i::_WIDTH], f) for i, f in enumerate(SCHEMA)]
+        return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
+def _column(values: list[object], f: pa.Field) -> pa.Array:
+    """One column; values of another type (a locustfile's own revision, an int status given as a
+    string) are coerced rather than losing the whole batch."""
+    try:
+        array = pa.array(values, type=f.type)
+        return array.fill_null("") if array.null_count and pa.types.is_string(f.type) else array
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        if pa.types.is_string(f.type):
+            return pa.array(["" if v is None else str(v) for v in values], type=f.type)
+        if pa.types.is_boolean(f.type):
+            return pa.array([bool(v) for v in values], type=f.type)
+        if pa.types.is_integer(f.type):
+            return pa.array([_number(v, int) for v in values], type=f.type)
+        return pa.array([_number(v, float) for v in values], type=f.type)
+
+
+def _number(value: object, kind: type[int] | type[float]) -> int | float | None:
+    try:
+        return kind(value)  # type: ignore[arg-type,call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 class SampleWriter:
     """Stream sample rows to an Arrow IPC file, one batch per flush.
 
-    `add` only appends a tuple; when `flush_interval` seconds have passed since
+    `add` only queues a row; when `flush_interval` seconds have passed since
     the last flush it writes the pending rows as a record batch and flushes
     the OS buffer, so a crash loses at most that interval. `close()` writes
     the rest and the end-of-stream marker (a reader does not need it).
 
     Example:
         with SampleWriter("samples.arrow") as w:
-            w.add((t, t, "GET /", "GET", 200, True, "", 3.1, 3.1, 12, "baseline", "", "local"))
+            w.add((t, t, "GET /", "GET", 200, True, "", 3.1, 3.1, 12, "baseline", "", "local", "miss", "small"))
     """
 
     def __init__(self, path: str | os.PathLike[str], *, flush_interval: float = 1.0) -> None:
         self.path = Path(path)
         self.flush_interval = flush_interval
         self.rows_written = 0
-        self._pending: list[Row] = []
+        self._pending = PendingRows()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        # Arrow's own file (no Python file object between the IPC writer and the OS); its
+        # flush() hands each batch to the OS, so a crash of the process loses no written batch
+        self._file = pa.OSFile(str(self.path), "wb")
         self._writer = pa.ipc.new_stream(self._file, SCHEMA)
         self._file.flush()
         self._last_flush = time.monotonic()
@@ -121,11 +221,16 @@ class SampleWriter:
         """True once `close()` ran; nothing more can be written."""
         return self._closed
 
-    def add(self, row: Row) -> None:
+    def add(self, row: Row | LegacyRow) -> None:
         """Queue one row; writes a batch when the flush interval has passed."""
-        self._pending.append(row)
+        self._pending.add(row)
         if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
+
+    def appender(self) -> Callable[[Row], None]:
+        """The cheapest way to queue a full-width row, for a caller that calls `flush()` on its
+        own schedule (the Locust plugin's flusher); `add` also checks the clock."""
+        return self._pending.sink
 
     def add_table(self, table: pa.Table | pa.RecordBatch) -> None:
         """Write already-columnar samples (e.g. a batch received from a worker) now."""
@@ -139,21 +244,17 @@ class SampleWriter:
         self.rows_written += table.num_rows
         self._file.flush()
 
-    def take_pending(self) -> list[Row]:
-        """Hand over the queued rows without writing them (the worker→master transport)."""
-        rows, self._pending = self._pending, []
-        return rows
-
     def flush(self) -> int:
         """Write queued rows as one batch and flush to the OS; returns rows written."""
         self._last_flush = time.monotonic()
-        if self._closed or not self._pending:
+        if self._closed or not len(self._pending):
             return 0
-        rows = self.take_pending()
-        self._writer.write_batch(rows_to_batch(rows))
+        batch = self._pending.take()
+        rows = int(batch.num_rows)
+        self._writer.write_batch(batch)
         self._file.flush()
-        self.rows_written += len(rows)
-        return len(rows)
+        self.rows_written += rows
+        return rows
 
     def close(self) -> None:
         """Write what is queued and the end-of-stream marker; idempotent."""
@@ -176,57 +277,99 @@ def empty_samples() -> pd.DataFrame:
     return SCHEMA.empty_table().to_pandas()
 
 
-def _read_one(path: Path) -> list[pa.RecordBatch]:
-    """Every complete batch of one stream; a truncated tail (crash) is dropped."""
+def _stream(path: Path, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
+    """Every complete batch of one stream, one at a time, only `columns`; a truncated tail (crash) is dropped."""
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
         raise LoadError(f"{path}: samples file not found") from exc
     if not size:
-        return []
+        return
     # an OSFile, not a memory map: a frame must not depend on the file staying as it is
+    # (pandas keeps strings in Arrow memory: a view of a map of a file a new run truncates
+    # is a bus error)
     with pa.OSFile(str(path), "rb") as source:
         try:
             reader = pa.ipc.open_stream(source)
         except (pa.ArrowInvalid, OSError) as exc:
             if size < 1024:  # crashed while writing the schema itself
-                return []
+                return
             raise LoadError(f"{path}: not a samples file (Arrow IPC stream): {exc}") from exc
-        return _batches(path, reader)
+        if not (reader.schema.equals(SCHEMA) or reader.schema.equals(_LEGACY_SCHEMA)):
+            raise LoadError(f"{path}: samples file has columns {reader.schema.names}, expected {list(COLUMNS)}")
+        while True:
+            try:
+                batch = _upgrade(reader.read_next_batch())
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, OSError):
+                return  # truncated by a crash: keep every complete batch before it
+            yield batch if columns is None else _copy_columns(batch, columns)
 
 
-def _batches(path: Path, reader: pa.ipc.RecordBatchStreamReader) -> list[pa.RecordBatch]:
-    batches: list[pa.RecordBatch] = []
-    if reader.schema != SCHEMA:
-        raise LoadError(f"{path}: samples file has columns {reader.schema.names}, expected {list(COLUMNS)}")
-    while True:
-        try:
-            batches.append(reader.read_next_batch())
-        except StopIteration:
-            break
-        except (pa.ArrowInvalid, OSError):
-            break  # truncated by a crash: keep every complete batch before it
-    return batches
+def _copy_columns(batch: pa.RecordBatch, columns: Sequence[str]) -> pa.RecordBatch:
+    """Only `columns`, in buffers of their own: a selected column is a slice of the batch's
+    one body buffer and would keep every other column's bytes alive (10 M samples: 1.9 GiB
+    peak for 6 of 15 columns, 0.8 GiB with the copy)."""
+    selected = batch.select(columns)
+    copies = [pa.concat_arrays([c, c.slice(0, 0)]) for c in selected.columns]  # concat allocates anew
+    return pa.RecordBatch.from_arrays(copies, schema=selected.schema)
 
 
-def read_samples(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
-    """Read one or more samples files into one DataFrame with exactly `COLUMNS`.
+def _columns(columns: Iterable[str] | None) -> list[str] | None:
+    """`columns` in file order, checked against the contract (None: all)."""
+    if columns is None:
+        return None
+    wanted = set(columns)
+    unknown = wanted - set(COLUMNS)
+    if unknown:
+        raise LoadError(f"no such samples column: {', '.join(sorted(unknown))} (columns: {', '.join(COLUMNS)})")
+    return [c for c in COLUMNS if c in wanted]
+
+
+def _paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def iter_batches(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], columns: Iterable[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream the samples as Arrow record batches (one flush each), only `columns`.
+
+    For analysis that folds batch by batch (counts, sums, per-group arrays):
+    at most one batch of the unwanted columns is in memory at a time.
+    """
+    selected = _columns(columns)
+    for path in _paths(paths):
+        yield from _stream(path, selected)
+
+
+def read_table(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], columns: Iterable[str] | None = None
+) -> pa.Table:
+    """The samples as one Arrow table with only `columns` (all by default), in file order."""
+    selected = _columns(columns)
+    schema = SCHEMA if selected is None else pa.schema([SCHEMA.field(c) for c in selected])
+    return pa.Table.from_batches(list(iter_batches(paths, selected)), schema=schema)
+
+
+def read_samples(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Read one or more samples files into one DataFrame with exactly `COLUMNS` (or only `columns`).
 
     Files cut short by a crash are read up to their last complete batch.
-    Raises `LoadError` naming the file when one is missing or not a samples file.
+    Raises `LoadError` naming the file when one is missing or not a samples file,
+    or naming a column that is not in the contract. Ask only for the columns a
+    check reads: on 10 M samples the string columns are most of the memory.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    batches: list[pa.RecordBatch] = []
-    for path in paths:
-        batches.extend(_read_one(Path(path)))
-    if not batches:
-        return empty_samples()
-    table = pa.Table.from_batches(batches, schema=SCHEMA)
-    del batches  # let to_pandas free each Arrow column once converted (peak memory)
-    frame: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
-    del table
+    table = read_table(paths, columns)
+    if not table.num_rows:
+        frame = table.schema.empty_table().to_pandas()
+        return frame
+    result: pd.DataFrame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table  # to_pandas freed each Arrow column once converted (peak memory)
     pa.default_memory_pool().release_unused()
-    return frame
-
-
+    return result

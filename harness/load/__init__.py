@@ -1,6 +1,6 @@
 """Running load: Locust as subprocesses, and the end-of-run SLO verdict.
 
-    run = run_locust(LocustConfig(locustfile=Path("scenarios/platform.py"),
+    run = run_locust(LocustConfig(locustfile=Path("scenarios/xynergy_platform.py"),
                                   host=platform.edge_url, out_dir=Path("reports/r1/stage-10"),
                                   users=20, run_time_s=60, rps=200, api_key=platform.api_key))
     run.exit_code, run.samples(), run.verdict()

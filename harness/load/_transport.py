@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness._verdicts import Check, Verdict
-from harness.samples import Row, SampleWriter, decode_batch, encode_batch, rows_to_batch
+from harness.samples import PendingRows, Row, SampleWriter, decode_batch, encode_batch
 
 __all__ = ["WorkerBatcher", "MasterCollector"]
 
@@ -25,29 +25,36 @@ class WorkerBatcher:
 
     def __init__(self, worker_id: str = "worker") -> None:
         self.worker_id = worker_id
-        self.rows: list[Row] = []
+        self.pending = PendingRows()  # the plugin appends to `pending.sink`
         self.seq = 0
         self.shipped = 0
         self.final_sent = False
 
     def restart(self, worker_id: str) -> None:
-        """A new test on the same worker: new id, counting goes on (sequence numbers stay unique)."""
+        """A new test run on the same worker: its own total (the master judges each run on its own);
+        sequence numbers go on, so they stay unique; rows left from the last run are dropped."""
         self.worker_id = worker_id
+        self.pending.clear()
+        self.shipped = 0
         self.final_sent = False
+
+    def add(self, row: Row) -> None:
+        """Queue one row (the plugin appends to `pending.sink` directly)."""
+        self.pending.add(row)
 
     def next_message(self, *, final: bool = False) -> dict[str, Any] | None:
         """The next message to send, or None when there is nothing to say."""
         if self.final_sent and not final:
             return None
-        rows, self.rows = self.rows, []
+        rows = len(self.pending)
         if not rows and not final:
             return None
         if not rows and self.final_sent:  # asked again after the final batch: repeat the total
             return {"worker": self.worker_id, "seq": -1, "final": True, "total": self.shipped}
         self.seq += 1
-        self.shipped += len(rows)
+        self.shipped += rows
         self.final_sent = self.final_sent or final
-        payload = encode_batch(rows_to_batch(rows)) if rows else b""
+        payload = encode_batch(self.pending.take()) if rows else b""
         return {"worker": self.worker_id, "seq": self.seq, "rows": payload, "final": final, "total": self.shipped}
 
 

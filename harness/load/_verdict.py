@@ -24,7 +24,21 @@ from harness.samples import read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
 
-__all__ = ["RunVerdict", "resolve_slos", "judge_samples", "print_verdict", "write_verdict"]
+__all__ = [
+    "GENERATOR_PREFIX",
+    "RunVerdict",
+    "combine_runs",
+    "judge_samples",
+    "print_verdict",
+    "resolve_slos",
+    "write_verdict",
+]
+
+#: Checks about the load generator itself (`generator/health` from the SLO
+#: evaluation, `generator/locust-cpu` from Locust's own CPU warning). One that is
+#: INCONCLUSIVE means the generator could not keep its schedule: the run's
+#: timings are not evidence, so a breach becomes "inconclusive" (exit 2, not 1).
+GENERATOR_PREFIX = "generator/"
 
 _STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCONCLUSIVE: "bold yellow"}
 
@@ -39,10 +53,11 @@ class RunVerdict:
     samples_files: tuple[str, ...]
     slo_source: str
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
-        """0 pass, 1 breach, 2 inconclusive."""
+        """0 pass, 1 breach, 2 inconclusive (a saturated generator included)."""
         return self.verdict.exit_code
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +69,7 @@ class RunVerdict:
             "samples_files": list(self.samples_files),
             "slo_source": self.slo_source,
             "checks": [c.to_dict() for c in self.checks],
+            "warnings": list(self.warnings),
             **self.extra,
         }
 
@@ -86,14 +102,39 @@ def judge_samples(
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
     frame = read_samples(paths)
     checks = tuple(evaluate(slos, frame, min_samples=min_samples)) + tuple(extra_checks)
+    verdict, warnings = _with_generator_health(checks)
     return RunVerdict(
-        verdict=combine_verdicts(c.verdict for c in checks),
+        verdict=verdict,
         checks=checks,
         samples=len(frame),
         samples_files=tuple(map(str, paths)),
         slo_source=slo_source,
         extra={"judged_at": time.time()},
+        warnings=warnings,
     )
+
+
+def _with_generator_health(checks: Sequence[Check]) -> tuple[Verdict, tuple[str, ...]]:
+    """The overall verdict, and one warning per generator check that was INCONCLUSIVE.
+
+    A saturated generator turns a FAIL into INCONCLUSIVE: the breach may be the
+    generator's own lateness, not the service's (issue 13 item 5).
+    """
+    verdict = combine_verdicts(c.verdict for c in checks)
+    starved = [c for c in checks if c.name.startswith(GENERATOR_PREFIX) and c.verdict is Verdict.INCONCLUSIVE]
+    warnings = tuple(f"load generator saturated: {c.detail or c.name}" for c in starved)
+    if starved and verdict is Verdict.FAIL:
+        verdict = Verdict.INCONCLUSIVE
+    return verdict, warnings
+
+
+def combine_runs(results: Iterable[RunVerdict]) -> int:
+    """The process exit code over every test run of one Locust process (web UI: several).
+
+    A breach in any run is 1; else anything not passing is 2; no run at all is 2.
+    """
+    verdicts = [r.verdict for r in results]
+    return combine_verdicts(verdicts).exit_code
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -116,6 +157,8 @@ def print_verdict(result: RunVerdict, console: Console | None = None) -> None:
             str(c.samples), f"[{_STYLE[c.verdict]}]{c.verdict.value.upper()}[/]", c.detail,
         )  # fmt: skip
     console.print(table)
+    for warning in result.warnings:
+        console.print(warning, style="bold yellow", markup=False, soft_wrap=True)
     console.print(f"verdict: [{_STYLE[result.verdict]}]{result.verdict.value.upper()}[/] (exit code {result.exit_code})")
 
 

@@ -15,6 +15,8 @@ from harness.topology import Platform, load_topology
 
 #: delay in seconds for the n-th request (0-based)
 DelayFn = Callable[[int], float]
+#: extra response headers for the n-th request
+HeadersFn = Callable[[int], dict[str, str]]
 
 
 @dataclass
@@ -22,16 +24,18 @@ class TimedServer:
     """Serves any GET with `delay(n)` seconds of latency; records when each request arrived."""
 
     delay: DelayFn = lambda n: 0.0
+    headers: HeadersFn = lambda n: {}
     revision: str = "baseline"
     arrivals: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def next_delay(self) -> float:
+    def next_request(self) -> tuple[float, dict[str, str]]:
+        """This request's delay and extra headers."""
         with self.lock:
             n = len(self.arrivals)
             self.arrivals.append(time.time())
-        return self.delay(n)
+        return self.delay(n), self.headers(n)
 
     @property
     def count(self) -> int:
@@ -45,11 +49,13 @@ def _handler(server: TimedServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            time.sleep(server.next_delay())
+            delay, extra = server.next_request()
+            time.sleep(delay)
             body = b'{"ok": true}'
+            more = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
             head = (
                 f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-                f"x-xynergy-revision: {server.revision}\r\n\r\n"
+                f"x-xynergy-revision: {server.revision}\r\n{more}\r\n"
             ).encode()
             self.wfile.write(head + body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import math
 import os
 import signal
@@ -153,3 +154,27 @@ def test_two_workers_deliver_every_sample_to_the_master_exactly_once(
     assert "SLO verdict" in run.log_file.read_text()  # the master judges...
     for log in sorted(tmp_path.glob("locust-worker-*.log")):
         assert "SLO verdict" not in log.read_text()  # ...workers never do
+
+
+@pytest.mark.slow
+def test_every_sample_records_the_cache_and_tier_headers_of_its_own_response(
+    timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
+) -> None:
+    cache_of = ("hit", "miss", "dedup", None)  # None: the header is absent
+    tier_of = ("small", "large", None)
+    timed_server.headers = lambda n: {
+        **({"x-xynergy-cache": cache_of[n % 4]} if cache_of[n % 4] else {}),
+        **({"X-Xynergy-Tier": tier_of[n % 3]} if tier_of[n % 3] else {}),
+    }
+    run = run_locust(LocustConfig(locustfile=paced_locustfile, host=timed_server.url, out_dir=tmp_path, users=2,
+                                  run_time_s=2, rps=40, slo_dir=SLOS, min_samples=1))
+    frame = run.samples()
+    served = timed_server.count
+    assert served - 2 <= len(frame) <= served and len(frame) >= 20, run.log_file.read_text()  # ≤ 2 users in flight
+    assert tuple(frame.columns) == COLUMNS
+    # requests are numbered by arrival, samples by start: compare the (cache, tier) pairs as multisets;
+    # periods 4 and 3 make each pair name the request's number mod 12, so a header from another response shows
+    expected = Counter((cache_of[n % 4] or "", tier_of[n % 3] or "") for n in range(served))
+    recorded = Counter(zip(frame["cache"], frame["tier"], strict=True))
+    assert recorded <= expected and (expected - recorded).total() == served - len(frame)
+    assert {"hit", "miss", "dedup", ""} == set(frame["cache"]) and {"small", "large", ""} == set(frame["tier"])

@@ -22,7 +22,7 @@ def test_the_platform_scenario_runs_every_journey_and_fails_a_canary_that_grants
     cors_canary_platform: Platform, tmp_path: Path
 ) -> None:
     run = run_locust(LocustConfig(
-        locustfile=REPO / "scenarios" / "platform.py", host=cors_canary_platform.edge_url, out_dir=tmp_path,
+        locustfile=REPO / "scenarios" / "xynergy_platform.py", host=cors_canary_platform.edge_url, out_dir=tmp_path,
         users=10, run_time_s=8, rps=100, slo_dir=REPO / "slos", min_samples=5,
         api_key=cors_canary_platform.api_key,
     ))  # fmt: skip

@@ -19,12 +19,13 @@ def test_batches_from_two_workers_arrive_once_even_when_a_message_is_repeated(tm
     master.expect(["w1", "w2"])
     for name in ("w1", "w2"):
         worker = WorkerBatcher(name)
-        worker.rows += [row(i, name) for i in range(3)]
+        for i in range(3):
+            worker.add(row(i, name))
         first = worker.next_message()
         assert first is not None
         master.receive(first)
         master.receive(first)  # delivered twice: written once
-        worker.rows.append(row(9, name))
+        worker.add(row(9, name))
         final = worker.next_message(final=True)
         assert final is not None and final["total"] == 4
         master.receive(final)
@@ -43,7 +44,7 @@ def test_a_lost_batch_or_a_missing_final_count_makes_the_run_inconclusive(tmp_pa
     master = MasterCollector(SampleWriter(tmp_path / "s.arrow"))
     master.expect(["w1", "w2"])
     worker = WorkerBatcher("w1")
-    worker.rows.append(row(1, "w1"))
+    worker.add(row(1, "w1"))
     worker.next_message()  # this batch never reaches the master
     final = worker.next_message(final=True)
     assert final is not None
@@ -58,7 +59,7 @@ def test_a_batch_arriving_after_the_file_closed_counts_as_lost(tmp_path: Path) -
     writer = SampleWriter(tmp_path / "s.arrow")
     master = MasterCollector(writer)
     worker = WorkerBatcher("w1")
-    worker.rows.append(row(1, "w1"))
+    worker.add(row(1, "w1"))
     message = worker.next_message(final=True)
     writer.close()
     assert message is not None

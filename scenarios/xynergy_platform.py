@@ -1,6 +1,6 @@
 """The Xynergy platform's traffic mix, against the edge (open model, exact samples, SLO gate).
 
-    XYNERGY_API_KEY=... locust -f scenarios/platform.py --headless -u 50 -r 50 -t 60s \
+    XYNERGY_API_KEY=... locust -f scenarios/xynergy_platform.py --headless -u 50 -r 50 -t 60s \
         --host http://127.0.0.1:PORT --rps 200
 
 Journeys, weighted: AI routing (tenants, a prompt pool whose reuse gives a
@@ -14,10 +14,6 @@ Every sample carries the revision that served it (`x-xynergy-revision`).
 
 from __future__ import annotations
 
-# harness.locust first: it undoes the clash of this file's name with the
-# standard library's `platform` before anything else imports that.
-from harness.locust import PacedUser, SecurityFailure  # isort: skip
-
 import os
 import random
 import sys
@@ -26,6 +22,8 @@ from typing import Any
 
 import websocket
 from locust import FastHttpUser, events, task
+
+from harness.locust import PacedUser, SecurityFailure
 
 API_KEY_ENV = "XYNERGY_API_KEY"
 TENANTS = ("acme", "globex", "initech", "umbrella", "hooli")
@@ -63,12 +61,14 @@ PROMPT_WEIGHTS = [1.0 / (rank + 1) for rank in range(len(PROMPTS))]
 UNIQUE_SHARE = 0.25  # never-seen prompts: guaranteed cache misses
 
 
-@events.init.add_listener
 def _require_key(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is not None and not getattr(opts, "worker", False) and not os.environ.get(API_KEY_ENV):
-        print(f"harness: error: scenarios/platform.py: env {API_KEY_ENV} is not set (the edge's API key)", file=sys.stderr)
+        print(f"harness: error: scenarios/xynergy_platform.py: env {API_KEY_ENV} is not set (the edge's API key)", file=sys.stderr)
         raise SystemExit(2)
+
+
+events.init.add_listener(_require_key)  # type: ignore[no-untyped-call]
 
 
 class PlatformUser(PacedUser, FastHttpUser):
@@ -158,7 +158,7 @@ class PlatformUser(PacedUser, FastHttpUser):
 
     def _ws_session(self) -> None:
         """Connect, wait for the first status event, close cleanly; one sample per session."""
-        url = self.host.replace("http://", "ws://", 1).rstrip("/") + "/v1/runtime/ws?interval=0.05"
+        url = (self.host or "").replace("http://", "ws://", 1).rstrip("/") + "/v1/runtime/ws?interval=0.05"
         start = time.time()
         revision, exc, length = "", None, 0
         ws = None
@@ -174,7 +174,7 @@ class PlatformUser(PacedUser, FastHttpUser):
                 ws.close(timeout=2)
             except Exception as error:
                 exc = exc or error
-        self.environment.events.request.fire(
+        self.environment.events.request.fire(  # type: ignore[no-untyped-call]
             request_type="WS", name="WS /v1/runtime/ws first event", response_time=elapsed_ms,
             response_length=length, response=None, exception=exc, start_time=start,
             context={**self.context(), "revision": revision}, url=url,
