@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_LOCUSTFILE", "LoadSettings", "integrity_check"]
 
-DEFAULT_LOCUSTFILE = Path("scenarios/platform.py")
+DEFAULT_LOCUSTFILE = Path("scenarios/xynergy_platform.py")
 """The scenario every run uses unless `--locustfile` says otherwise (the one place naming it)."""
 
 

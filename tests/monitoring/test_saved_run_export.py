@@ -22,7 +22,7 @@ def test_a_saved_rollout_is_exported_stage_by_stage_at_each_stage_end(tmp_path, 
         StageResult(name="stage-50", weight=50, started_at=T0 + 70, ended_at=T0 + 140, checks=[_latency(130.0, Verdict.FAIL)]),
     ]
     run = RunResult(name="rollout", run_id="20261129-233012-rollout-1a2b", started_at=T0, ended_at=T0 + 150,
-                    stages=stages, config={"locustfile": "scenarios/platform.py"})
+                    stages=stages, config={"locustfile": "scenarios/xynergy_platform.py"})
     run.judge()
     save_run(run, tmp_path / run.run_id)
     result = export_saved_run(make_exporter(), tmp_path / run.run_id / "summary.json")

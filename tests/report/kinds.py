@@ -17,7 +17,7 @@ from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 
 T0 = 1_800_000_000.0
 CONFIG = {"stages": "10,50,100", "stage_duration_s": 20.0, "warmup_s": 5.0, "rps": 100.0, "users": 10,
-          "locustfile": "scenarios/platform.py", "slo_dir": "slos", "out": "reports"}
+          "locustfile": "scenarios/xynergy_platform.py", "slo_dir": "slos", "out": "reports"}
 
 
 def _wave(n: int, base: float, amp: float, k: float = 0.4) -> list[float | None]:
