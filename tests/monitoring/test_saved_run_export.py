@@ -31,7 +31,7 @@ def test_a_saved_rollout_is_exported_stage_by_stage_at_each_stage_end(tmp_path, 
     assert set(latency) == {"10", "50"}
     assert latency["50"].points[0].value.double_value == 130.0
     assert latency["50"].points[0].interval.end_time.timestamp() == pytest.approx(T0 + 140)
-    assert {s.metric.labels["scenario"] for s in fake.stored} == {"platform"}
+    assert {s.metric.labels["scenario"] for s in fake.stored} == {"xynergy_platform"}
     assert {s.metric.labels["run_id"] for s in fake.stored} == {run.run_id}
 
 
