@@ -10,6 +10,7 @@ the run's events; nothing here knows about rollouts or game days.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -21,7 +22,12 @@ from harness._verdicts import Check, Verdict
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.engine import Events
+    from harness.engine._events import SamplesFlushed, StageFinished, StageStarted
+
 __all__ = ["RunMetrics", "LATENCY_BUCKETS_S"]
+
+log = logging.getLogger(__name__)
 
 #: Seconds; dense around the 100 ms objective so its quantile is read precisely.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -33,7 +39,8 @@ class RunMetrics:
     def __init__(self, run_kind: str, run_id: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        Info("xynergy_harness_run", "The run being measured.", registry=r).info({"kind": run_kind, "run_id": run_id})
+        self.info = Info("xynergy_harness_run", "The run being measured.", registry=r)
+        self.info.info({"kind": run_kind, "run_id": run_id})
         self.requests = Counter("xynergy_harness_requests", "Requests sent by the load generator, by outcome.",
                                 ["revision", "outcome"], registry=r)
         self.latency = Histogram("xynergy_harness_request_latency_seconds",
@@ -93,6 +100,48 @@ class RunMetrics:
                 counts[0] += len(rows)
                 counts[1] += failed
                 self.error_ratio.labels(revision).set(counts[1] / counts[0])
+
+    def listen(self, events: Events, *, pushgateway: str | None = None) -> None:
+        """Follow a run through its events (new sample rows are read incrementally per stage)."""
+        from harness.engine._tail import SampleTail
+
+        tails: dict[str, tuple[SampleTail, list[int]]] = {}
+
+        def stage_started(e: StageStarted) -> None:
+            tails[e.name] = (SampleTail(e.samples), [0])
+            self.stage_started(e.weight or 0)
+
+        def flushed(e: SamplesFlushed) -> None:
+            tail, seen = tails.get(e.stage, (None, [0]))
+            if tail is None:
+                return
+            tail.read_new()
+            self.observe_samples(tail.frame.iloc[seen[0]:])
+            seen[0] = tail.rows
+
+        def stage_finished(e: StageFinished) -> None:
+            tails.pop(e.name, None)
+            self.stage_finished()
+            if pushgateway:
+                self._push_quietly(pushgateway)
+
+        events.run_started.add_listener(lambda e: self.info.info({"kind": e.kind, "run_id": e.run_id}))
+        events.stage_started.add_listener(stage_started)
+        events.samples_flushed.add_listener(flushed)
+        events.stage_finished.add_listener(stage_finished)
+        events.weight_set.add_listener(lambda e: self.weight_set(e.percent))
+        events.fault_injected.add_listener(lambda e: self.fault_changed(e.target, e.kind, active=True))
+        events.fault_removed.add_listener(lambda e: self.fault_changed(e.target, e.kind, active=False))
+        events.check_judged.add_listener(lambda e: self.checks_judged([e.check]))
+        if pushgateway:
+            events.run_finished.add_listener(lambda e: self._push_quietly(pushgateway))
+
+    def _push_quietly(self, gateway: str) -> None:
+        """A Pushgateway that is down costs a log line, never the run."""
+        try:
+            self.push(gateway)
+        except OSError as exc:
+            log.warning("push to %s failed: %s", gateway, exc)
 
     # -- out -------------------------------------------------------------------
     def serve(self, port: int = 0, addr: str = "127.0.0.1") -> str:

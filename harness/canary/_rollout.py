@@ -29,6 +29,7 @@ from harness._verdicts import Check, Verdict
 from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
+from harness.routers.options import RouterOptions, make_router
 from harness.canary._live import follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.engine import Events, PlatformHandle, RunFinished
@@ -84,6 +85,12 @@ class RolloutConfig:
     """Locust worker processes (0: one process; N: a master and N local workers)."""
     monitoring_interval: float = 0.0
     """Live Cloud Monitoring export period while a stage runs (0: off)."""
+    baseline_ref: str | None = None
+    """Git ref the baseline's services run from (None with `canary_ref` set: the merge base)."""
+    canary_ref: str | None = None
+    """Git ref the canary's services run from (None with `baseline_ref` set: the working tree)."""
+    router: RouterOptions = field(default_factory=RouterOptions)
+    """Who shifts the canary's share (default: the embedded edge)."""
 
     @property
     def min_s(self) -> float:
@@ -126,6 +133,9 @@ class RolloutConfig:
         data = asdict(self)
         data["stages"] = ",".join(map(str, self.stages))
         data.pop("judge"), data.pop("cost"), data.pop("live")
+        router = data.pop("router")
+        if self.router.kind != "edge":
+            data["router"] = {k: v for k, v in router.items() if v is not None}
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
@@ -355,7 +365,25 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
         update_latest(run_dir)
         engine.events.run_finished.fire(RunFinished(run_id, run.verdict.value, run.exit_code, run.complete, run.reason))
 
-    with engine.session(platform_for(config.topology, config.attach, config.canary_defect), finish):
+    revisions = None
+    if config.baseline_ref is not None or config.canary_ref is not None:
+        from harness.revisions import build_revisions
+
+        builds = build_revisions(Path("."), baseline_ref=config.baseline_ref, canary_ref=config.canary_ref)
+        revisions = {b.label: b for b in builds}
+        run.config["revisions"] = {b.label: b.record() for b in builds}
+        for b in builds:
+            out.print(f"{b.label}: {b.ref} @ {b.commit[:12]}{' (dirty)' if b.dirty else ''} — "
+                      f"{'reused' if b.reused else 'built'} in {b.seconds:.1f} s")
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect,
+                                     revisions=revisions), finish):
+        route = engine.platform.canary
+        engine.router_override = make_router(config.router, service=route.service if route else "")
+        if engine.router_override is not None:
+            out.print(f"traffic router: {engine.router_override.describe()} (restored on every stop)")
+            split = engine.router_override.current()  # samples carry the router's revision names
+            config = replace(config, judge=replace(config.judge, baseline_revision=split.baseline,
+                                                   canary_revision=split.canary))
         run.cold_starts = [{"instance": c.instance, "seconds": c.ready_s} for c in engine.platform.cold_starts]
         out.print(f"rollout {run_id}: stages {config.as_dict()['stages']} at {config.rps:g} req/s, "
                   f"{config.min_s:g}-{config.max_s:g} s each (+{config.warmup_s:g} s warm-up)")

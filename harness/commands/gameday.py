@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from harness._duration import duration_arg
-from harness.engine._flags import add_run_arguments
+from harness.engine._flags import add_run_arguments, run_metrics
 
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
@@ -73,7 +73,8 @@ def _run(args: argparse.Namespace) -> int:
 
     exporter = exporter_from_args(args)
     try:
-        result = run_gameday(config, exporter=exporter)
+        with run_metrics(args, "gameday") as events:
+            result = run_gameday(config, exporter=exporter, events=events)
     finally:
         exporter.close()
     run_dir = config.out / result.run_id

@@ -6,7 +6,7 @@ import argparse
 
 from harness._duration import duration_arg
 from harness._exceptions import ConfigError
-from harness.engine._flags import add_run_arguments
+from harness.engine._flags import add_run_arguments, run_metrics
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
 __all__ = ["register"]
@@ -40,10 +40,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="unjudged time at the start of each stage (default: 10s)")
     p.add_argument("--rps", type=float, default=200.0, metavar="RATE", help="target arrival rate, requests/s (default: 200)")
     p.add_argument("--experiment", metavar="FILE", help="chaos experiment run inside every stage (default: none)")
+    p.add_argument("--baseline-ref", metavar="REF",
+                   help="run the baseline's services from this git ref, built in its own environment "
+                        "(default with --canary-ref: the merge base with the default branch)")
+    p.add_argument("--canary-ref", metavar="REF",
+                   help="run the canary's services from this git ref (default with --baseline-ref: the "
+                        "working tree, uncommitted changes included); builds are cached")
     p.add_argument("--prices", metavar="FILE", help="price table YAML (default: the packaged harness/data/prices.yaml)")
     p.add_argument("--max-cost-increase", type=float, default=10.0, metavar="PCT",
                    help="allowed cost increase per request, percent (default: 10)")
     add_monitoring_arguments(p)
+    from harness.routers.options import add_router_arguments
+
+    add_router_arguments(p)
     p.set_defaults(func=_run)
 
 
@@ -53,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from harness.canary._cost import CostConfig
     from harness.canary._rollout import RolloutConfig, run_rollout
+    from harness.routers.options import router_options_from_args
 
     if args.max_cost_increase < 0:
         raise ConfigError(f"{args.max_cost_increase} must be zero or positive", field="--max-cost-increase")
@@ -81,6 +91,9 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         min_samples=args.min_samples,
         monitoring_interval=monitoring_config_from_args(args).interval,
+        baseline_ref=args.baseline_ref,
+        canary_ref=args.canary_ref,
+        router=router_options_from_args(args),
     )
     config.validate()  # every flag checked before the exporter opens a channel
     from harness.monitoring import exporter_from_args
@@ -88,7 +101,8 @@ def _run(args: argparse.Namespace) -> int:
     console = Console()
     exporter = exporter_from_args(args)
     try:
-        run_dir, run = run_rollout(config, console=console, exporter=exporter)
+        with run_metrics(args, "rollout") as events:
+            run_dir, run = run_rollout(config, console=console, exporter=exporter, events=events)
     finally:
         exporter.close()
     style = {0: "bold green", 1: "bold red"}.get(run.exit_code, "bold yellow")

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from harness.chaos._timeline import FaultTimeline, JournalEntry
     from harness.load import LocustRun
     from harness.monitoring import MonitoringExporter
-    from harness.routers import TrafficSplit
+    from harness.routers import TrafficRouter, TrafficSplit
     from harness.slo import SLO
     from harness.topology import ColdStart, Event
 
@@ -107,6 +107,8 @@ class Engine:
         self._routed = False
         self._stops: StopState | None = None
         self._kept: tuple[list[Event], list[ColdStart]] | None = None
+        self.router_override: TrafficRouter | None = None
+        """A router of the run's own (Cloud Run, a command) instead of the platform's edge."""
         _journal_listeners(self)
 
     # ------------------------------------------------------------------ the session
@@ -158,7 +160,7 @@ class Engine:
             timeline.stop()
             timeline.rollback()
         if self._routed and self._platform is not None:
-            router = self._platform.router
+            router = self.router_override or self._platform.router
             try:
                 router.restore()
                 split = router.current()
@@ -183,7 +185,7 @@ class Engine:
     # ------------------------------------------------------------------ what a run does
     def set_weight(self, percent: int, *, reason: str) -> TrafficSplit:
         """Route `percent` % of the canary service's traffic to its canary; restored on the way out."""
-        router = self.platform.router
+        router = self.router_override or self.platform.router
         self._routed = True
         split = router.set_canary_percent(percent)
         self.events.weight_set.fire(WeightSet(split.service, split.canary_percent, router.describe(), reason))

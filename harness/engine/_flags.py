@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
 
+from harness._exceptions import ConfigError
+from harness.engine._events import Events
 from harness.engine._load import DEFAULT_LOCUSTFILE
 from harness.slo import DEFAULT_MIN_SAMPLES
 
-__all__ = ["add_run_arguments"]
+__all__ = ["add_run_arguments", "run_metrics"]
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,3 +33,30 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slo-dir", default="slos", metavar="DIR", help="SLO files (default: slos/)")
     p.add_argument("--out", default="reports", metavar="DIR", help="report directory (default: reports/)")
     p.add_argument("--no-live", action="store_true", help="no live progress display (default: shown)")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve the run's own Prometheus /metrics on 127.0.0.1:PORT while it runs "
+                        "(0: a free port; default: off)")
+    p.add_argument("--pushgateway", metavar="HOST:PORT",
+                   help="also push those metrics to a Prometheus Pushgateway at every stage end (default: off)")
+
+
+@contextlib.contextmanager
+def run_metrics(args: argparse.Namespace, kind: str) -> Iterator[Events]:
+    """The run's events, with the Prometheus metrics listening when `--metrics-port`/`--pushgateway` ask."""
+    events = Events()
+    port, gateway = getattr(args, "metrics_port", None), getattr(args, "pushgateway", None)
+    if port is None and gateway is None:
+        yield events
+        return
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"{port} is not a port", field="--metrics-port")
+    from harness.prometheus import RunMetrics
+
+    metrics = RunMetrics(kind, "")
+    metrics.listen(events, pushgateway=gateway)
+    if port is not None:
+        print(f"metrics: {metrics.serve(port)}", file=sys.stderr, flush=True)
+    try:
+        yield events
+    finally:
+        metrics.close()

@@ -11,11 +11,16 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness._exceptions import ConfigError
 from harness.engine._platform import PlatformHandle
 from harness.topology._process import Stopped
+
+if TYPE_CHECKING:
+    from harness.revisions import RevisionBuild
 
 __all__ = ["check_positive", "names_in_use", "platform_for", "stop_reason"]
 
@@ -44,14 +49,15 @@ def names_in_use(topology: str | Path | None, attach: str | Path | None) -> tupl
 
 
 def platform_for(topology: str | Path | None, attach: str | Path | None, canary_defect: str | None,
-                 run_dir: Path | None = None) -> contextlib.AbstractContextManager[PlatformHandle]:
+                 run_dir: Path | None = None, revisions: Mapping[str, RevisionBuild] | None = None,
+                 ) -> contextlib.AbstractContextManager[PlatformHandle]:
     """The platform a run drives: attached through its state file, or brought up from the topology."""
     from harness.topology import Platform, load_topology
 
     if attach is not None:
         return Platform.attach(attach)
     topo = load_topology(topology)  # bad input fails here, before anything starts
-    return Platform.up(topo, canary_defect, run_dir=run_dir)
+    return Platform.up(topo, canary_defect, run_dir=run_dir, revisions=revisions)
 
 
 def stop_reason(error: BaseException) -> str:

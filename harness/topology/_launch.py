@@ -11,13 +11,18 @@ import os
 import shutil
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from harness._exceptions import ConfigError, ProcessError
 from harness.topology._model import InstanceSpec, Topology, validate_defect
 from harness.topology._process import check_port_free, free_port
+
+
+if TYPE_CHECKING:
+    from harness.revisions import RevisionBuild
 
 __all__ = ["InstancePlan", "LinkPlan", "PlatformPlan", "incoming_links", "make_plan", "redis_ping", "find_redis_server"]
 
@@ -84,8 +89,14 @@ def make_plan(
     canary_defect: str | None = None,
     toxiproxy_url: str | None = None,
     redis_binary: str | None = "auto",
+    revisions: Mapping[str, RevisionBuild] | None = None,
 ) -> PlatformPlan:
-    """Choose ports (checking fixed ones are free) and build argv/env for every process."""
+    """Choose ports (checking fixed ones are free) and build argv/env for every process.
+
+    `revisions` maps a revision label (`baseline`, `canary`) to the build it
+    runs from (`harness.revisions`); without one a service runs from this
+    checkout's interpreter.
+    """
     if canary_defect is not None:
         if not any(s.canary for s in topology.services.values()):
             raise ConfigError("the topology declares no canary revision", source="--canary-defect")
@@ -135,7 +146,7 @@ def make_plan(
 
     for inst in topology.instances():
         if not inst.service.external:
-            _fill_service(instances[inst.name], inst, topology, links, api_key)
+            _fill_service(instances[inst.name], inst, topology, links, api_key, revisions)
 
     waves = [
         [i.name for i in topology.instances() if i.service.name in wave and not i.service.external]
@@ -195,12 +206,14 @@ def find_redis_server() -> str | None:
 
 
 def _fill_service(
-    plan: InstancePlan, inst: InstanceSpec, topology: Topology, links: dict[str, LinkPlan], api_key: str
+    plan: InstancePlan, inst: InstanceSpec, topology: Topology, links: dict[str, LinkPlan], api_key: str,
+    revisions: Mapping[str, RevisionBuild] | None = None,
 ) -> None:
-    """argv and env of `python -m xynergy KIND …` for one instance."""
+    """argv and env of `python -m xynergy KIND …` for one instance (from its revision's build, if any)."""
     svc = inst.service
-    argv = [sys.executable, "-m", "xynergy", str(svc.kind), "--host", HOST, "--port", str(plan.port),
-            "--revision", inst.revision]
+    build = (revisions or {}).get(inst.revision)
+    prefix = list(build.command) if build is not None else [sys.executable, "-m", "xynergy"]
+    argv = [*prefix, str(svc.kind), "--host", HOST, "--port", str(plan.port), "--revision", inst.revision]
     if svc.region:
         argv += ["--region", svc.region]
     for link in _outgoing(svc.name, links):
@@ -220,6 +233,8 @@ def _fill_service(
     if plan.defect:
         argv += ["--defect", plan.defect]
         env["XYNERGY_ALLOW_DEFECTS"] = "1"
+    if build is not None:
+        env = build.environ(env)
     plan.argv, plan.env = argv, env
 
 

@@ -20,7 +20,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from pathlib import Path
@@ -41,6 +41,7 @@ from harness.topology._records import CanaryRoute, Event, Instance
 from harness.topology._resources import MemoryGrowth, ResourceSampler, memory_growth
 
 if TYPE_CHECKING:
+    from harness.revisions import RevisionBuild
     from harness.toxiproxy import ToxiproxyClient
 
 __all__ = ["Platform"]
@@ -84,6 +85,7 @@ class Platform:
         sample_interval: float = 1.0,
         tie_children: bool = True,
         api_key: str | None = None,
+        revisions: Mapping[str, RevisionBuild] | None = None,
     ) -> Iterator[Platform]:
         """Start everything, yield the running platform, and always tear it down.
 
@@ -96,7 +98,7 @@ class Platform:
         topo = topology if isinstance(topology, Topology) else load_topology(topology)
         key = api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24)
         plan = make_plan(topo, api_key=key, canary_defect=canary_defect,
-                         toxiproxy_url=toxiproxy_url or os.environ.get("TOXIPROXY_URL") or None)
+                         toxiproxy_url=toxiproxy_url or os.environ.get("TOXIPROXY_URL") or None, revisions=revisions)
         rdir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="harness-up-"))
         platform = cls(plan, rdir, ready_timeout=ready_timeout, grace=grace,
                        sample_interval=sample_interval, tie_children=tie_children)
