@@ -450,6 +450,7 @@ class _Plugin:
             result = judge_samples(
                 writer.path, self.slos, slo_source=self.slo_source,
                 min_samples=int(getattr(opts, "min_samples", DEFAULT_MIN_SAMPLES)), extra_checks=extra,
+                target_rps=float(getattr(opts, "rps", 0) or 0) or None,
             )  # fmt: skip
         except HarnessError as exc:  # e.g. the web UI's --slo-dir names no SLO files
             print(f"harness: error: {exc}", file=sys.stderr, flush=True)

@@ -97,11 +97,18 @@ def judge_samples(
     slo_source: str = "",
     min_samples: int = DEFAULT_MIN_SAMPLES,
     extra_checks: Iterable[Check] = (),
+    target_rps: float | None = None,
 ) -> RunVerdict:
-    """Read samples, evaluate every SLO, combine into one verdict (no data → INCONCLUSIVE)."""
+    """Read samples, evaluate every SLO, combine into one verdict (no data → INCONCLUSIVE).
+
+    The load generator's own health (`generator/health`: pacer lateness,
+    achieved vs `target_rps`) is judged too: a starved generator makes an
+    absolute latency FAIL inconclusive, never the service's fault.
+    """
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
     frame = read_samples(paths)
-    checks = tuple(evaluate(slos, frame, min_samples=min_samples)) + tuple(extra_checks)
+    checks = tuple(evaluate(slos, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
+    checks += tuple(extra_checks)
     verdict, warnings = _with_generator_health(checks)
     return RunVerdict(
         verdict=verdict,

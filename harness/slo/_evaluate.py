@@ -332,7 +332,8 @@ def evaluate(
             return checks
         revisions = samples["revision"].astype(str).unique() if "revision" in samples else []
         scope = f"revision={revisions[0]}" if len(revisions) == 1 and revisions[0] != "all" else "all"
-        checks.append(health.to_check(scope))
+        downgraded = any("verdict_before_generator_check" in c.extra for c in checks)
+        checks.append(health.to_check(scope, downgraded=downgraded))
     return checks
 
 

@@ -35,7 +35,7 @@ from harness.samples import empty_samples
 __all__ = ["Query", "HarnessSpec", "parse_query", "parse_harness_spec", "apply_filter", "sli_type", "statistic_of", "counts_errors"]
 
 NUMERIC_COLUMNS = ("latency_ms", "co_latency_ms", "bytes", "status", "ts", "intended_ts")
-GROUP_COLUMNS = ("name", "method", "revision", "region", "worker", "status", "error_kind")
+GROUP_COLUMNS = ("name", "method", "revision", "region", "worker", "status", "error_kind", "cache", "tier")
 FILTER_COLUMNS = GROUP_COLUMNS
 SPEC_FIELDS = ("query", "measurement", "filter", "groupBy", "minSamples", "ifNoData", "unit")
 

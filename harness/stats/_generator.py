@@ -77,9 +77,25 @@ class GeneratorHealth:
         parts.extend(self.notes)
         return "; ".join(parts) if parts else "no figures"
 
-    def to_check(self, scope: str = "all") -> Check:
-        """The `generator/health` check: PASS, or INCONCLUSIVE naming the saturation."""
-        if self.saturated:
+    @property
+    def late_only(self) -> bool:
+        """Saturated only by pacer lateness: the planned load still arrived (rate and CPU fine)."""
+        return self.saturated and all(r.startswith("pacer lateness") for r in self.reasons)
+
+    def to_check(self, scope: str = "all", *, downgraded: bool = True) -> Check:
+        """The `generator/health` check: PASS, or INCONCLUSIVE naming the saturation.
+
+        A late pacer inflates measured latency, never deflates it: when the
+        planned rate still arrived and no latency verdict was downgraded
+        (`downgraded=False`), the stage's verdicts stand and the check PASSes
+        with the warning in its detail. A missed rate, a saturated host, or a
+        latency FAIL that the lateness may have caused make it INCONCLUSIVE.
+        """
+        if self.late_only and not downgraded:
+            verdict = Verdict.PASS
+            detail = ("pacer late, but the planned load arrived and no latency verdict rests on it "
+                      "(lateness only inflates measured latency): " + "; ".join(self.reasons))
+        elif self.saturated:
             verdict, detail = Verdict.INCONCLUSIVE, "load generator saturated: " + "; ".join(self.reasons)
         else:
             verdict, detail = Verdict.PASS, "load generator kept its schedule: " + self.summary()

@@ -70,3 +70,17 @@ def test_samples_without_intended_starts_are_not_judged_late():
     health = generator_health(frame)
     assert not health.saturated and health.lateness_p95_ms is None
     assert "not measurable" in health.summary()
+
+
+def test_a_late_pacer_that_still_delivered_the_load_does_not_hold_back_a_passing_stage():
+    # lateness inflates measured latency, never deflates it: a latency PASS under a late pacer
+    # stands, and the health check passes with the warning instead of blocking promotion
+    rng = np.random.default_rng(7)
+    late = _samples(rng, 2000, 10.0, lateness_ms=60.0)
+    [check, health] = evaluate(SLOS, late, health_check=True, target_rps=100.0)
+    assert check.verdict is Verdict.PASS
+    assert health.verdict is Verdict.PASS and health.detail.startswith("pacer late")
+    assert health.extra["saturated"] is True
+    # the same lateness beside a missed rate is saturation that blocks
+    [_, starved] = evaluate(SLOS, late, health_check=True, target_rps=300.0)
+    assert starved.verdict is Verdict.INCONCLUSIVE
