@@ -33,10 +33,12 @@ def _nearest_rank(values: list[float], q: float) -> float:
     return ordered[math.ceil(q / 100 * len(ordered)) - 1]
 
 
-def _run_with_slow_tenth(server: TimedServer, locustfile: Path, out: Path, slow_s: float) -> tuple[int, dict, list[float]]:
-    server.delay = lambda n: slow_s if n % 10 == 9 else 0.002  # 10 % slow: p95 is a slow one
-    run = run_locust(LocustConfig(locustfile=locustfile, host=server.url, out_dir=out, users=4,
-                                  run_time_s=3, rps=60, slo_dir=SLOS, min_samples=30))
+def _run_with_slow_tenth(server: TimedServer, locustfile: Path, out: Path, slow_s: float,
+                         every: int = 10, rps: int = 60) -> tuple[int, dict, list[float]]:
+    server.delay = lambda n: slow_s if n % every == every - 1 else 0.002  # 1 in `every` slow: p95 is a slow one
+    # users enough that slow requests never hold the pacer up (a late pacer voids a latency FAIL)
+    run = run_locust(LocustConfig(locustfile=locustfile, host=server.url, out_dir=out, users=12,
+                                  run_time_s=6, rps=rps, slo_dir=SLOS, min_samples=30))
     verdict = run.verdict()
     assert verdict is not None, run.log_file.read_text()
     return run.exit_code, verdict, run.samples()["latency_ms"].tolist()
@@ -46,15 +48,21 @@ def _run_with_slow_tenth(server: TimedServer, locustfile: Path, out: Path, slow_
 def test_a_service_whose_p95_is_just_above_100ms_fails_and_one_just_below_passes(
     timed_server: TimedServer, paced_locustfile: Path, tmp_path: Path
 ) -> None:
-    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "above", 0.101)
+    # a fifth slow: the p95's anytime-valid interval lies above 100 ms from a few hundred requests
+    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "above", 0.101, every=5)
     p95 = _check(verdict, "latency-p95")
     assert (code, p95["verdict"]) == (1, "fail")
     assert p95["value"] == _nearest_rank(latencies, 95)  # exact, from the rows, not Locust's buckets
     assert 101.0 <= p95["value"]
 
-    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "below", 0.085)
+    # bounding a p95 from above takes more requests (~400) than bounding it from below
+    code, verdict, latencies = _run_with_slow_tenth(timed_server, paced_locustfile, tmp_path / "below", 0.085, rps=120)
     p95 = _check(verdict, "latency-p95")
-    assert (code, p95["verdict"]) == (0, "pass"), p95
+    assert p95["verdict"] == "pass", p95
+    # no other check may fail; one still undecided (an error ratio needs ~800 requests to
+    # prove < 1 %) makes the run inconclusive (2), never a pass or a breach
+    others = {c["verdict"] for c in verdict["checks"] if c["name"] != "latency-p95"}
+    assert "fail" not in others and code == (0 if others <= {"pass"} else 2), verdict["checks"]
     assert p95["value"] == _nearest_rank(latencies, 95)
     assert 85.0 <= p95["value"] < 100.0
 
@@ -130,9 +138,11 @@ def test_a_users_own_locustfile_gets_the_default_gate_without_slo_files(timed_se
             "--min-samples", "10", "--stop-timeout", "5s"]  # let in-flight requests finish, so none goes uncounted
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     verdict = json.loads((out / "v.json").read_text())
-    assert done.returncode == 0, done.stderr[-2000:]
+    # a healthy server is never failed; a 3 s run may be too short to prove < 1 % errors (exit 2)
+    assert verdict["verdict"] != "fail", verdict["checks"]
+    assert done.returncode == {"pass": 0, "inconclusive": 2}[verdict["verdict"]], done.stderr[-2000:]
     assert verdict["slo_source"] == "built-in defaults"
-    assert {c["name"] for c in verdict["checks"]} == {"latency-p95", "error-ratio"}
+    assert {c["name"] for c in verdict["checks"]} == {"latency-p95", "error-ratio", "generator/health"}
     assert verdict["samples"] == timed_server.count
     assert "SLO verdict" in done.stdout
 
@@ -150,7 +160,8 @@ def test_two_workers_deliver_every_sample_to_the_master_exactly_once(
     assert len(frame) == timed_server.count > 100
     assert frame["worker"].nunique() == 2
     assert _check(verdict, "samples-complete")["verdict"] == "pass"
-    assert run.exit_code == 0 and run.worker_exit_codes == (0, 0)
+    assert verdict["verdict"] != "fail", verdict["checks"]  # 240 healthy requests: pass, or too few to prove it
+    assert run.exit_code == {"pass": 0, "inconclusive": 2}[verdict["verdict"]] and run.worker_exit_codes == (0, 0)
     assert "SLO verdict" in run.log_file.read_text()  # the master judges...
     for log in sorted(tmp_path.glob("locust-worker-*.log")):
         assert "SLO verdict" not in log.read_text()  # ...workers never do
