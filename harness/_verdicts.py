@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Verdict", "Check", "CheckKind", "Op", "Scope", "combine_verdicts"]
+__all__ = ["json_safe", "Verdict", "Check", "CheckKind", "Op", "Scope", "combine_verdicts"]
 
 
 class Verdict(str, enum.Enum):
@@ -34,6 +34,17 @@ class Verdict(str, enum.Enum):
     def exit_code(self) -> int:
         """0 pass, 1 fail, 2 inconclusive (the harness-wide exit codes)."""
         return {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 2}[self]
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every inf/NaN float as None: JSON has neither (an unbounded interval side, say)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def combine_verdicts(verdicts: Iterable[Verdict]) -> Verdict:

@@ -89,7 +89,7 @@ class FaultMeasurement:
     """Whether the run after the fault's removal had enough windows with the rule's minimum of
     requests to hold one sustained healthy run (None: never removed)."""
     generator: str = ""
-    """Why the load generator was saturated from the injection on ('' when it kept its schedule)."""
+    """Why the load generator was saturated before the fault ('' when it kept its schedule)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN becomes None)."""
@@ -236,7 +236,10 @@ def measure_fault(
         after_requests = int(((samples["ts"] >= fault.removed_at) & (samples["ts"] < run_end)).sum())
         after = window_stats(samples, fault.removed_at, run_end, rule.window)
         observable = bool((after["requests"] >= rule.min_requests).sum() >= rule.consecutive)
-    health = generator_health(samples, window=(fault.injected_at, run_end))
+    # judged before the fault: during it, requests that hang on the fault hold Locust's users and
+    # make the pacer late — that lateness is the platform's doing, not the generator's
+    before = float(samples["ts"].min()) if len(samples) else fault.injected_at
+    health = generator_health(samples, window=(before, fault.injected_at))
     returned = None
     if primary_region is not None and fault.removed_at is not None and "region" in samples.columns:
         after = samples.loc[samples["ts"] >= fault.removed_at, "region"].astype(str)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness._exceptions import SLOFileError
-from harness._verdicts import Check, Verdict, combine_verdicts
+from harness._verdicts import Check, Verdict, combine_verdicts, json_safe
 from harness.samples import read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
@@ -174,6 +174,6 @@ def write_verdict(result: RunVerdict, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp.replace(target)
     return target

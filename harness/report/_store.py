@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness._exceptions import ReportError
+from harness._verdicts import json_safe
 from harness.report._model import SCHEMA_VERSION, RunResult, StageResult
 
 __all__ = ["new_run_id", "save_run", "load_run", "load_summary", "resolve_run_dir", "update_latest", "latest_of", "write_json"]
@@ -29,7 +30,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, so a reader never sees half a file (the gate may be polling)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)
 
 

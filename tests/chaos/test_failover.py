@@ -65,13 +65,22 @@ def test_a_recovery_window_too_thin_to_hold_a_run_is_inconclusive_not_fail() -> 
     assert recovery.verdict is Verdict.INCONCLUSIVE and "not observable" in recovery.detail
 
 
-def test_a_starved_generator_turns_a_missed_failover_into_inconclusive() -> None:
+def test_a_generator_starved_before_the_fault_turns_a_missed_failover_into_inconclusive() -> None:
     samples = frame(60, bad=lambda t: 10 <= t < 50)
-    samples["ts"] = samples["ts"] + np.where(samples["ts"] >= T0 + 10, 0.5, 0.0)  # every request 500 ms late
+    samples["ts"] = samples["ts"] + 0.5  # every request 500 ms late, the steady state included
     measured = measure_fault(samples, fault(10, 50), RULE, run_end=T0 + 60)
     assert measured.generator.startswith("pacer lateness")
     checks = failover_checks([measured], FAILOVER_SLO)
     assert checks[0].verdict is Verdict.INCONCLUSIVE and checks[0].detail.startswith("load generator saturated")
+
+
+def test_lateness_that_starts_with_the_fault_is_the_platforms_doing_and_the_miss_stands() -> None:
+    # requests hanging on a fault hold Locust's users: the pacer falls behind only during it
+    samples = frame(60, bad=lambda t: 10 <= t < 50)
+    samples["ts"] = samples["ts"] + np.where(samples["ts"] >= T0 + 10, 0.5, 0.0)
+    measured = measure_fault(samples, fault(10, 50), RULE, run_end=T0 + 60)
+    assert measured.generator == ""
+    assert failover_checks([measured], FAILOVER_SLO)[0].verdict is Verdict.FAIL
 
 
 def test_slow_windows_are_not_healthy_even_without_errors() -> None:
