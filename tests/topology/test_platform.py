@@ -91,7 +91,7 @@ def test_rss_and_cpu_of_every_process_are_sampled(platform: Platform, contract_i
     time.sleep(0.6)
     frame = platform.resource_samples()
     assert contract_instances <= set(frame["instance"])
-    assert (frame["rss_bytes"] > 10 * 2**20).all()
+    assert (frame.loc[frame["instance"].isin(contract_instances), "rss_bytes"] > 10 * 2**20).all()  # (redis is ~5 MiB)
     assert frame.groupby("instance")["ts"].count().min() >= 2
     assert all(not g.over_budget for g in platform.memory_growth(warmup_s=0))
 
