@@ -234,8 +234,11 @@ class _Rollout:
         extras: list[StageExtras | None] = []
         hook = self._start_hook(weight, started, judged_from, deadline, extras)
 
+        host_cpu = HostCPU()  # started now; read over the stage so far at every judgement
+
         def inputs(samples: pd.DataFrame, usage: dict[str, Usage], ended: float, judged_to: float) -> StageInputs:
             return StageInputs(
+                host_cpu_percent=host_cpu.percent(),
                 weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples,
                 usage={r: usage[r] - before[r] for r in usage if r in before}, resources=_resources(platform),
                 cold_starts=[c.as_dict() for c in platform.cold_starts], canary_instance=self.canary,
@@ -323,6 +326,23 @@ def _resources(platform: PlatformHandle) -> pd.DataFrame | None:
         return platform.resource_samples()
     except HarnessError:
         return None
+
+
+class HostCPU:
+    """The host's CPU busy share since construction, from `/proc/stat` (psutil): 100 % is every core busy."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._start = psutil.cpu_times()
+
+    def percent(self) -> float | None:
+        import psutil
+
+        now = psutil.cpu_times()
+        total = sum(now) - sum(self._start)
+        idle = (now.idle + getattr(now, "iowait", 0.0)) - (self._start.idle + getattr(self._start, "iowait", 0.0))
+        return None if total <= 0 else max(0.0, min(100.0, 100.0 * (1.0 - idle / total)))
 
 
 def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None, console: Console | None = None,

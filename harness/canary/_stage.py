@@ -71,6 +71,9 @@ class StageInputs:
     judged_to: float | None = None
     """End of the judged window (None: everything after `judged_from`). Requests
     started after it — while Locust shuts down — are charted but not judged."""
+    host_cpu_percent: float | None = None
+    """The host's CPU busy share over the judged window (None: not measured): tells a
+    starved load generator from one whose users were held by slow responses."""
 
 
 def judged_window(samples: pd.DataFrame, start: float, end: float | None) -> pd.DataFrame:
@@ -104,14 +107,15 @@ def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, 
     remote = [s for s in slos if s.indicator.source.type == "cloud-monitoring"]
     checks: list[Check] = []
     canary = judged[judged["revision"] == canary_rev]
-    mine = evaluate(own, canary, min_samples=min_samples)
+    cpu = None if inputs.host_cpu_percent is None else [inputs.host_cpu_percent]
+    mine = evaluate(own, canary, min_samples=min_samples, cpu_percent=cpu)
     if canary.empty:  # no canary sample at all: say whose samples are missing, not "all"
         mine = [_rescope(c, f"revision={canary_rev}") for c in mine]
     checks.extend(mine)
     if inputs.weight < 100:
         # the whole stage's traffic is where the load generator's own health is judged
         whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples, health_check=True,
-                         target_rps=target_rps)
+                         target_rps=target_rps, cpu_percent=cpu)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
     if remote:
         from harness.monitoring import monitoring_window

@@ -42,7 +42,8 @@ def test_a_game_day_with_two_workers_exports_its_checks_and_notes_the_outcome(
     code = proc.returncode
     summary = json.loads((out / "latest" / "summary.json").read_text())
     assert summary["kind"] == "gameday" and summary["complete"], summary.get("incomplete_reason")
-    assert code == summary["exit_code"] == 0, summary["reason"]
+    # a healthy platform is never failed; a thin window may stay undecided (2)
+    assert code == summary["exit_code"] and summary["verdict"] != "fail", summary["reason"]
     series = [ts for call in fake_monitoring.calls_to("CreateTimeSeries")[before:] for ts in call.time_series]
     assert series and {ts.metric.labels["run_id"] for ts in series} == {summary["run_id"]}
     assert {ts.metric.labels["run_kind"] for ts in series} == {"gameday"}
