@@ -444,16 +444,17 @@ def judge_cost(
     if baseline_usage is not None and canary_usage is not None:
         extra["metrics_cross_check"] = {"baseline": baseline_usage.to_dict(), "canary": canary_usage.to_dict()}
     checks: list[Check] = []
-    if cfg.shared_cache:
-        alpha = cfg.alpha / 2
-        checks.append(_ratio_check("cost/per-request", actual_b, actual_c, upper, alpha, cfg,
-                                   "actual cost per request (shared cache: cache state comparable)", prices.currency, extra))
+    # The code's decision (the tier each routed request was given, priced whatever the cache
+    # did) is judged always. Actual cost is that decision times the cache's misses: with a shared
+    # cache the hit ratio is judged as a check of its own, never folded into a cost whose
+    # spread (a hit costs nothing, a miss a model call) would take hours of canary traffic to decide.
+    shared = bool(cfg.shared_cache)
+    alpha = cfg.alpha / 2 if shared else cfg.alpha
+    state = "" if shared else f"; hit ratio {hit_b / len(base):.0%} → {hit_c / len(canary):.0%} not judged: the caches are not shared"
+    what = f"cost per request at equal cache state (the code's tier choice{state})"
+    checks.append(_ratio_check("cost/per-request", decision_b, decision_c, upper, alpha, cfg, what, prices.currency, extra))
+    if shared:
         checks.append(_hit_ratio_check(hit_b, len(base), hit_c, len(canary), alpha, cfg))
-    else:
-        what = (f"cost per request at equal cache state (the code's tier choice; hit ratio {hit_b / len(base):.0%} → "
-                f"{hit_c / len(canary):.0%} not judged: the caches are not shared)")
-        checks.append(_ratio_check("cost/per-request", decision_b, decision_c, upper, cfg.alpha, cfg, what,
-                                   prices.currency, extra))
     return checks
 
 
