@@ -53,6 +53,19 @@ def decide(low: float, high: float, op: str, objective: float) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
+def _cost_not_shown_higher(c: Check) -> bool:
+    """A cost comparison whose interval still reaches 'no increase at all'.
+
+    Per-request prices are heavy-tailed (a cache hit costs nothing, a large
+    model call 60 times a small one), so a canary's few thousand requests
+    leave its estimate wandering tens of percent either side of the truth:
+    the estimate's side says nothing. What the stage can say is whether it
+    showed the canary costlier at all; when it did not, cost does not hold
+    the rollout back (a regression it could show, it FAILs long before).
+    """
+    return c.kind == "cost" and c.interval is not None and c.interval[0] <= 0.0
+
+
 def settle_at_max_duration(checks: Iterable[Check]) -> list[Check]:
     """The stage's last word when its maximum duration ran out with checks still undecided.
 
@@ -75,7 +88,7 @@ def settle_at_max_duration(checks: Iterable[Check]) -> list[Check]:
             and c.objective is not None
             and not c.extra.get("thin")
             and "verdict_before_generator_check" not in c.extra
-            and good_side(float(c.value), c.op, float(c.objective))
+            and (good_side(float(c.value), c.op, float(c.objective)) or _cost_not_shown_higher(c))
         )
         if settle:
             assert c.interval is not None

@@ -24,3 +24,14 @@ def test_an_undecided_check_leaning_to_fail_stays_inconclusive_and_nothing_becom
     assert leaning_fail.verdict is Verdict.INCONCLUSIVE
     settled = settle_at_max_duration([leaning_fail, thin])
     assert [c.verdict for c in settled] == [Verdict.INCONCLUSIVE, Verdict.INCONCLUSIVE]
+
+
+def test_a_noisy_cost_estimate_on_the_bad_side_settles_only_if_no_increase_was_shown() -> None:
+    from harness._verdicts import Check, Verdict
+    from harness.stats import settle_at_max_duration
+
+    noisy = Check("cost/per-request", Verdict.INCONCLUSIVE, 0.32, 0.10, "lte", kind="cost", interval=(-0.83, 1.52))
+    shown = Check("cost/per-request", Verdict.INCONCLUSIVE, 0.32, 0.10, "lte", kind="cost", interval=(0.04, 0.61))
+    [noisy_after, shown_after] = settle_at_max_duration([noisy, shown])
+    assert noisy_after.verdict is Verdict.PASS and noisy_after.extra["settled_at_max_duration"]
+    assert shown_after.verdict is Verdict.INCONCLUSIVE  # shown costlier, not shown beyond the limit: never promotes
