@@ -29,6 +29,7 @@ from harness._verdicts import Check, Verdict
 from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
+from harness.engine._host import HostCPU
 from harness.routers.options import RouterOptions, make_router
 from harness.canary._live import follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
@@ -326,23 +327,6 @@ def _resources(platform: PlatformHandle) -> pd.DataFrame | None:
         return platform.resource_samples()
     except HarnessError:
         return None
-
-
-class HostCPU:
-    """The host's CPU busy share since construction, from `/proc/stat` (psutil): 100 % is every core busy."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._start = psutil.cpu_times()
-
-    def percent(self) -> float | None:
-        import psutil
-
-        now = psutil.cpu_times()
-        total = sum(now) - sum(self._start)
-        idle = (now.idle + getattr(now, "iowait", 0.0)) - (self._start.idle + getattr(self._start, "iowait", 0.0))
-        return None if total <= 0 else max(0.0, min(100.0, 100.0 * (1.0 - idle / total)))
 
 
 def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = None, console: Console | None = None,
