@@ -103,24 +103,14 @@ class RunMetrics:
 
     def listen(self, events: Events, *, pushgateway: str | None = None) -> None:
         """Follow a run through its events (new sample rows are read incrementally per stage)."""
-        from harness.engine._tail import SampleTail
-
-        tails: dict[str, tuple[SampleTail, list[int]]] = {}
-
         def stage_started(e: StageStarted) -> None:
-            tails[e.name] = (SampleTail(e.samples), [0])
             self.stage_started(e.weight or 0)
 
         def flushed(e: SamplesFlushed) -> None:
-            tail, seen = tails.get(e.stage, (None, [0]))
-            if tail is None:
-                return
-            tail.read_new()
-            self.observe_samples(tail.frame.iloc[seen[0]:])
-            seen[0] = tail.rows
+            if e.new is not None:  # the engine already read them: no second pass over the file
+                self.observe_samples(e.new)
 
         def stage_finished(e: StageFinished) -> None:
-            tails.pop(e.name, None)
             self.stage_finished()
             if pushgateway:
                 self._push_quietly(pushgateway)

@@ -238,8 +238,10 @@ class Engine:
         next_look = [time.monotonic() + look_every_s]
 
         def poll() -> bool:
-            if tail.read_new():
-                self.events.samples_flushed.fire(SamplesFlushed(stage, cfg.samples_file, tail.rows))
+            new = tail.read_new()
+            if new:
+                self.events.samples_flushed.fire(
+                    SamplesFlushed(stage, cfg.samples_file, tail.rows, tail.frame.iloc[tail.rows - new:]))
             if look is None or time.monotonic() < next_look[0]:
                 return False
             next_look[0] = time.monotonic() + look_every_s

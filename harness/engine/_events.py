@@ -19,9 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from harness._verdicts import Check
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CheckJudged", "EventHook", "Events", "FaultInjected", "FaultRemoved", "PlatformAction", "RunFinished",
@@ -123,6 +126,8 @@ class SamplesFlushed:
     path: Path
     rows: int
     """Rows read so far from the stage's samples file."""
+    new: pd.DataFrame | None = None
+    """The rows read since the previous event (listeners need not re-read the file)."""
     ts: float = field(default_factory=time.time)
 
 
