@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import collections
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -41,7 +40,7 @@ import psutil
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench_platform import KEY, Proc, free_port, load, spawn, uptime  # noqa: E402
+from bench_platform import KEY, Proc, free_port, load, spawn, stop_all, uptime  # noqa: E402
 
 from harness._duration import parse_duration  # noqa: E402
 from harness.topology._launch import find_redis_server, redis_ping  # noqa: E402
@@ -255,15 +254,7 @@ def main() -> int:
         report(legit, hostile, peak, procs, args.rate, duration)
         print(f"\nload after: {uptime()}")
     finally:
-        for p in reversed(procs):
-            if p.popen.poll() is None:
-                p.popen.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.popen.kill()
-                p.popen.wait()
+        stop_all(procs)
         if redis is not None:
             redis.terminate()
             redis.wait(timeout=10)

@@ -213,6 +213,19 @@ def cpu_seconds(proc: Proc) -> float:
     return float(times.user + times.system)
 
 
+def stop_all(procs: list[Proc]) -> None:
+    """SIGTERM every service, last started first; SIGKILL what has not exited within 20 s."""
+    for p in reversed(procs):
+        if p.popen.poll() is None:
+            p.popen.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.popen.kill()
+            p.popen.wait()
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -268,15 +281,7 @@ def main() -> int:
             print(f"  load: {uptime()}")
         print(f"\nload after: {uptime()}")
     finally:
-        for p in reversed(procs):
-            if p.popen.poll() is None:
-                p.popen.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.popen.kill()
-                p.popen.wait()
+        stop_all(procs)
         if redis is not None:
             redis[0].terminate()
             redis[0].wait(timeout=10)
