@@ -16,7 +16,6 @@ from typing import Any
 
 from harness._config import Problems, load_yaml_documents, yaml_files
 from harness._exceptions import ConfigError
-from harness.slo import file_validators, load_slos
 
 __all__ = ["register", "validate_files"]
 
@@ -91,6 +90,8 @@ def validate_files(paths: list[Path], *, topology: Path | None = None) -> list[s
     Every file is checked; when any has problems, one `ConfigError` listing
     all of them (one line each) is raised after the last file.
     """
+    from harness.slo import file_validators, load_slos  # SLO parsing needs pandas: not for `--help`
+
     for module in _PLUGIN_MODULES:
         try:
             importlib.import_module(module)
@@ -153,6 +154,7 @@ def _validate_experiments(
     problems: Problems,
 ) -> list[str]:
     from harness.chaos._loader import load_experiment
+    from harness.slo import load_slos
 
     if not experiments:
         return []

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from harness._exceptions import ConfigError
 from harness.engine._events import Events
 from harness.engine._load import DEFAULT_LOCUSTFILE
-from harness.slo import DEFAULT_MIN_SAMPLES
+from harness.slo._defaults import DEFAULT_MIN_SAMPLES
 
 __all__ = ["add_run_arguments", "run_metrics"]
 

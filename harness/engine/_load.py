@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from harness._exceptions import ConfigError
 from harness._verdicts import Check, Verdict
-from harness.slo import DEFAULT_MIN_SAMPLES
+from harness.slo._defaults import DEFAULT_MIN_SAMPLES
 
 if TYPE_CHECKING:
     from harness.load import LocustRun

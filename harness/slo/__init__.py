@@ -26,19 +26,24 @@ check other files (e.g. chaos experiments) next to SLO files.
 
 from __future__ import annotations
 
-from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, compare, evaluate, judge_measurement
-from harness.slo._model import OPS, SLI, SLO, MetricSource, Objective, RatioMetric, load_slos, parse_slo_documents
-from harness.slo._query import HarnessSpec, Query, parse_query
-from harness.slo._registry import (
-    Fail,
-    FileValidator,
-    MetricSourcePlugin,
-    file_validators,
-    metric_source,
-    metric_source_types,
-    register_file_validator,
-    register_metric_source,
-)
+from typing import TYPE_CHECKING
+
+from harness._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, compare, evaluate, judge_measurement
+    from harness.slo._model import OPS, SLI, SLO, MetricSource, Objective, RatioMetric, load_slos, parse_slo_documents
+    from harness.slo._query import HarnessSpec, Query, parse_query
+    from harness.slo._registry import (
+        Fail,
+        FileValidator,
+        MetricSourcePlugin,
+        file_validators,
+        metric_source,
+        metric_source_types,
+        register_file_validator,
+        register_metric_source,
+    )
 
 __all__ = [
     "DEFAULT_MIN_SAMPLES",
@@ -66,3 +71,30 @@ __all__ = [
     "register_file_validator",
     "register_metric_source",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "DEFAULT_MIN_SAMPLES": "harness.slo._defaults",
+    "HarnessMetricSource": "harness.slo._evaluate",
+    "compare": "harness.slo._evaluate",
+    "evaluate": "harness.slo._evaluate",
+    "judge_measurement": "harness.slo._evaluate",
+    "OPS": "harness.slo._model",
+    "SLI": "harness.slo._model",
+    "SLO": "harness.slo._model",
+    "MetricSource": "harness.slo._model",
+    "Objective": "harness.slo._model",
+    "RatioMetric": "harness.slo._model",
+    "load_slos": "harness.slo._model",
+    "parse_slo_documents": "harness.slo._model",
+    "HarnessSpec": "harness.slo._query",
+    "Query": "harness.slo._query",
+    "parse_query": "harness.slo._query",
+    "Fail": "harness.slo._registry",
+    "FileValidator": "harness.slo._registry",
+    "MetricSourcePlugin": "harness.slo._registry",
+    "file_validators": "harness.slo._registry",
+    "metric_source": "harness.slo._registry",
+    "metric_source_types": "harness.slo._registry",
+    "register_file_validator": "harness.slo._registry",
+    "register_metric_source": "harness.slo._registry",
+}, globals())

@@ -1,4 +1,6 @@
-"""The default SLOs a locustfile gets without SLO files: p95 < 100 ms, errors < 1 %.
+"""The defaults of judging: the SLOs a locustfile gets without SLO files (p95 < 100 ms,
+errors < 1 %) and the fewest samples a verdict may rest on. No imports beyond the
+standard library, so command-line parsers can show them without loading scipy.
 
 They are the same documents as `slos/latency.yaml` and `slos/errors.yaml`
 (a test keeps them equal), held here so an installed harness has them too.
@@ -8,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEFAULT_SLO_DOCUMENTS"]
+__all__ = ["DEFAULT_MIN_SAMPLES", "DEFAULT_SLO_DOCUMENTS"]
+
+DEFAULT_MIN_SAMPLES = 30
+"""Fewest samples in a group a verdict may rest on; below it its checks are INCONCLUSIVE."""
 
 _LATENCY: dict[str, Any] = {
     "apiVersion": "openslo/v1",

@@ -39,11 +39,9 @@ from harness.stats import (
     quantile_cs,
     samples_to_exclude,
 )
+from harness.slo._defaults import DEFAULT_MIN_SAMPLES
 
 __all__ = ["DEFAULT_MIN_SAMPLES", "HarnessMetricSource", "evaluate", "judge_measurement", "compare", "Uncertainty"]
-
-#: Fewer samples than this in a group makes its checks INCONCLUSIVE.
-DEFAULT_MIN_SAMPLES = 30
 
 _OPS = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__, "gte": float.__ge__}
 

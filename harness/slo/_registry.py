@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-
 from harness._exceptions import SLOFileError
 from harness._verdicts import Check
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from harness.slo._model import SLO
 
 __all__ = [
@@ -49,7 +49,7 @@ class MetricSourcePlugin(Protocol):
 
 _SOURCES: dict[str, MetricSourcePlugin] = {}
 #: Types whose plugin registers itself when this module is imported.
-_LAZY: dict[str, str] = {"cloud-monitoring": "harness.monitoring"}
+_LAZY: dict[str, str] = {"harness": "harness.slo._evaluate", "cloud-monitoring": "harness.monitoring"}
 
 
 def register_metric_source(type_name: str, plugin: MetricSourcePlugin) -> None:
