@@ -27,7 +27,7 @@ from harness.canary._judge import JudgeConfig, judge_samples
 from harness.report._model import StageResult, Window
 from harness.report._series import endpoint_stats, latency_distributions, resource_series, sample_series
 from harness.slo import SLO, evaluate, judge_measurement
-from harness.stats import settle_at_max_duration
+from harness.stats import GeneratorConfig, settle_at_max_duration
 
 __all__ = ["StageInputs", "StageExtras", "judge_stage", "judged_window", "measurement_slo"]
 
@@ -133,6 +133,22 @@ def _rescope(check: Check, scope: str) -> Check:
     return replace(check, scope=scope)
 
 
+def _unless_host_busy(check: Check, host_cpu_percent: float | None) -> Check:
+    """A start that failed while every core was busy waited for CPU: INCONCLUSIVE, not the revision's FAIL.
+
+    A revision that sleeps at start-up (the `slow-start` defect) leaves the CPU
+    idle, so it still FAILs; a healthy start on a starved host no longer does.
+    """
+    busy = GeneratorConfig().max_cpu_percent
+    if check.verdict is not Verdict.FAIL or host_cpu_percent is None or host_cpu_percent < busy:
+        return check
+    return replace(check, verdict=Verdict.INCONCLUSIVE,
+                   detail=f"host CPU {host_cpu_percent:.0f} % ≥ {busy:.0f} % while it started: the start time "
+                          f"includes waiting for CPU (would FAIL: {check.detail})",
+                   extra={**check.extra, "host_cpu_percent": host_cpu_percent,
+                          "verdict_before_host_check": check.verdict.value})
+
+
 def _process_checks(slos: Sequence[SLO], inputs: StageInputs, *, final: bool = True) -> list[Check]:
     checks: list[Check] = []
     cold = measurement_slo(slos, "cold_start_seconds")
@@ -140,8 +156,9 @@ def _process_checks(slos: Sequence[SLO], inputs: StageInputs, *, final: bool = T
         starts = [c for c in inputs.cold_starts if c.get("instance") == inputs.canary_instance]
         if starts:  # the latest start: the canary's deploy onto the running platform
             value = float(starts[-1]["ready_s"])
-            checks.append(judge_measurement(cold, value, scope=f"instance={inputs.canary_instance}", kind="coldstart",
-                                            detail="spawn → first 200 on /readyz, deployed onto the running platform"))
+            check = judge_measurement(cold, value, scope=f"instance={inputs.canary_instance}", kind="coldstart",
+                                      detail="spawn → first 200 on /readyz, deployed onto the running platform")
+            checks.append(_unless_host_busy(check, starts[-1].get("host_cpu_percent")))
     res = inputs.resources
     if res is None or res.empty or "instance" not in res:
         return checks

@@ -67,6 +67,8 @@ class ColdStart:
     spawned_at: float
     ready_s: float
     first_ok_s: float | None
+    host_cpu_percent: float | None = None
+    """The host's CPU busy share while it started: a start that waited for CPU is not the revision's doing."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,6 +30,7 @@ import httpx
 import pandas as pd
 
 from harness._exceptions import ConfigError, ServiceStartError, ServiceUnreachable
+from harness.engine._host import HostCPU
 from harness.routers import TrafficSplit
 from harness.routers.edge import EdgeRouter
 from harness.topology._control import AttachedPlatform
@@ -197,6 +198,7 @@ class Platform:
         """Wait for readiness then the first successful real request; record the cold start."""
         plan = self._plan_of(name)
         child = self._children[name]
+        host_cpu = HostCPU()
         ready = ready or (lambda: http_ok(self._http, "GET", f"{plan.url}/readyz"))
         if probe is None and plan.kind in PROBES:
             p = PROBES[plan.kind]
@@ -213,7 +215,7 @@ class Platform:
             if not child.alive() or not plan.defect:  # a defective canary may fail its probe: no first-ok time
                 raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
         cs = ColdStart(name, child.pid, child.spawned_at, t_ready - child.spawned_mono,
-                       None if t_ok is None else t_ok - child.spawned_mono)
+                       None if t_ok is None else t_ok - child.spawned_mono, host_cpu.percent())
         with self._lock:
             self.cold_starts.append(cs)
             self.instances[name].cold_start = cs

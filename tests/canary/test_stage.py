@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness._verdicts import Verdict
+from harness._verdicts import Check, Verdict
 from harness.canary._cost import PriceTable, Usage
 from harness.canary._stage import StageInputs, judge_stage
 from harness.slo import load_slos
@@ -61,6 +61,20 @@ def test_a_slow_cold_start_fails_only_the_first_canary_stage():
     later = judge_stage(_inputs(_samples(np.random.default_rng(2), 30), 30, cold_starts=slow, first_canary_stage=False),
                         SLOS, prices=PRICES)
     assert later.verdict is Verdict.PASS
+
+
+def test_a_slow_start_on_a_starved_host_is_inconclusive_but_on_an_idle_one_still_fails():
+    """A healthy canary that waited for CPU at start is not rolled back; a sleeping one (slow-start) still is."""
+
+    def cold_start(host_cpu: float) -> Check:
+        starts = [{"instance": CANARY, "ready_s": 4.5, "host_cpu_percent": host_cpu}]
+        stage = judge_stage(_inputs(_samples(np.random.default_rng(2), 30), 30, cold_starts=starts), SLOS, prices=PRICES)
+        return next(c for c in stage.checks if c.name == "cold-start")
+
+    starved = cold_start(100.0)
+    assert starved.verdict is Verdict.INCONCLUSIVE
+    assert "host CPU 100 %" in starved.detail and starved.extra["verdict_before_host_check"] == "fail"
+    assert cold_start(35.0).verdict is Verdict.FAIL
 
 
 def test_a_growing_canary_fails_the_memory_leak_check_by_its_slope():
