@@ -19,7 +19,7 @@ def busy_percent(start: Any, end: Any, *, nice_yields: bool) -> float | None:
         spare = float(times.idle + getattr(times, "iowait", 0.0))
         return spare + float(getattr(times, "nice", 0.0)) if nice_yields else spare
 
-    total = sum(end) - sum(start)
+    total = float(sum(end) - sum(start))
     if total <= 0:
         return None
     return max(0.0, min(100.0, 100.0 * (1.0 - (idle(end) - idle(start)) / total)))
