@@ -26,8 +26,8 @@ from harness.canary._cost import (
 from harness.canary._judge import JudgeConfig, judge_samples
 from harness.report._model import StageResult, Window
 from harness.report._series import endpoint_stats, latency_distributions, resource_series, sample_series
-from harness.slo import SLO, evaluate, judge_measurement
-from harness.stats import GeneratorConfig, settle_at_max_duration
+from harness.slo import SLO, compare, evaluate, judge_measurement
+from harness.stats import settle_at_max_duration
 
 __all__ = ["StageInputs", "StageExtras", "judge_stage", "judged_window", "measurement_slo"]
 
@@ -133,20 +133,25 @@ def _rescope(check: Check, scope: str) -> Check:
     return replace(check, scope=scope)
 
 
-def _unless_host_busy(check: Check, host_cpu_percent: float | None) -> Check:
-    """A start that failed while every core was busy waited for CPU: INCONCLUSIVE, not the revision's FAIL.
+def _unless_cpu_starved(check: Check, start: dict[str, Any]) -> Check:
+    """A start that failed only because it waited for a CPU is INCONCLUSIVE, not the revision's FAIL.
 
-    A revision that sleeps at start-up (the `slow-start` defect) leaves the CPU
-    idle, so it still FAILs; a healthy start on a starved host no longer does.
+    The run-queue wait (`cpu_wait_s`) is time the host, not the revision,
+    took. If the start without it would not have failed, a busy host cannot
+    be told from a slow revision. A revision that sleeps at start-up (the
+    `slow-start` defect) waits for no CPU while it sleeps, and still FAILs.
     """
-    busy = GeneratorConfig().max_cpu_percent
-    if check.verdict is not Verdict.FAIL or host_cpu_percent is None or host_cpu_percent < busy:
+    wait = start.get("cpu_wait_s")
+    if check.verdict is not Verdict.FAIL or wait is None or check.value is None or check.objective is None:
+        return check
+    unstarved = max(0.0, check.value - float(wait))
+    limit = float(check.extra.get("single_observation_limit", check.objective))
+    if not compare(unstarved, check.op, limit):
         return check
     return replace(check, verdict=Verdict.INCONCLUSIVE,
-                   detail=f"host CPU {host_cpu_percent:.0f} % ≥ {busy:.0f} % while it started: the start time "
-                          f"includes waiting for CPU (would FAIL: {check.detail})",
-                   extra={**check.extra, "host_cpu_percent": host_cpu_percent,
-                          "verdict_before_host_check": check.verdict.value})
+                   detail=f"waited {wait:.1f} s of its {check.value:.1f} s start for a CPU (the host was busy): "
+                          f"{unstarved:.1f} s without the wait would not fail (would FAIL: {check.detail})",
+                   extra={**check.extra, "cpu_wait_s": wait, "verdict_before_cpu_wait": check.verdict.value})
 
 
 def _process_checks(slos: Sequence[SLO], inputs: StageInputs, *, final: bool = True) -> list[Check]:
@@ -158,7 +163,7 @@ def _process_checks(slos: Sequence[SLO], inputs: StageInputs, *, final: bool = T
             value = float(starts[-1]["ready_s"])
             check = judge_measurement(cold, value, scope=f"instance={inputs.canary_instance}", kind="coldstart",
                                       detail="spawn → first 200 on /readyz, deployed onto the running platform")
-            checks.append(_unless_host_busy(check, starts[-1].get("host_cpu_percent")))
+            checks.append(_unless_cpu_starved(check, starts[-1]))
     res = inputs.resources
     if res is None or res.empty or "instance" not in res:
         return checks

@@ -21,8 +21,8 @@ from harness._exceptions import ConfigError
 from harness._verdicts import Check
 
 __all__ = [
-    "ColdStart", "ColdStartSummary", "Probe", "PROBES", "judge_cold_starts", "measure_cold_starts", "summarize",
-    "wait_until",
+    "ColdStart", "ColdStartSummary", "Probe", "PROBES", "cpu_wait_s", "judge_cold_starts", "measure_cold_starts",
+    "summarize", "wait_until",
 ]
 
 
@@ -58,6 +58,15 @@ PROBES: dict[str, Probe] = {
 }
 
 
+def cpu_wait_s(pid: int) -> float | None:
+    """Run-queue wait of every thread of `pid` so far, seconds, from `/proc/PID/task/*/schedstat` (Linux)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return sum(int((task / "schedstat").read_text().split()[1]) for task in tasks) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class ColdStart:
     """One start of one instance; durations in seconds from the spawn."""
@@ -67,8 +76,12 @@ class ColdStart:
     spawned_at: float
     ready_s: float
     first_ok_s: float | None
-    host_cpu_percent: float | None = None
-    """The host's CPU busy share while it started: a start that waited for CPU is not the revision's doing."""
+    cpu_wait_s: float | None = None
+    """Seconds its threads waited on a run queue for a CPU by the time it was ready (None: not measured).
+
+    A start that waited for a CPU the host did not have is slow for reasons
+    that are not the revision's; one that slept is (the `slow-start` defect).
+    """
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,11 +30,10 @@ import httpx
 import pandas as pd
 
 from harness._exceptions import ConfigError, ServiceStartError, ServiceUnreachable
-from harness.engine._host import HostCPU
 from harness.routers import TrafficSplit
 from harness.routers.edge import EdgeRouter
 from harness.topology._control import AttachedPlatform
-from harness.topology._coldstart import PROBES, ColdStart, http_ok, wait_until
+from harness.topology._coldstart import PROBES, ColdStart, cpu_wait_s, http_ok, wait_until
 from harness.topology._launch import InstancePlan, PlatformPlan, incoming_links, make_plan, redis_ping
 from harness.topology._model import Topology, load_topology
 from harness.topology._process import Child, Spawner, signals_ignored, sigterm_as_interrupt, stop_together
@@ -198,7 +197,6 @@ class Platform:
         """Wait for readiness then the first successful real request; record the cold start."""
         plan = self._plan_of(name)
         child = self._children[name]
-        host_cpu = HostCPU()
         ready = ready or (lambda: http_ok(self._http, "GET", f"{plan.url}/readyz"))
         if probe is None and plan.kind in PROBES:
             p = PROBES[plan.kind]
@@ -215,7 +213,7 @@ class Platform:
             if not child.alive() or not plan.defect:  # a defective canary may fail its probe: no first-ok time
                 raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
         cs = ColdStart(name, child.pid, child.spawned_at, t_ready - child.spawned_mono,
-                       None if t_ok is None else t_ok - child.spawned_mono, host_cpu.percent())
+                       None if t_ok is None else t_ok - child.spawned_mono, cpu_wait_s(child.pid))
         with self._lock:
             self.cold_starts.append(cs)
             self.instances[name].cold_start = cs
