@@ -8,7 +8,7 @@
 Each run is a full `harness rollout --no-live` (arguments after `--` are
 passed on) with its reports in a temporary directory. One JSON line per run is
 appended to `--log` (default `bench-rollouts.jsonl`): exit code, verdict,
-per-stage verdict, judged seconds, decision note, the checks that did not pass,
+per-stage verdict, judged seconds to the verdict, wall seconds, decision note, the checks that did not pass,
 which Redis the revisions shared, and the load average before and after.
 `--hog` keeps one core busy with `stress-ng --cpu 1` for the whole run.
 `--summarize` prints, per label, the verdict counts and the median judged time
@@ -44,19 +44,22 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def _stage_row(stage: dict[str, Any]) -> dict[str, Any]:
-    judged = (stage.get("ended_at") or 0.0) - (stage.get("started_at") or 0.0)
+def _stage_row(stage: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    detail = run_dir / stage.get("report", f"stage-{stage['weight']}/report.json")
+    notes = stage.get("notes") or (json.loads(detail.read_text()).get("notes", []) if detail.is_file() else [])
+    wall = (stage.get("ended_at") or 0.0) - (stage.get("started_at") or 0.0)
     not_passed = [
         f"{c['name']} {c['verdict']}: {c.get('detail', '')}"
         for group in ("checks", "comparisons", "cost")
         for c in stage.get(group, [])
         if c.get("verdict") != "pass"
     ]
-    decided = next((n for n in stage.get("notes", []) if n.startswith("decided after")), "")
+    decided = next((n for n in notes if n.startswith("decided after")), "")
     return {
         "weight": stage["weight"],
         "verdict": stage["verdict"],
-        "judged_s": round(judged, 1),
+        "wall_s": round(wall, 1),
+        "judged_s": float(decided.split()[2]) if decided else None,  # None: ran to --max-stage-duration
         "decided": decided,
         "requests": stage.get("requests", {}),
         "not_passed": not_passed,
@@ -88,15 +91,21 @@ def run_once(label: str, extra: list[str], hog: bool) -> dict[str, Any]:
     summary = json.loads(summaries[-1].read_text())
     row.update(
         verdict=summary["verdict"], reason=summary.get("reason", ""), run_id=summary["run_id"],
-        stages=[_stage_row(s) for s in summary.get("stages", [])],
+        stages=[_stage_row(s, summaries[-1].parent) for s in summary.get("stages", [])],
         cache=[n for n in summary.get("run", {}).get("notes", []) if n.startswith("response cache")],
         report=str(summaries[-1].parent),
     )
     return row
 
 
+def _judged(stage: dict[str, Any]) -> float:
+    """Judged seconds to the stage's verdict: its early decision, else the full maximum duration."""
+    judged = stage.get("judged_s")
+    return FIXED_STAGE_S if judged is None else float(judged)
+
+
 def _print_row(row: dict[str, Any]) -> None:
-    stages = "  ".join(f"{s['weight']}%:{s['verdict']}/{s['judged_s']:g}s" for s in row.get("stages", []))
+    stages = "  ".join(f"{s['weight']}%:{s['verdict']}/{_judged(s):g}s" for s in row.get("stages", []))
     print(f"{row['label']:<14} exit {row['exit_code']}  {row['verdict']:<12} {row['wall_s']:>6.1f} s  "
           f"load {row['load_before']:.1f}→{row['load_after']:.1f}  {stages}", flush=True)
     for s in row.get("stages", []):
@@ -116,14 +125,17 @@ def summarize(log: Path) -> None:
         for row in group:
             verdicts[row["verdict"]] += 1
         print(f"== {label}: {len(group)} runs, " + ", ".join(f"{v} {k}" for k, v in sorted(verdicts.items())))
-        per_stage: dict[int, list[float]] = defaultdict(list)
+        per_stage: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in group:
             for s in row.get("stages", []):
-                per_stage[s["weight"]].append(s["judged_s"])
-        for weight, times in sorted(per_stage.items()):
+                per_stage[s["weight"]].append(s)
+        for weight, stages in sorted(per_stage.items()):
+            times = [_judged(s) for s in stages]
             med = statistics.median(times)
-            print(f"   stage {weight:>3} %: median judged {med:5.1f} s over {len(times)} "
-                  f"(fixed: {FIXED_STAGE_S:g} s, ratio {med / FIXED_STAGE_S:.2f}); range {min(times):g}–{max(times):g} s")
+            walls = [s["wall_s"] for s in stages if "wall_s" in s]
+            wall = f"; stage wall time median {statistics.median(walls):.1f} s (warm-up and start-up included)" if walls else ""
+            print(f"   stage {weight:>3} %: median time to verdict {med:5.1f} s of judged time over {len(times)} "
+                  f"(fixed: {FIXED_STAGE_S:g} s, ratio {med / FIXED_STAGE_S:.2f}); range {min(times):g}–{max(times):g} s{wall}")
         walls = [r["wall_s"] for r in group]
         print(f"   wall time per run: median {statistics.median(walls):.0f} s; "
               f"load before {min(r['load_before'] for r in group):.1f}–{max(r['load_before'] for r in group):.1f}")
