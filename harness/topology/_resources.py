@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 import psutil
-from scipy import stats
 
 __all__ = ["MEMORY_BUDGET_BYTES", "MemoryGrowth", "ResourceSampler", "memory_growth"]
 
@@ -119,6 +118,8 @@ def memory_growth(
     min_slope: float = 1024.0,
 ) -> list[MemoryGrowth]:
     """Per instance: the RSS slope after `warmup_s` and whether it looks like a leak."""
+    from scipy import stats  # only the growth judgement needs it, not `harness status`
+
     out: list[MemoryGrowth] = []
     if frame.empty:
         return out

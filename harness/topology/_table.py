@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from harness._verdicts import Check
-from harness.topology._coldstart import ColdStartSummary
-from harness.topology._resources import MemoryGrowth
+if TYPE_CHECKING:  # annotations only: `harness status` must not import pandas and scipy
+    import pandas as pd
+
+    from harness._verdicts import Check
+    from harness.topology._coldstart import ColdStartSummary
+    from harness.topology._resources import MemoryGrowth
 
 MiB = 1024 * 1024
 
