@@ -31,7 +31,7 @@ from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
 from harness.engine._host import HostCPU
 from harness.routers.options import RouterOptions, make_router
-from harness.canary._live import follow_stages
+from harness.canary._live import follow_platform_start, follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.engine import Events, PlatformHandle, RunFinished
 from harness.engine._engine import LOCUST_STARTUP_S, Engine
@@ -92,6 +92,8 @@ class RolloutConfig:
     """Git ref the canary's services run from (None with `baseline_ref` set: the working tree)."""
     router: RouterOptions = field(default_factory=RouterOptions)
     """Who shifts the canary's share (default: the embedded edge)."""
+    command: str = ""
+    """The command line that reproduces this run (recorded in the report for its rerun hint)."""
 
     @property
     def min_s(self) -> float:
@@ -352,6 +354,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
                     complete=False, incomplete_reason="the run did not finish")
     engine = Engine("rollout", run_id, run_dir, config.load(), events=events, exporter=exporter, slos=slos)
     history: list[str] = []
+    follow_platform_start(engine.events, out, live=config.live)
     if config.live:
         follow_stages(engine.events, out, history)
 
@@ -380,7 +383,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
             out.print(f"{b.label}: {b.ref} @ {b.commit[:12]}{' (dirty)' if b.dirty else ''} — "
                       f"{'reused' if b.reused else 'built'} in {b.seconds:.1f} s")
     with engine.session(platform_for(config.topology, config.attach, config.canary_defect,
-                                     revisions=revisions), finish):
+                                     revisions=revisions, progress=engine.events.platform_progress.fire), finish):
         route = engine.platform.canary
         engine.router_override = make_router(config.router, service=route.service if route else "")
         if engine.router_override is not None:

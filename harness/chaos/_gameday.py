@@ -190,16 +190,15 @@ def run_gameday(
     engine = Engine("gameday", run_id, run_dir, config.load(), events=events, exporter=exporter,
                     slos=list(slos.values()))
     weight = _canary_weight(config)
-    if config.live:
-        from harness.canary._live import follow_stages
+    from harness.chaos._live import follow_gameday
 
-        follow_stages(engine.events, Console(stderr=True), [])
+    follow_gameday(engine.events, Console(stderr=True), experiment, live=config.live)
     result = GameDayResult(
         name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
         experiment=_experiment_dict(experiment),
         config={"rps": rps, "duration_s": duration, "topology": str(config.topology or "default"),
                 "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
-                "canary_weight": weight},
+                "canary_weight": weight, **config.extra},
     )  # fmt: skip
     chaos: list[FaultTimeline] = []
     load_dir = run_dir / "load"
@@ -222,8 +221,8 @@ def run_gameday(
         engine.events.run_finished.fire(
             RunFinished(run_id, result.verdict.value, result.exit_code, result.complete, result.reason))
 
-    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform"),
-                        finish):
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform",
+                                     progress=engine.events.platform_progress.fire), finish):
         if weight:
             engine.set_weight(weight, reason="gameday")
         if experiment.steady_state is not None:
