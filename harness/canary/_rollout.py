@@ -281,6 +281,7 @@ class _Rollout:
         stage = self._judge(inputs(load.samples, self.usage(self.run.notes), ended, judged_to), load.integrity)
         self.engine.judged(str(weight), stage.checks)
         if decided:
+            stage.decided_after_s = round(decided[0], 3)
             stage.notes.append(f"decided after {decided[0]:.1f} s of judged time (min {cfg.min_s:g} s, "
                                f"max {cfg.max_s:g} s)")
         stage.events = sorted(stage.events + self.engine.report_events(started, ended), key=lambda e: float(e["t"]))

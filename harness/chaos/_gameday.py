@@ -141,13 +141,9 @@ def region_series(samples: pd.DataFrame, t0: float, bucket_s: float = 1.0) -> li
 
 
 def _describe(checks: list[Check]) -> str:
-    bad = [c for c in checks if c.verdict is not Verdict.PASS]
-    return "; ".join(
-        f"{c.name} ({c.scope}) {c.verdict.value}: "
-        + ("no value" if c.value is None else f"{c.value:.4g}{(' ' + c.unit) if c.unit else ''}")
-        + ("" if c.objective is None else f" vs {c.op} {c.objective:.4g}")
-        for c in bad[:4]
-    )
+    from harness.report._explain import describe_checks  # in words, like the rollout's: "< 100.0 ms", not "lt 100"
+
+    return describe_checks(checks)
 
 
 def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, float]:

@@ -40,7 +40,8 @@ def region_rates(samples: pd.DataFrame, now: float, window_s: float = RATE_WINDO
     """(region, req/s, error ratio) over the last `window_s` before `now`; requests nobody answered are `no answer`."""
     if samples.empty:
         return []
-    recent = samples[samples["ts"].astype(float) >= now - window_s]
+    ts = samples["ts"].astype(float)
+    recent = samples[(ts > now - window_s) & (ts <= now)]
     out = []
     regions = recent["region"].astype(str).replace("", "no answer") if len(recent) else recent["region"]
     for region, group in recent.groupby(regions, sort=True):

@@ -159,17 +159,23 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def stage_steps(run: RunResult, href: str = "{}/index.html") -> list[tuple[int, str, str]]:
-    """(weight, verdict or "not run", link) for every planned stage, in order."""
+def decided_text(stage: StageResult) -> str:
+    """`decided after 12 s` (the sequential judge stopped the stage early), else ``."""
+    return "" if stage.decided_after_s is None else f"decided after {stage.decided_after_s:.0f} s"
+
+
+def stage_steps(run: RunResult, href: str = "{}/index.html") -> list[tuple[int, str, str, str]]:
+    """(weight, verdict or "not run", link, when it was decided) for every planned stage, in order."""
     ran = {s.weight: s for s in run.stages}
-    return [(w, ran[w].verdict.value, href.format(ran[w].directory)) if w in ran else (w, "not run", "")
-            for w in run.planned_stages]
+    return [(w, ran[w].verdict.value, href.format(ran[w].directory), decided_text(ran[w])) if w in ran
+            else (w, "not run", "", "") for w in run.planned_stages]
 
 
 def render_stage_html(stage: StageResult, run_id: str, *, run: RunResult | None = None,
                       stage_dir: Path | None = None) -> str:
     """One stage's page; with its `run`, the stepper, neighbours, run links and the rerun command."""
-    steps = stage_steps(run, "../{}/index.html") if run is not None else [(stage.weight, stage.verdict.value, "")]
+    steps = (stage_steps(run, "../{}/index.html") if run is not None
+             else [(stage.weight, stage.verdict.value, "", decided_text(stage))])
     links = [("← run", "../index.html")] + [(f"run {label}", href) for label, href in _files(None, _RUN_FILES, "../")]
     links += [("report.json", "report.json"), ("junit.xml", "junit.xml")] + _files(stage_dir, _STAGE_FILES)
     if run is not None:

@@ -203,15 +203,26 @@ def gameday(out: Path, passed: bool) -> Path:
     return run_dir
 
 
+FAILING_ID = "20261202-050000-rollout-fail"
+GAMEDAY_FAIL_ID = "20261202-051000-gameday-fail"
+
+
 def build_all(out: Path) -> dict[str, Path]:
-    """Every kind, rendered; name → run directory."""
-    return {
+    """Every kind, rendered; name → run directory (the failing ones compared with the passing ones)."""
+    from harness.report._compare import record_comparison
+
+    built = {
         "passing": rollout(out, "passing"),
         "failing": rollout(out, "failing"),
         "inconclusive": rollout(out, "inconclusive"),
         "gameday-pass": gameday(out, True),
         "gameday-fail": gameday(out, False),
     }
+    for after, before in (("failing", "passing"), ("gameday-fail", "gameday-pass")):
+        record_comparison(built[after], built[before])
+    render_run(built["failing"])
+    render_gameday(built["gameday-fail"])
+    return built
 
 
 if __name__ == "__main__":  # render them for a look: python -m tests.report.kinds /tmp/kinds
