@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         live=not args.no_live,
         workers=args.workers,
         monitoring_interval=monitoring.interval,
-        extra={"command": command_line()},
+        extra={"command": command} if (command := command_line()) else {},
     )
     before = compare_target(args, "gameday")
     from harness.canary._live import RollbackTally

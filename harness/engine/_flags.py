@@ -75,8 +75,16 @@ def add_compare_argument(p: argparse.ArgumentParser) -> None:
 
 
 def command_line(argv: list[str] | None = None) -> str:
-    """The command that reproduces this run, as typed (recorded as `config["command"]` for the rerun hint)."""
-    return shlex.join(["harness", *(sys.argv[1:] if argv is None else argv)])
+    """The command that reproduces this run, as typed (recorded as `config["command"]` for the rerun hint).
+
+    Empty when the process is not the `harness` command (a library call, a test
+    runner): then the report builds the command from the recorded config.
+    """
+    if argv is None:
+        if Path(sys.argv[0]).name not in ("harness", "__main__.py"):
+            return ""
+        argv = sys.argv[1:]
+    return shlex.join(["harness", *argv])
 
 
 def compare_target(args: argparse.Namespace, kind: str) -> Path | None:
