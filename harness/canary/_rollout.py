@@ -40,6 +40,7 @@ from harness.engine._plan import check_positive, platform_for, stop_reason
 from harness.report._markdown import format_value
 from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
+from harness.report._series import cost_series
 from harness.report._store import new_run_id, save_run, update_latest
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
 
@@ -279,6 +280,7 @@ class _Rollout:
         ended = time.time()
         judged_to = min(deadline, judged_from + decided[0]) if decided else deadline
         stage = self._judge(inputs(load.samples, self.usage(self.run.notes), ended, judged_to), load.integrity)
+        stage.series += cost_series(load.samples, started, self.prices, t1=ended)  # cost and calls by tier, over time
         self.engine.judged(str(weight), stage.checks)
         if decided:
             stage.decided_after_s = round(decided[0], 3)

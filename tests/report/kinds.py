@@ -11,8 +11,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from harness._verdicts import Check, Verdict
+from harness.canary._cost import load_prices
 from harness.report import Distribution, RunResult, Series, StageResult, Window, render_run, save_run
+from harness.report._series import cost_series
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 
 T0 = 1_800_000_000.0
@@ -99,13 +104,24 @@ def _checks(weight: int, *, canary_ms: float, cost: float, verdicts: dict[str, V
     ]
 
 
+def _tier_samples(start: float, seconds: int, large_share: float) -> pd.DataFrame:
+    """What the load plugin records per request: revision, tier chosen, cache outcome (deterministic)."""
+    n = seconds * 20
+    i = np.arange(n)
+    revision = np.where(i % 10 == 0, "canary", "baseline")
+    large = (i % 97) < 97 * np.where(revision == "canary", large_share, 0.01)
+    return pd.DataFrame({"ts": start + i / 20, "revision": revision, "tier": np.where(large, "large", "small"),
+                         "cache": np.where(i % 4 == 1, "miss", np.where(i % 4 == 3, "miss", "hit"))})
+
+
 def _stage(weight: int, start: float, *, canary_ms: float = 41.0, cost: float = 0.02, canary_fail: int = 0,
            verdicts: dict[str, Verdict] | None = None) -> StageResult:
     seconds = 25
     s = StageResult(
         name=f"stage-{weight}", weight=weight, started_at=start, ended_at=start + seconds,
         checks=_checks(weight, canary_ms=canary_ms, cost=cost, verdicts=verdicts or {}),
-        series=_stage_series(seconds, canary_ms, 0.003),
+        series=_stage_series(seconds, canary_ms, 0.003)
+        + cost_series(_tier_samples(start, seconds, 0.01 + cost), start, load_prices(), t1=start + seconds),
         windows=[Window(0.0, 5.0, "warm-up", "warmup"), Window(22.0, 25.0, "not judged (load stopping)", "cooldown")],
         cold_starts=[{"instance": "ai-routing-engine@canary", "seconds": 1.4},
                      {"instance": "ai-routing-engine@canary", "seconds": 1.4},
