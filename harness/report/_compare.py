@@ -209,7 +209,8 @@ def change_text(m: Movement) -> str:
     if m.delta is None:
         return "—"
     text = format_change(m.delta, m.unit)
-    if m.relative is not None and m.unit != "ratio":
+    already_a_change = any(c is not None and c.kind in ("comparison", "cost") for c in (m.before, m.after))
+    if m.relative is not None and m.unit != "ratio" and not already_a_change:  # "+5100 %" of a difference says nothing
         text += f" ({m.relative * 100:+.0f} %)"
     return text
 

@@ -109,9 +109,10 @@ def _tier_samples(start: float, seconds: int, large_share: float) -> pd.DataFram
     n = seconds * 20
     i = np.arange(n)
     revision = np.where(i % 10 == 0, "canary", "baseline")
-    large = (i % 97) < 97 * np.where(revision == "canary", large_share, 0.01)
+    k = np.where(revision == "canary", i // 10, i - i // 10 - 1)  # the request's index within its revision
+    large = (k * 0.618034) % 1.0 < np.where(revision == "canary", large_share, 0.01)
     return pd.DataFrame({"ts": start + i / 20, "revision": revision, "tier": np.where(large, "large", "small"),
-                         "cache": np.where(i % 4 == 1, "miss", np.where(i % 4 == 3, "miss", "hit"))})
+                         "cache": np.where(k % 4 == 0, "miss", "hit")})
 
 
 def _stage(weight: int, start: float, *, canary_ms: float = 41.0, cost: float = 0.02, canary_fail: int = 0,

@@ -52,4 +52,5 @@ def test_the_stage_page_draws_cost_over_time_and_calls_by_tier_per_revision(tmp_
     run_dir = kinds.rollout(tmp_path, "failing")
     page = (run_dir / "stage-10" / "index.html").read_text()
     assert "Cost per million requests over time, by revision" in page
-    assert "Model calls by tier, baseline (calls/s)" in page and "Model calls by tier, canary (calls/s)" in page
+    assert "Model calls by tier, baseline" in page and "Model calls by tier, canary" in page
+    assert "(calls/s) (calls/s)" not in page
