@@ -27,7 +27,8 @@ from harness.engine import Events, FaultRemoved, RunFinished, SamplesFlushed, St
 from harness.samples import read_samples
 from harness.topology._platform import StartProgress
 
-__all__ = ["PlatformStart", "RollbackTally", "StageProgress", "follow_platform_start", "follow_stages"]
+__all__ = ["PlatformStart", "RollbackTally", "StageProgress", "follow_platform_start", "follow_stage_lines",
+           "follow_stages"]
 
 
 class StageProgress:
@@ -104,6 +105,25 @@ def follow_stages(events: Events, console: Console, history: list[str]) -> None:
     events.stage_finished.add_listener(finished)
 
 
+def follow_stage_lines(events: Events, console: Console) -> None:
+    """`--no-live`: one plain line as each stage starts and when the evidence decided it, for logs and CI."""
+
+    def started(e: StageStarted) -> None:
+        title = f"stage {e.weight} %" if e.weight is not None and e.name.isdigit() else e.name
+        warmup = f"{e.warmup_s:g} s warm-up + " if e.warmup_s else ""
+        console.print(f"{title}: started, {warmup}up to {e.planned_s - e.warmup_s:g} s judged", highlight=False,
+                      markup=False)
+
+    def finished(e: StageFinished) -> None:
+        if e.decided_after_s is not None:
+            title = f"stage {e.name} %" if e.name.isdigit() else e.name
+            console.print(f"{title}: the evidence decided after {e.decided_after_s:.0f} s of load", highlight=False,
+                          markup=False)
+
+    events.stage_started.add_listener(started)
+    events.stage_finished.add_listener(finished)
+
+
 class PlatformStart:
     """The platform start as it happens: `starting 9 processes…`, then each one as it is ready.
 
@@ -125,7 +145,7 @@ class PlatformStart:
                 self._display = Live(self._line(), console=self.console, refresh_per_second=4, transient=True)
                 self._display.start()
             else:
-                self._say(f"starting {e.total} processes…")
+                self._say(f"starting {_processes(e.total)}…")
             return
         self.total = e.total
         self.ready.append((e.instance, e.ready_s or 0.0))
@@ -136,7 +156,7 @@ class PlatformStart:
         if e.done >= e.total:
             self.close()
             slowest = max(self.ready, key=lambda r: r[1])
-            self._say(f"platform up: {e.total} processes ready in {e.ts - self.began:.1f} s "
+            self._say(f"platform up: {_processes(e.total)} ready in {e.ts - self.began:.1f} s "
                       f"(slowest {slowest[0]} {slowest[1]:.1f} s)")
 
     def close(self) -> None:
@@ -147,11 +167,15 @@ class PlatformStart:
 
     def _line(self) -> Text:
         done = ", ".join(f"{name} ready {s:.1f} s" for name, s in self.ready[-3:])
-        return Text.assemble((f"starting {self.total} processes… ", "bold"), f"{len(self.ready)}/{self.total} ready",
+        return Text.assemble((f"starting {_processes(self.total)}… ", "bold"), f"{len(self.ready)}/{self.total} ready",
                              (f" · {done}" if done else "", "dim"))
 
     def _say(self, line: str) -> None:
         self.console.print(line, highlight=False, markup=False)
+
+
+def _processes(n: int) -> str:
+    return f"{n} process" if n == 1 else f"{n} processes"
 
 
 def follow_platform_start(events: Events, console: Console, *, live: bool) -> PlatformStart:

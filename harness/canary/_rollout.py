@@ -31,7 +31,7 @@ from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
 from harness.engine._host import HostCPU
 from harness.routers.options import RouterOptions, make_router
-from harness.canary._live import follow_platform_start, follow_stages
+from harness.canary._live import follow_platform_start, follow_stage_lines, follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.engine import Events, PlatformHandle, RunFinished
 from harness.engine._engine import LOCUST_STARTUP_S, Engine
@@ -360,6 +360,8 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
     follow_platform_start(engine.events, out, live=config.live)
     if config.live:
         follow_stages(engine.events, out, history)
+    else:
+        follow_stage_lines(engine.events, out)
 
     def finish(error: BaseException | None) -> None:
         run.complete = error is None

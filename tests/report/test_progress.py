@@ -16,10 +16,19 @@ import pandas as pd
 import yaml
 from rich.console import Console
 
-from harness.canary._live import PlatformStart, RollbackTally, follow_platform_start
+from harness.canary._live import PlatformStart, RollbackTally, follow_platform_start, follow_stage_lines
 from harness.chaos._experiment import Action, Experiment, HealthyRule
 from harness.chaos._live import GameDayProgress, follow_gameday, region_rates
-from harness.engine import Events, FaultInjected, FaultRemoved, RunFinished, SamplesFlushed, StageStarted, WeightSet
+from harness.engine import (
+    Events,
+    FaultInjected,
+    FaultRemoved,
+    RunFinished,
+    SamplesFlushed,
+    StageFinished,
+    StageStarted,
+    WeightSet,
+)
 from harness.topology import Platform
 from harness.topology._platform import StartProgress
 
@@ -124,3 +133,57 @@ def test_the_final_lines_say_what_was_undone_and_which_stages_did_not_run():
         "undone: canary weight set back to 0 %, 1 fault removed (1 by the rollback)", "50 %: not run", "100 %: not run"]
     quiet = RollbackTally(Events())
     assert quiet.lines([]) == []
+
+
+def test_without_the_live_display_each_stage_is_a_plain_line_when_it_starts_and_when_it_is_decided():
+    console, buf = _console()
+    events = Events()
+    follow_stage_lines(events, console)
+    events.stage_started.fire(StageStarted("10", 10, Path("s.arrow"), 70.0, 10.0))
+    events.stage_finished.fire(StageFinished("10", "", 23.4))
+    events.stage_started.fire(StageStarted("50", 50, Path("s.arrow"), 70.0, 10.0))
+    events.stage_finished.fire(StageFinished("50", "", None))  # ran to its max: nothing decided early
+    assert buf.getvalue().splitlines() == [
+        "stage 10 %: started, 10 s warm-up + up to 60 s judged",
+        "stage 10 %: the evidence decided after 23 s of load",
+        "stage 50 %: started, 10 s warm-up + up to 60 s judged",
+    ]
+
+
+def test_live_displays_follow_each_other_without_a_listener_failing(caplog):
+    """One rich Live at a time: the start line, then each stage's display; a clash would only be logged, so look."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, force_terminal=True)
+    events = Events()
+    follow_gameday(events, console, REGION_OUTAGE, live=True)
+    t0 = time.time()
+    events.platform_progress.fire(StartProgress("starting", "", None, 0, 2))
+    events.platform_progress.fire(StartProgress("ready", "toxiproxy", 0.3, 1, 2))
+    events.stage_started.fire(StageStarted("steady-state", None, Path("a.arrow"), 4.0))  # the start never finished
+    events.samples_flushed.fire(SamplesFlushed("steady-state", Path("a.arrow"), 40,
+                                               _outage_samples(t0, 2, (t0 + 9, t0 + 9), 0.0)))
+    events.stage_finished.fire(StageFinished("steady-state", "", None))
+    events.stage_started.fire(StageStarted("gameday", None, Path("b.arrow"), 12.0))
+    events.fault_injected.fire(FaultInjected("kill-primary", "down", "x", ts=t0))
+    events.stage_finished.fire(StageFinished("gameday", "", None))
+    events.run_finished.fire(RunFinished("r", "pass", 0, True, ""))
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert "us-central1" in buf.getvalue() and "fault active" in buf.getvalue()  # the last frames stay
+
+
+def test_the_rollout_stage_table_stays_on_screen_after_the_stage(caplog, tmp_path):
+    from harness.canary._live import follow_stages
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, force_terminal=True)
+    events = Events()
+    follow_platform_start(events, console, live=True)
+    follow_stages(events, console, ["10 % pass"])
+    events.platform_progress.fire(StartProgress("starting", "", None, 0, 1))
+    events.platform_progress.fire(StartProgress("ready", "edge", 0.5, 1, 1))
+    events.stage_started.fire(StageStarted("50", 50, tmp_path / "none.arrow", 12.0, 2.0))
+    events.stage_finished.fire(StageFinished("50", "", None))
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    out = buf.getvalue()
+    assert "platform up: 1 process ready" in out
+    assert "stage 50 %" in out.rsplit("platform up", 1)[1] and "verdicts so far: 10 % pass" in out
