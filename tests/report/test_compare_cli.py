@@ -91,3 +91,14 @@ def test_a_stage_keeps_its_decision_time_in_json_and_the_stepper(tmp_path):
     assert load_run(run_dir)[1].stages[0].decided_after_s == 12.4
     assert "decided after 12 s" in (run_dir / "index.html").read_text()
     assert "decided after 12 s" in (run_dir / run.stages[0].directory / "index.html").read_text()
+
+
+def test_junit_messages_use_the_reports_words_not_operators(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    run = kinds.rollout(tmp_path, "failing")
+    root = ET.parse(run / "stage-10" / "junit.xml").getroot()
+    messages = [e.get("message", "") for e in root.iter() if e.tag in ("failure", "error")]
+    assert messages and not any(" lt " in m or " lte " in m for m in messages)
+    assert "+52.0 ms against < +5.0 ms over 180 samples: median shift +52.0 ms" in messages
+    assert any(m.startswith("+108 % against ≤ +10 % over 180 samples") for m in messages)  # cost: a change, in %
