@@ -84,10 +84,10 @@ def explain(check: Check) -> str:
 
 
 def describe_checks(checks: Sequence[Check], limit: int = 4) -> str:
-    """`failover/kill-primary (us-central1) fail: never happened, objective < 30.00 s; …` — words, never raw operators."""
+    """`failover/kill-primary (us-central1): never happened, objective < 30.00 s (fail); …` — words, never raw operators."""
     bad = [c for c in checks if c.verdict is not Verdict.PASS]
     more = f" (+{len(bad) - limit} more)" if len(bad) > limit else ""
-    return "; ".join(f"{c.verdict.value}: {explain(c)}" for c in bad[:limit]) + more
+    return "; ".join(f"{explain(c)} ({c.verdict.value})" for c in bad[:limit]) + more
 
 
 def _endpoint_moves(result: ResultBase, metric: str) -> list[str]:

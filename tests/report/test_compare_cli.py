@@ -75,8 +75,8 @@ def test_chaos_reasons_are_words_not_operators():
     ]
     text = describe_checks(checks)
     assert "lt 100" not in text and "vs lt" not in text and "no value vs" not in text
-    assert "180.0 ms, objective < 100.0 ms" in text
-    assert "failover/kill-primary" in text
+    assert text.startswith("latency-p95 (steady-state after): 180.0 ms, objective < 100.0 ms (fail); ")
+    assert "failover/kill-primary (us-central1): never happened, objective < 30.00 s (fail)" in text
 
 
 def test_a_stage_keeps_its_decision_time_in_json_and_the_stepper(tmp_path):
