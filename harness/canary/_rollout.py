@@ -37,7 +37,7 @@ from harness.engine import Events, PlatformHandle, RunFinished
 from harness.engine._engine import LOCUST_STARTUP_S, Engine
 from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
 from harness.engine._plan import check_positive, platform_for, stop_reason
-from harness.report._markdown import format_value
+from harness.report._markdown import display_unit, format_value
 from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
 from harness.report._series import cost_series
@@ -148,7 +148,7 @@ def failure_reason(stage: StageResult) -> str:
     bad = sorted(stage.failed_checks(), key=lambda c: c.verdict is not Verdict.FAIL)
     if not bad:
         return f"stage {stage.weight} %: {stage.verdict.value} ({stage.incomplete_reason or 'no checks'})"
-    c: Check = bad[0]
+    c: Check = display_unit(bad[0])  # an error-ratio SLO saved without a unit reads as 16.67 %, not 0.1667
     more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
     detail = f" — {c.detail}" if c.detail else ""
     if c.detail.startswith("too few samples"):

@@ -102,3 +102,13 @@ def test_junit_messages_use_the_reports_words_not_operators(tmp_path):
     assert messages and not any(" lt " in m or " lte " in m for m in messages)
     assert "+52.0 ms against < +5.0 ms over 180 samples: median shift +52.0 ms" in messages
     assert any(m.startswith("+108 % against ≤ +10 % over 180 samples") for m in messages)  # cost: a change, in %
+
+
+def test_a_rollout_reason_shows_an_error_ratio_saved_without_a_unit_in_percent():
+    from harness.canary._rollout import failure_reason
+    from harness.report._model import StageResult
+
+    stage = StageResult(name="stage-10", weight=10, checks=[Check(
+        "error-ratio", Verdict.INCONCLUSIVE, 0.1667, 0.01, "lt", "", 6, "revision=canary", "slo", "6 samples < minimum 30")])
+    assert failure_reason(stage).startswith(
+        "stage 10 %: error-ratio [revision=canary] inconclusive: 16.67 % against < 1.00 % — 6 samples")
