@@ -112,13 +112,13 @@ def follow_stage_lines(events: Events, console: Console) -> None:
         title = f"stage {e.weight} %" if e.weight is not None and e.name.isdigit() else e.name
         warmup = f"{e.warmup_s:g} s warm-up + " if e.warmup_s else ""
         console.print(f"{title}: started, {warmup}up to {e.planned_s - e.warmup_s:g} s judged", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)  # one line each, for logs
 
     def finished(e: StageFinished) -> None:
         if e.decided_after_s is not None:
             title = f"stage {e.name} %" if e.name.isdigit() else e.name
             console.print(f"{title}: the evidence decided after {e.decided_after_s:.0f} s of load", highlight=False,
-                          markup=False)
+                          markup=False, soft_wrap=True)
 
     events.stage_started.add_listener(started)
     events.stage_finished.add_listener(finished)
@@ -171,7 +171,7 @@ class PlatformStart:
                              (f" · {done}" if done else "", "dim"))
 
     def _say(self, line: str) -> None:
-        self.console.print(line, highlight=False, markup=False)
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _processes(n: int) -> str:

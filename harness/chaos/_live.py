@@ -154,7 +154,7 @@ def follow_gameday(events: Events, console: Console, experiment: Experiment, *, 
             return state.render()
 
     def say(line: str) -> None:
-        console.print(line, highlight=False, markup=False)
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def started(e: StageStarted) -> None:
         with lock:
