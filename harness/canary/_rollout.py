@@ -31,15 +31,16 @@ from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
 from harness.engine._host import HostCPU
 from harness.routers.options import RouterOptions, make_router
-from harness.canary._live import follow_stages
+from harness.canary._live import follow_platform_start, follow_stage_lines, follow_stages
 from harness.canary._stage import StageExtras, StageInputs, judge_stage, judged_window
 from harness.engine import Events, PlatformHandle, RunFinished
 from harness.engine._engine import LOCUST_STARTUP_S, Engine
 from harness.engine._load import DEFAULT_LOCUSTFILE, LoadSettings
 from harness.engine._plan import check_positive, platform_for, stop_reason
-from harness.report._markdown import format_value
+from harness.report._markdown import display_unit, format_value
 from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
+from harness.report._series import cost_series
 from harness.report._store import new_run_id, save_run, update_latest
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
 
@@ -92,6 +93,8 @@ class RolloutConfig:
     """Git ref the canary's services run from (None with `baseline_ref` set: the working tree)."""
     router: RouterOptions = field(default_factory=RouterOptions)
     """Who shifts the canary's share (default: the embedded edge)."""
+    command: str = ""
+    """The command line that reproduces this run (recorded in the report for its rerun hint)."""
 
     @property
     def min_s(self) -> float:
@@ -145,7 +148,7 @@ def failure_reason(stage: StageResult) -> str:
     bad = sorted(stage.failed_checks(), key=lambda c: c.verdict is not Verdict.FAIL)
     if not bad:
         return f"stage {stage.weight} %: {stage.verdict.value} ({stage.incomplete_reason or 'no checks'})"
-    c: Check = bad[0]
+    c: Check = display_unit(bad[0])  # an error-ratio SLO saved without a unit reads as 16.67 %, not 0.1667
     more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
     detail = f" — {c.detail}" if c.detail else ""
     if c.detail.startswith("too few samples"):
@@ -277,8 +280,10 @@ class _Rollout:
         ended = time.time()
         judged_to = min(deadline, judged_from + decided[0]) if decided else deadline
         stage = self._judge(inputs(load.samples, self.usage(self.run.notes), ended, judged_to), load.integrity)
+        stage.series += cost_series(load.samples, started, self.prices, t1=ended)  # cost and calls by tier, over time
         self.engine.judged(str(weight), stage.checks)
         if decided:
+            stage.decided_after_s = round(decided[0], 3)
             stage.notes.append(f"decided after {decided[0]:.1f} s of judged time (min {cfg.min_s:g} s, "
                                f"max {cfg.max_s:g} s)")
         stage.events = sorted(stage.events + self.engine.report_events(started, ended), key=lambda e: float(e["t"]))
@@ -352,8 +357,11 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
                     complete=False, incomplete_reason="the run did not finish")
     engine = Engine("rollout", run_id, run_dir, config.load(), events=events, exporter=exporter, slos=slos)
     history: list[str] = []
+    follow_platform_start(engine.events, out, live=config.live)
     if config.live:
         follow_stages(engine.events, out, history)
+    else:
+        follow_stage_lines(engine.events, out)
 
     def finish(error: BaseException | None) -> None:
         run.complete = error is None
@@ -380,7 +388,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
             out.print(f"{b.label}: {b.ref} @ {b.commit[:12]}{' (dirty)' if b.dirty else ''} — "
                       f"{'reused' if b.reused else 'built'} in {b.seconds:.1f} s")
     with engine.session(platform_for(config.topology, config.attach, config.canary_defect,
-                                     revisions=revisions), finish):
+                                     revisions=revisions, progress=engine.events.platform_progress.fire), finish):
         route = engine.platform.canary
         engine.router_override = make_router(config.router, service=route.service if route else "")
         if engine.router_override is not None:

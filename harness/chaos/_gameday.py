@@ -141,13 +141,9 @@ def region_series(samples: pd.DataFrame, t0: float, bucket_s: float = 1.0) -> li
 
 
 def _describe(checks: list[Check]) -> str:
-    bad = [c for c in checks if c.verdict is not Verdict.PASS]
-    return "; ".join(
-        f"{c.name} ({c.scope}) {c.verdict.value}: "
-        + ("no value" if c.value is None else f"{c.value:.4g}{(' ' + c.unit) if c.unit else ''}")
-        + ("" if c.objective is None else f" vs {c.op} {c.objective:.4g}")
-        for c in bad[:4]
-    )
+    from harness.report._explain import describe_checks  # in words, like the rollout's: "< 100.0 ms", not "lt 100"
+
+    return describe_checks(checks)
 
 
 def _plan(config: GameDayConfig) -> tuple[Experiment, dict[str, SLO], float, float]:
@@ -190,16 +186,15 @@ def run_gameday(
     engine = Engine("gameday", run_id, run_dir, config.load(), events=events, exporter=exporter,
                     slos=list(slos.values()))
     weight = _canary_weight(config)
-    if config.live:
-        from harness.canary._live import follow_stages
+    from harness.chaos._live import follow_gameday
 
-        follow_stages(engine.events, Console(stderr=True), [])
+    follow_gameday(engine.events, Console(stderr=True), experiment, live=config.live)
     result = GameDayResult(
         name=experiment.title, run_id=run_id, rule=experiment.healthy.describe(),
         experiment=_experiment_dict(experiment),
         config={"rps": rps, "duration_s": duration, "topology": str(config.topology or "default"),
                 "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
-                "canary_weight": weight},
+                "canary_weight": weight, **config.extra},
     )  # fmt: skip
     chaos: list[FaultTimeline] = []
     load_dir = run_dir / "load"
@@ -222,8 +217,8 @@ def run_gameday(
         engine.events.run_finished.fire(
             RunFinished(run_id, result.verdict.value, result.exit_code, result.complete, result.reason))
 
-    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform"),
-                        finish):
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform",
+                                     progress=engine.events.platform_progress.fire), finish):
         if weight:
             engine.set_weight(weight, reason="gameday")
         if experiment.steady_state is not None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from harness._duration import duration_arg
-from harness.engine._flags import add_run_arguments, run_metrics
+from harness.engine._flags import add_run_arguments, command_line, compare_after, compare_target, run_metrics
 
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
@@ -68,12 +68,16 @@ def _run(args: argparse.Namespace) -> int:
         live=not args.no_live,
         workers=args.workers,
         monitoring_interval=monitoring.interval,
+        extra={"command": command} if (command := command_line()) else {},
     )
+    before = compare_target(args, "gameday")
+    from harness.canary._live import RollbackTally
     from harness.monitoring import exporter_from_args
 
     exporter = exporter_from_args(args)
     try:
         with run_metrics(args, "gameday") as events:
+            tally = RollbackTally(events)
             result = run_gameday(config, exporter=exporter, events=events)
     finally:
         exporter.close()
@@ -91,8 +95,12 @@ def _run(args: argparse.Namespace) -> int:
             figures.append(f"{what} {text}" + ("" if what in fault["judge"] else " (not judged)"))
         print(f"  {fault['action']} ({fault['target']}): {', '.join(figures)}, "
               f"{fault['failed']}/{fault['requests']} requests failed during the fault")
+    for line in tally.lines([] if result.faults else ["fault timeline"]):
+        print(f"  {line}")
     for note in result.notes:
         if note.startswith(("monitoring export", "--require-export")):
             print(f"  {note}")
+    for line in compare_after(args, "gameday", run_dir, before):
+        print(f"  {line}")
     print(f"  report: {run_dir / 'index.html'}")
     return result.exit_code

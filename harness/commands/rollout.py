@@ -6,7 +6,7 @@ import argparse
 
 from harness._duration import duration_arg
 from harness._exceptions import ConfigError
-from harness.engine._flags import add_run_arguments, run_metrics
+from harness.engine._flags import add_run_arguments, command_line, compare_after, compare_target, run_metrics
 from harness.monitoring import add_monitoring_arguments, monitoring_config_from_args
 
 __all__ = ["register"]
@@ -61,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from harness.canary._cost import CostConfig
+    from harness.canary._live import RollbackTally
     from harness.canary._rollout import RolloutConfig, run_rollout
     from harness.routers.options import router_options_from_args
 
@@ -94,21 +95,28 @@ def _run(args: argparse.Namespace) -> int:
         baseline_ref=args.baseline_ref,
         canary_ref=args.canary_ref,
         router=router_options_from_args(args),
+        command=command_line(),
     )
     config.validate()  # every flag checked before the exporter opens a channel
+    before = compare_target(args, "rollout")
     from harness.monitoring import exporter_from_args
 
     console = Console()
     exporter = exporter_from_args(args)
     try:
         with run_metrics(args, "rollout") as events:
+            tally = RollbackTally(events)
             run_dir, run = run_rollout(config, console=console, exporter=exporter, events=events)
     finally:
         exporter.close()
     style = {0: "bold green", 1: "bold red"}.get(run.exit_code, "bold yellow")
     console.print(f"[{style}]{run.verdict.value.upper()}[/]: {escape(run.reason)}", highlight=False)
+    for line in tally.lines([f"{w} %" for w in run.stages_not_run]):
+        console.print(escape(line), highlight=False)
     for note in run.notes:
         if "monitoring export" in note:
             console.print(escape(note), highlight=False)
+    for line in compare_after(args, "rollout", run_dir, before):
+        console.print(escape(line), highlight=False)
     console.print(f"report: {run_dir / 'index.html'}", highlight=False)
     return run.exit_code

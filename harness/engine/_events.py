@@ -26,6 +26,8 @@ from harness._verdicts import Check
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.topology._platform import StartProgress
+
 __all__ = [
     "CheckJudged", "EventHook", "Events", "FaultInjected", "FaultRemoved", "PlatformAction", "RunFinished",
     "RunStarted", "SamplesFlushed", "StageFinished", "StageStarted", "WeightSet",
@@ -165,6 +167,8 @@ class Events:
     def __init__(self) -> None:
         self.run_started: EventHook[RunStarted] = EventHook("run_started")
         """The run has a directory and an id; nothing has started yet."""
+        self.platform_progress: EventHook[StartProgress] = EventHook("platform_progress")
+        """The embedded platform is starting: once with the number of processes, then one per process ready."""
         self.stage_started: EventHook[StageStarted] = EventHook("stage_started")
         """A stage (a canary weight, a game day's steady state or chaos phase) begins."""
         self.weight_set: EventHook[WeightSet] = EventHook("weight_set")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness._exceptions import ConfigError
 from harness.engine._events import Events
 from harness.engine._load import DEFAULT_LOCUSTFILE
 from harness.slo._defaults import DEFAULT_MIN_SAMPLES
 
-__all__ = ["add_run_arguments", "run_metrics"]
+__all__ = ["add_compare_argument", "add_run_arguments", "command_line", "compare_after", "compare_target",
+           "run_metrics"]
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,7 +35,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"fewest samples an SLO verdict may rest on (default: {DEFAULT_MIN_SAMPLES})")
     p.add_argument("--slo-dir", default="slos", metavar="DIR", help="SLO files (default: slos/)")
     p.add_argument("--out", default="reports", metavar="DIR", help="report directory (default: reports/)")
-    p.add_argument("--no-live", action="store_true", help="no live progress display (default: shown)")
+    p.add_argument("--no-live", action="store_true",
+                   help="plain progress lines instead of the live display (default: live)")
+    add_compare_argument(p)
     p.add_argument("--metrics-port", type=int, metavar="PORT",
                    help="serve the run's own Prometheus /metrics on 127.0.0.1:PORT while it runs "
                         "(0: a free port; default: off)")
@@ -60,3 +65,62 @@ def run_metrics(args: argparse.Namespace, kind: str) -> Iterator[Events]:
         yield events
     finally:
         metrics.close()
+
+
+def add_compare_argument(p: argparse.ArgumentParser) -> None:
+    """`--compare-to PATH|previous`: the same flag on rollout, gameday and report."""
+    p.add_argument("--compare-to", metavar="PATH|previous",
+                   help="compare with another run of the same kind: its directory, or `previous` (the newest "
+                        "earlier one in the report directory); shown in the HTML run page, summary.md and here")
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that reproduces this run, as typed (recorded as `config["command"]` for the rerun hint).
+
+    Empty when the process is not the `harness` command (a library call, a test
+    runner): then the report builds the command from the recorded config.
+    """
+    if argv is None:
+        if Path(sys.argv[0]).name not in ("harness", "__main__.py"):
+            return ""
+        argv = sys.argv[1:]
+    return shlex.join(["harness", *argv])
+
+
+def compare_target(args: argparse.Namespace, kind: str) -> Path | None:
+    """Check `--compare-to PATH` before anything starts (exit 2 on a bad path); `previous` is found after the run."""
+    value = getattr(args, "compare_to", None)
+    if not value or value == "previous":
+        return None
+    from harness.report._compare import resolve_compare_to
+
+    return resolve_compare_to(value, kind=kind, reports=getattr(args, "out", "reports"))
+
+
+def compare_after(args: argparse.Namespace, kind: str, run_dir: Path, before: Path | None) -> list[str]:
+    """Record the comparison beside the finished run, re-render its pages, and return the terminal's lines."""
+    value = getattr(args, "compare_to", None)
+    if not value:
+        return []
+    from harness._exceptions import HarnessError
+    from harness.report._compare import comparison_lines, record_comparison, recorded_comparison, resolve_compare_to
+    from harness.report._compare import load_result
+
+    if before is None:
+        before = resolve_compare_to(value, kind=kind, reports=run_dir.parent, run_dir=run_dir)
+        if before is None:
+            return [f"compared with: no earlier {kind} in {run_dir.parent} yet"]
+    record_comparison(run_dir, before)
+    try:
+        if kind == "gameday":
+            from harness.report._gameday import render_gameday
+
+            render_gameday(run_dir)
+        else:
+            from harness.report._render import render_run
+
+            render_run(run_dir)
+        found = recorded_comparison(run_dir, load_result(run_dir))
+    except HarnessError as exc:
+        return [f"compared with {before}: not comparable ({exc})"]
+    return comparison_lines(found[1], found[0]) if found else [f"compared with {before}: not readable"]

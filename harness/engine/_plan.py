@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from harness.topology._process import Stopped
 
 if TYPE_CHECKING:
     from harness.revisions import RevisionBuild
+    from harness.topology._platform import StartProgress
 
 __all__ = ["check_positive", "names_in_use", "platform_for", "stop_reason"]
 
@@ -50,14 +51,15 @@ def names_in_use(topology: str | Path | None, attach: str | Path | None) -> tupl
 
 def platform_for(topology: str | Path | None, attach: str | Path | None, canary_defect: str | None,
                  run_dir: Path | None = None, revisions: Mapping[str, RevisionBuild] | None = None,
+                 progress: Callable[[StartProgress], None] | None = None,
                  ) -> contextlib.AbstractContextManager[PlatformHandle]:
-    """The platform a run drives: attached through its state file, or brought up from the topology."""
+    """The platform a run drives: attached through its state file, or brought up (telling `progress`)."""
     from harness.topology import Platform, load_topology
 
     if attach is not None:
         return Platform.attach(attach)
     topo = load_topology(topology)  # bad input fails here, before anything starts
-    return Platform.up(topo, canary_defect, run_dir=run_dir, revisions=revisions)
+    return Platform.up(topo, canary_defect, run_dir=run_dir, revisions=revisions, progress=progress)
 
 
 def stop_reason(error: BaseException) -> str:

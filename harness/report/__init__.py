@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from harness.report._compare import Movement, compare_runs, comparison_markdown, load_result, previous_run
+from harness.report._compare import (
+    Movement,
+    compare_runs,
+    comparison_lines,
+    comparison_markdown,
+    load_result,
+    previous_run,
+    resolve_compare_to,
+)
 from harness.report._explain import explain, reproduce_command
 from harness.report._gate import GateOutcome, gate
 from harness.report._junit import junit_tree, write_junit
 from harness.report._markdown import escape_md, format_check, format_value, summary_markdown
 from harness.report._model import SCHEMA_VERSION, Distribution, ResultBase, RunResult, Series, StageResult, Window
 from harness.report._render import environment, render_run, render_run_html, render_stage_html
-from harness.report._series import endpoint_stats, latency_distributions, resource_series, sample_series
+from harness.report._series import cost_series, endpoint_stats, latency_distributions, resource_series, sample_series
 from harness.report._store import (
     latest_of,
     load_run,
@@ -37,7 +45,9 @@ __all__ = [
     "bar_chart",
     "color_for",
     "compare_runs",
+    "comparison_lines",
     "comparison_markdown",
+    "cost_series",
     "ecdf_chart",
     "endpoint_stats",
     "environment",
@@ -61,6 +71,7 @@ __all__ = [
     "render_run_html",
     "render_stage_html",
     "reproduce_command",
+    "resolve_compare_to",
     "resolve_run_dir",
     "resource_series",
     "sample_series",

@@ -1,8 +1,9 @@
 """Compare two saved runs of the same kind: what moved, by how much, beyond noise or not.
 
-The engine's `--compare-to PATH|previous` calls `load_result` (or
-`previous_run` for `previous`), then `compare_runs(before, after)`, and prints
-or renders `comparison_markdown`. Checks are matched by stage, name and scope.
+`--compare-to PATH|previous` (rollout, gameday, report) checks PATH before
+the run starts (`resolve_compare_to`), records the pair beside the run
+(`comparison.json`, so `harness report` re-renders keep it), and the HTML run
+page, summary.md and the terminal show `compare_runs(before, after)`. Checks are matched by stage, name and scope.
 "Beyond noise" uses the checks' own intervals (`Check.interval`): two
 intervals that do not overlap, or a value outside the other run's interval,
 moved beyond noise; overlapping intervals did not; without intervals the
@@ -16,13 +17,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness._exceptions import ReportError
+from harness._exceptions import ConfigError, ReportError
 from harness._verdicts import Check
 from harness.report._markdown import escape_md, format_change, format_check
 from harness.report._model import ResultBase, RunResult
-from harness.report._store import load_run
+from harness.report._store import load_run, write_json
 
-__all__ = ["Movement", "compare_runs", "comparison_markdown", "load_result", "previous_run"]
+__all__ = [
+    "COMPARISON_FILE", "Movement", "change_text", "compare_runs", "comparison_lines", "comparison_markdown", "load_result",
+    "movement_line", "previous_run", "record_comparison", "recorded_comparison", "resolve_compare_to",
+]
 
 
 @dataclass(frozen=True)
@@ -141,11 +145,90 @@ def comparison_markdown(moves: list[Movement], before_id: str, after_id: str) ->
         stage = f"{m.stage} %" if m.stage is not None else "run"
         b = "—" if m.before is None else f"{format_check(m.before)} ({m.before.verdict.value})"
         a = "—" if m.after is None else f"{format_check(m.after)} ({m.after.verdict.value})"
-        change = "—" if m.delta is None else format_change(m.delta, "ms" if m.unit == "ms" else m.unit)
-        if m.relative is not None and m.unit != "ratio":
-            change += f" ({m.relative * 100:+.0f} %)"
+        change = change_text(m)
         noise = {True: "**yes**", False: "no", None: "unknown"}[m.beyond_noise]
         lines.append(f"| {stage} | {escape_md(m.name)} ({escape_md(m.scope)}) | {escape_md(b)} | {escape_md(a)} | "
                      f"{escape_md(change)} | {noise}: {escape_md(m.why)} |")
     lines.append(f"\n_{escape_md(after_id)} against {escape_md(before_id)}._\n")
     return "\n".join(lines)
+
+
+COMPARISON_FILE = "comparison.json"
+"""Beside a run's summary.json: which run it is compared with (`{"before": PATH}`), kept for re-renders."""
+
+
+def resolve_compare_to(value: str, *, kind: str, reports: str | Path, run_dir: str | Path | None = None) -> Path | None:
+    """The run directory `--compare-to PATH|previous` names, checked before anything starts.
+
+    `previous`: the newest earlier run of `kind` in `reports` (None when there
+    is none yet, or `run_dir` is not known yet). A PATH that is not a saved
+    run of `kind` is a `ConfigError` naming the flag (exit 2).
+    """
+    if value == "previous":
+        if run_dir is None:
+            return None
+        return previous_run(run_dir, reports if Path(reports).is_dir() else None)
+    path = Path(value)
+    run = path.parent if path.name in ("summary.json", "report.json") else path
+    try:
+        other = json.loads((run / "summary.json").read_text())
+        other_kind = other.get("kind", "rollout")
+    except (OSError, ValueError, AttributeError) as exc:
+        reason = "no such directory" if not run.exists() else f"no readable summary.json ({type(exc).__name__})"
+        raise ConfigError(f"{value}: {reason}; give a run directory or `previous`", field="--compare-to") from None
+    if other_kind != kind:
+        raise ConfigError(f"{value} is a {other_kind} run, not a {kind} run", field="--compare-to")
+    return run
+
+
+def record_comparison(run_dir: str | Path, before: str | Path) -> None:
+    """Remember that the run at `run_dir` is compared with `before` (re-renders keep the comparison)."""
+    write_json(Path(run_dir) / COMPARISON_FILE, {"before": str(Path(before).resolve())})
+
+
+def recorded_comparison(run_dir: str | Path, after: ResultBase) -> tuple[str, list[Movement]] | None:
+    """(the earlier run's id, its movements) when `run_dir` records a comparison that still loads, else None."""
+    file = Path(run_dir) / COMPARISON_FILE
+    if not file.is_file():
+        return None
+    try:
+        before_dir = Path(json.loads(file.read_text())["before"])
+        before = load_result(before_dir)
+        moves = compare_runs(before, after)
+    except (OSError, ValueError, KeyError, TypeError, ReportError):
+        return None
+    return str(getattr(before, "run_id", before_dir.name)), moves
+
+
+def _side(check: Check | None) -> str:
+    return "—" if check is None else f"{format_check(check)} ({check.verdict.value})"
+
+
+def change_text(m: Movement) -> str:
+    """`+51.0 ms (+124 %)`, `+0.40 pp`, or `—` when one side has no value."""
+    if m.delta is None:
+        return "—"
+    text = format_change(m.delta, m.unit)
+    already_a_change = any(c is not None and c.kind in ("comparison", "cost") for c in (m.before, m.after))
+    if m.relative is not None and m.unit != "ratio" and not already_a_change:  # "+5100 %" of a difference says nothing
+        text += f" ({m.relative * 100:+.0f} %)"
+    return text
+
+
+def movement_line(m: Movement) -> str:
+    """`10 % compare/latency (canary): 41 ms (pass) → 92 ms (fail), +51.0 ms (+124 %): beyond noise (…)`."""
+    stage = f"{m.stage} % " if m.stage is not None else ""
+    change = "" if m.delta is None else ", " + change_text(m)
+    noise = {True: "beyond noise", False: "within noise", None: "noise unknown"}[m.beyond_noise]
+    return f"{stage}{m.name} ({m.scope}): {_side(m.before)} → {_side(m.after)}{change}: {noise} ({m.why})"
+
+
+def comparison_lines(moves: list[Movement], before_id: str, limit: int = 8) -> list[str]:
+    """The terminal's account: how many checks moved beyond noise, then those (and verdict changes) one a line."""
+    real = [m for m in moves if m.beyond_noise]
+    changed = [m for m in moves if m.verdict_changed and not m.beyond_noise]
+    head = (f"compared with {before_id}: {len(real)} of {len(moves)} checks moved beyond noise"
+            + (f", {len(changed)} more changed verdict" if changed else ""))
+    shown = (real + changed)[:limit]
+    more = len(real) + len(changed) - len(shown)
+    return [head] + [f"  {movement_line(m)}" for m in shown] + ([f"  … {more} more in the report"] if more > 0 else [])

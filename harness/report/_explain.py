@@ -83,6 +83,13 @@ def explain(check: Check) -> str:
     return f"{check.name}{scope}: {value}{must}"
 
 
+def describe_checks(checks: Sequence[Check], limit: int = 4) -> str:
+    """`failover/kill-primary (us-central1): never happened, objective < 30.00 s (fail); …` — words, never raw operators."""
+    bad = [c for c in checks if c.verdict is not Verdict.PASS]
+    more = f" (+{len(bad) - limit} more)" if len(bad) > limit else ""
+    return "; ".join(f"{explain(c)} ({c.verdict.value})" for c in bad[:limit]) + more
+
+
 def _endpoint_moves(result: ResultBase, metric: str) -> list[str]:
     """Request names whose canary moved most from baseline on `metric` (p50_ms, p95_ms or error ratio)."""
     rows: dict[str, dict[str, dict[str, Any]]] = {}

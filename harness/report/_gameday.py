@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._exceptions import ReportError
 from harness.report._junit import write_junit
@@ -21,6 +21,9 @@ from harness.report._explain import fault_marks, key_failures, reproduce_command
 from harness.report._render import endpoints_from_samples, environment
 from harness.report._svg import Mark
 from harness.report._store import write_json
+
+if TYPE_CHECKING:
+    from harness.report._compare import Movement
 
 __all__ = ["GameDayResult", "save_gameday", "load_gameday", "render_gameday", "render_gameday_html", "gameday_markdown"]
 
@@ -145,7 +148,8 @@ def _marks(result: GameDayResult) -> list[Mark]:
     return marks
 
 
-def render_gameday_html(result: GameDayResult, *, run_dir: Path | None = None) -> str:
+def render_gameday_html(result: GameDayResult, *, run_dir: Path | None = None,
+                        comparison: tuple[str, list[Movement]] | None = None) -> str:
     """The game day's page: verdict, diagnosis, fault figures against objectives, timeline charts, journal."""
     links = [("summary.json", "summary.json"), ("report.json", "report.json"), ("summary.md", "summary.md"),
              ("junit.xml", "junit.xml")]
@@ -155,7 +159,7 @@ def render_gameday_html(result: GameDayResult, *, run_dir: Path | None = None) -
     command = reproduce_command("gameday", result.config, source=result.experiment.get("source"))
     return environment().get_template("gameday.html.j2").render(
         run=result, gseries=lambda chart, prefix="": _series(result, chart, prefix), links=links, command=command,
-        marks=_marks(result),
+        marks=_marks(result), comparison=comparison,
     )
 
 
@@ -204,7 +208,13 @@ def render_gameday(path: str | Path) -> Path:
     run_dir, result = load_gameday(path)
     for phase in ("load", "steady"):  # the chaos load, else the steady-state check's when chaos never started
         result.endpoints = endpoints_from_samples(result, run_dir / phase / "samples.arrow")
-    (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir))
+    from harness.report._compare import comparison_markdown, recorded_comparison
+
+    comparison = recorded_comparison(run_dir, result)
+    (run_dir / "index.html").write_text(render_gameday_html(result, run_dir=run_dir, comparison=comparison))
     write_junit([(f"gameday.{_suite(result)}", result)], run_dir / "junit.xml")
-    (run_dir / "summary.md").write_text(gameday_markdown(result))
+    markdown = gameday_markdown(result)
+    if comparison is not None:
+        markdown += "\n" + comparison_markdown(comparison[1], comparison[0], result.run_id)
+    (run_dir / "summary.md").write_text(markdown)
     return run_dir

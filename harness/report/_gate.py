@@ -233,12 +233,18 @@ def print_gate(outcome: GateOutcome, console: Console | None = None, *, all_chec
         table.add_column(col, justify="right" if col in ("value", "objective", "samples") else "left")
     stages = summary.get("stages", [])
     groups = [(f"{st.get('weight')} %", str(st.get("verdict", "")), _all_checks(st)) for st in stages if isinstance(st, dict)]
+    not_run = summary.get("stages_not_run", [])
+    for entry in not_run if isinstance(not_run, list) else []:
+        if isinstance(entry, dict):
+            groups.append((f"{entry.get('weight')} %", "not run", []))
     run: dict[str, Any] = summary["run"] if isinstance(summary.get("run"), dict) else {}
     top = [*summary.get("checks", []), *run.get("checks", [])]  # a game day (or any run) judged as a whole
     if top:
         groups.append(("run", str(summary["verdict"]), [c for c in top if isinstance(c, dict)]))
     for label, verdict, checks in groups:
-        table.add_row(escape(label), f"[{_STYLE.get(verdict, '')}]{escape(verdict)}[/]", "(all checks)", "", "", "")
+        what = "(all checks)" if verdict != "not run" else (
+            "rolled back before this stage" if summary.get("rolled_back") else "the run stopped before this stage")
+        table.add_row(escape(label), f"[{_STYLE.get(verdict, 'dim')}]{escape(verdict)}[/]", what, "", "", "")
         for c in checks:
             if not all_checks and c.get("verdict") == "pass":
                 continue

@@ -17,10 +17,16 @@ from harness.report._model import ResultBase
 __all__ = ["junit_tree", "write_junit"]
 
 
+_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+
+
 def _fmt(check: Check) -> str:
-    value = "no data" if check.value is None else f"{check.value:.6g}"
-    objective = "-" if check.objective is None else f"{check.objective:.6g}"
-    return f"value {value} {check.unit} {check.op} {objective} over {check.samples} samples"
+    """`180.0 ms against < 100.0 ms over 400 samples`: the report's wording, never a raw `lt`."""
+    from harness.report._markdown import format_check
+
+    value = "no data" if check.value is None else format_check(check)
+    objective = "" if check.objective is None else f" against {_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"
+    return f"{value}{objective} over {check.samples} samples"
 
 
 def junit_tree(suites: Sequence[tuple[str, ResultBase]]) -> ET.ElementTree:

@@ -209,6 +209,8 @@ class StageResult(ResultBase):
     """Requests per revision (from the samples)."""
     cost: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`CostEstimate.to_dict()` per revision."""
+    decided_after_s: float | None = None
+    """Judged seconds after which the sequential judge decided (None: it ran to the max duration)."""
 
     @property
     def directory(self) -> str:
@@ -218,12 +220,15 @@ class StageResult(ResultBase):
         data = {"schema_version": SCHEMA_VERSION, "kind": "stage", "weight": self.weight, **self.base_dict()}
         data["requests"] = dict(self.requests)
         data["cost"] = dict(self.cost)
+        data["decided_after_s"] = _num(self.decided_after_s)
         return data
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StageResult:
+        decided = d.get("decided_after_s")
         return cls(**cls.base_fields(d), weight=int(d["weight"]), requests=dict(d.get("requests", {})),
-                   cost=dict(d.get("cost", {})))
+                   cost=dict(d.get("cost", {})),
+                   decided_after_s=float(decided) if isinstance(decided, (int, float)) else None)
 
     def summary(self) -> dict[str, Any]:
         """This stage's entry in summary.json (no chart data)."""
@@ -235,6 +240,7 @@ class StageResult(ResultBase):
             "incomplete_reason": self.incomplete_reason,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
+            "decided_after_s": _num(self.decided_after_s),
             "requests": dict(self.requests),
             "checks": [c.to_dict() for c in self.checks if c.kind not in ("comparison", "cost")],
             "comparisons": [c.to_dict() for c in self.checks_of("comparison")],

@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -31,11 +31,15 @@ from harness.report._explain import (
     key_failures,
     reproduce_command,
 )
+from harness.report._compare import change_text, comparison_markdown, recorded_comparison
 from harness.report._junit import write_junit
 from harness.report._markdown import display_unit, format_check, format_value, summary_markdown
 from harness.report._model import ResultBase, RunResult, Series, StageResult, Window
 from harness.report._store import load_run
 from harness.report._svg import Rule, bar_chart, ecdf_chart, histogram_chart, line_chart
+
+if TYPE_CHECKING:
+    from harness.report._compare import Movement
 
 __all__ = ["environment", "render_run", "render_stage_html", "render_run_html", "stage_steps"]
 
@@ -149,22 +153,29 @@ def environment() -> jinja2.Environment:
         key_failures=key_failures,
         judged_window=judged_window,
         fault_marks=fault_marks,
+        change_of=change_text,
         version=harness.__version__,
     )
     return env
 
 
-def stage_steps(run: RunResult, href: str = "{}/index.html") -> list[tuple[int, str, str]]:
-    """(weight, verdict or "not run", link) for every planned stage, in order."""
+def decided_text(stage: StageResult) -> str:
+    """`decided after 12 s` (the sequential judge stopped the stage early), else ``."""
+    return "" if stage.decided_after_s is None else f"decided after {stage.decided_after_s:.0f} s"
+
+
+def stage_steps(run: RunResult, href: str = "{}/index.html") -> list[tuple[int, str, str, str]]:
+    """(weight, verdict or "not run", link, when it was decided) for every planned stage, in order."""
     ran = {s.weight: s for s in run.stages}
-    return [(w, ran[w].verdict.value, href.format(ran[w].directory)) if w in ran else (w, "not run", "")
-            for w in run.planned_stages]
+    return [(w, ran[w].verdict.value, href.format(ran[w].directory), decided_text(ran[w])) if w in ran
+            else (w, "not run", "", "") for w in run.planned_stages]
 
 
 def render_stage_html(stage: StageResult, run_id: str, *, run: RunResult | None = None,
                       stage_dir: Path | None = None) -> str:
     """One stage's page; with its `run`, the stepper, neighbours, run links and the rerun command."""
-    steps = stage_steps(run, "../{}/index.html") if run is not None else [(stage.weight, stage.verdict.value, "")]
+    steps = (stage_steps(run, "../{}/index.html") if run is not None
+             else [(stage.weight, stage.verdict.value, "", decided_text(stage))])
     links = [("← run", "../index.html")] + [(f"run {label}", href) for label, href in _files(None, _RUN_FILES, "../")]
     links += [("report.json", "report.json"), ("junit.xml", "junit.xml")] + _files(stage_dir, _STAGE_FILES)
     if run is not None:
@@ -184,7 +195,8 @@ def render_stage_html(stage: StageResult, run_id: str, *, run: RunResult | None 
         judged=[w for w in (judged_window(stage),) if w is not None])
 
 
-def render_run_html(run: RunResult, *, run_dir: Path | None = None) -> str:
+def render_run_html(run: RunResult, *, run_dir: Path | None = None,
+                    comparison: tuple[str, list[Movement]] | None = None) -> str:
     """The run's page: verdict, stepper, diagnosis, small multiples, stages, charts across stages."""
     origin = run.stages[0].started_at if run.stages else run.started_at
     offsets: list[float] = []
@@ -215,7 +227,7 @@ def render_run_html(run: RunResult, *, run_dir: Path | None = None) -> str:
         links.append((f"stage {s.weight} %", f"{s.directory}/index.html"))
     return environment().get_template("run.html.j2").render(
         run=run, run_series=run_series, stage_windows=windows, x_range=x_range, steps=stage_steps(run),
-        failing=failing, links=links, command=reproduce_command("rollout", run.config))
+        failing=failing, links=links, command=reproduce_command("rollout", run.config), comparison=comparison)
 
 
 def endpoints_from_samples(result: ResultBase, samples_file: Path) -> list[dict[str, Any]]:
@@ -249,7 +261,11 @@ def render_run(path: str | Path) -> Path:
         stage.endpoints = endpoints_from_samples(stage, out / "samples.arrow")
         (out / "index.html").write_text(render_stage_html(stage, run.run_id, run=run, stage_dir=out))
         write_junit([(f"rollout.{stage.directory}", stage)], out / "junit.xml")
-    (run_dir / "index.html").write_text(render_run_html(run, run_dir=run_dir))
-    (run_dir / "summary.md").write_text(summary_markdown(run))
+    comparison = recorded_comparison(run_dir, run)
+    (run_dir / "index.html").write_text(render_run_html(run, run_dir=run_dir, comparison=comparison))
+    markdown = summary_markdown(run)
+    if comparison is not None:
+        markdown += "\n" + comparison_markdown(comparison[1], comparison[0], run.run_id)
+    (run_dir / "summary.md").write_text(markdown)
     write_junit([(f"rollout.{s.directory}", s) for s in run.stages], run_dir / "junit.xml")
     return run_dir

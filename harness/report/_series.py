@@ -9,14 +9,63 @@ report.json, so charts render from disk.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from harness.report._model import Distribution, Series
 
-__all__ = ["sample_series", "latency_distributions", "resource_series", "endpoint_stats"]
+if TYPE_CHECKING:
+    from harness.canary._cost import PriceTable
+
+__all__ = ["cost_series", "sample_series", "latency_distributions", "resource_series", "endpoint_stats"]
+
+COST_BUCKET_S = 5.0
+"""Cost and model calls are summed over 5 s: per second, a few large-tier calls make the line unreadable."""
+
+
+def cost_series(samples: pd.DataFrame, t0: float, prices: PriceTable, *, bucket_s: float = COST_BUCKET_S,
+                t1: float | None = None) -> list[Series]:
+    """Cost over time per revision and model calls by tier per revision, from the per-request `tier`/`cache` columns.
+
+    `cost <revision>` (chart `cost`): the actual cost per million requests
+    in each bucket, priced by `harness.canary._cost.price_samples` (the
+    judge's own pricing). `<tier>` (chart `calls-<revision>`): model calls per
+    second by tier — a request routed to a tier and not served from the cache.
+    Every revision's chart lists every tier of the stage, in one order, so a
+    tier keeps its colour across the charts. Empty when the samples carry no
+    tiers (an older load plugin). Only whole buckets are kept.
+    """
+    from harness.canary._cost import _SERVED_FROM_CACHE, has_cost_columns, price_samples
+
+    if samples.empty or not has_cost_columns(samples):
+        return []
+    actual, _ = price_samples(samples, prices)
+    ts = samples["ts"].astype(float).to_numpy()
+    bucket = np.floor((ts - t0) / bucket_s) * bucket_s
+    end = (t1 - t0) if t1 is not None else float(bucket.max())
+    tier = samples["tier"].astype(str).to_numpy()
+    called = (tier != "") & ~np.isin(samples["cache"].astype(str).to_numpy() if "cache" in samples else
+                                     np.full(len(samples), ""), _SERVED_FROM_CACHE)
+    frame = pd.DataFrame({"_b": np.round(bucket, 6), "revision": samples["revision"].astype(str).to_numpy(),
+                          "cost": actual, "tier": tier, "called": called})
+    frame = frame[frame["_b"] + bucket_s <= end + 1e-9]
+    tiers = sorted(t for t in frame.loc[frame["called"], "tier"].unique() if t)
+    unit = f"{prices.currency}/M req".strip()
+    out: list[Series] = []
+    for revision, group in frame.groupby("revision", sort=True):
+        label = str(revision) or "unknown"
+        first, last = float(group["_b"].min()), float(group["_b"].max())
+        grid = pd.Index(np.round(np.arange(first, last + bucket_s / 2, bucket_s), 6))
+        per_million = (group.groupby("_b")["cost"].mean() * 1e6).reindex(grid)
+        out.append(Series(f"cost {label}", "cost", grid.tolist(), _nullable(per_million), unit))
+        calls = group[group["called"]].groupby(["tier", "_b"]).size()
+        for name in tiers:
+            per = (calls[name] if name in calls.index.get_level_values(0) else pd.Series(dtype=float))
+            rate = (per / bucket_s).reindex(grid, fill_value=0.0)
+            out.append(Series(name, f"calls-{label}", grid.tolist(), rate.astype(float).tolist(), "calls/s"))
+    return out
 
 
 def sample_series(

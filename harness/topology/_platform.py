@@ -20,9 +20,9 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,19 @@ if TYPE_CHECKING:
     from harness.revisions import RevisionBuild
     from harness.toxiproxy import ToxiproxyClient
 
-__all__ = ["Platform"]
+__all__ = ["Platform", "StartProgress"]
+
+
+@dataclass(frozen=True)
+class StartProgress:
+    """One step of a platform start, for a progress display: `starting` (once, with `total`), then `ready` per process."""
+
+    state: str
+    instance: str
+    ready_s: float | None
+    done: int
+    total: int
+    ts: float = field(default_factory=time.time)
 
 
 class Platform:
@@ -69,6 +81,9 @@ class Platform:
         self._http = httpx.Client(timeout=2.0, headers={"X-API-Key": plan.api_key})
         self._toxiproxy: ToxiproxyClient | None = None
         self._router: EdgeRouter | None = None
+        self._progress: Callable[[StartProgress], None] | None = None
+        self._started: list[str] | None = None
+        """Processes ready so far while `_start` runs (None otherwise)."""
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -86,6 +101,7 @@ class Platform:
         tie_children: bool = True,
         api_key: str | None = None,
         revisions: Mapping[str, RevisionBuild] | None = None,
+        progress: Callable[[StartProgress], None] | None = None,
     ) -> Iterator[Platform]:
         """Start everything, yield the running platform, and always tear it down.
 
@@ -94,6 +110,7 @@ class Platform:
         needed for external services; else a random key per run) is given to
         every spawned service. Logs go to `run_dir/logs` (default: a temporary
         directory, removed after a clean exit). SIGTERM is treated like Ctrl-C.
+        `progress` is told when the start begins and as each process is ready.
         """
         topo = topology if isinstance(topology, Topology) else load_topology(topology)
         key = api_key or os.environ.get("XYNERGY_API_KEY") or secrets.token_urlsafe(24)
@@ -102,6 +119,7 @@ class Platform:
         rdir = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="harness-up-"))
         platform = cls(plan, rdir, ready_timeout=ready_timeout, grace=grace,
                        sample_interval=sample_interval, tie_children=tie_children)
+        platform._progress = progress
         with sigterm_as_interrupt():
             try:
                 platform._start()
@@ -122,6 +140,8 @@ class Platform:
         from harness.toxiproxy import ProxySpec, ToxiproxyClient
 
         plan = self.plan
+        self._started = []
+        self._tell("starting", "", None)
         if plan.toxiproxy is not None:
             self._launch(plan.toxiproxy, ready=lambda: _toxiproxy_up(plan.toxiproxy_url), probe=None)
         self._toxiproxy = ToxiproxyClient(plan.toxiproxy_url)
@@ -146,8 +166,20 @@ class Platform:
                 except BaseException:  # one failed, or Ctrl-C: the other waits stop at once
                     self._stopping.set()
                     raise
+        self._started = None
         if self._sampler is not None:
             self._sampler.start()
+
+    def _total(self) -> int:
+        plan = self.plan
+        own = [p for p in (plan.toxiproxy, plan.redis) if p is not None]
+        return len(own) + sum(not i.external for i in plan.instances.values())
+
+    def _tell(self, state: str, name: str, ready_s: float | None) -> None:
+        if self._progress is not None and self._started is not None:
+            if state == "ready":
+                self._started.append(name)
+            self._progress(StartProgress(state, name, ready_s, len(self._started), self._total()))
 
     def close(self) -> None:
         """Remove toxics, stop every child (edge first, Toxiproxy last), end threads. Idempotent."""
@@ -218,6 +250,7 @@ class Platform:
             self.cold_starts.append(cs)
             self.instances[name].cold_start = cs
             self.instances[name].state = "running"
+            self._tell("ready", name, cs.ready_s)
         return cs
 
     def _start_failure(self, child: Child, what: str | None = None) -> ServiceStartError:

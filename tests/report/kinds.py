@@ -11,8 +11,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from harness._verdicts import Check, Verdict
+from harness.canary._cost import load_prices
 from harness.report import Distribution, RunResult, Series, StageResult, Window, render_run, save_run
+from harness.report._series import cost_series
 from harness.report._gameday import GameDayResult, render_gameday, save_gameday
 
 T0 = 1_800_000_000.0
@@ -99,13 +104,25 @@ def _checks(weight: int, *, canary_ms: float, cost: float, verdicts: dict[str, V
     ]
 
 
+def _tier_samples(start: float, seconds: int, large_share: float) -> pd.DataFrame:
+    """What the load plugin records per request: revision, tier chosen, cache outcome (deterministic)."""
+    n = seconds * 20
+    i = np.arange(n)
+    revision = np.where(i % 10 == 0, "canary", "baseline")
+    k = np.where(revision == "canary", i // 10, i - i // 10 - 1)  # the request's index within its revision
+    large = (k * 0.618034) % 1.0 < np.where(revision == "canary", large_share, 0.01)
+    return pd.DataFrame({"ts": start + i / 20, "revision": revision, "tier": np.where(large, "large", "small"),
+                         "cache": np.where(k % 4 == 0, "miss", "hit")})
+
+
 def _stage(weight: int, start: float, *, canary_ms: float = 41.0, cost: float = 0.02, canary_fail: int = 0,
            verdicts: dict[str, Verdict] | None = None) -> StageResult:
     seconds = 25
     s = StageResult(
         name=f"stage-{weight}", weight=weight, started_at=start, ended_at=start + seconds,
         checks=_checks(weight, canary_ms=canary_ms, cost=cost, verdicts=verdicts or {}),
-        series=_stage_series(seconds, canary_ms, 0.003),
+        series=_stage_series(seconds, canary_ms, 0.003)
+        + cost_series(_tier_samples(start, seconds, 0.01 + cost), start, load_prices(), t1=start + seconds),
         windows=[Window(0.0, 5.0, "warm-up", "warmup"), Window(22.0, 25.0, "not judged (load stopping)", "cooldown")],
         cold_starts=[{"instance": "ai-routing-engine@canary", "seconds": 1.4},
                      {"instance": "ai-routing-engine@canary", "seconds": 1.4},
@@ -203,15 +220,26 @@ def gameday(out: Path, passed: bool) -> Path:
     return run_dir
 
 
+FAILING_ID = "20261202-050000-rollout-fail"
+GAMEDAY_FAIL_ID = "20261202-051000-gameday-fail"
+
+
 def build_all(out: Path) -> dict[str, Path]:
-    """Every kind, rendered; name → run directory."""
-    return {
+    """Every kind, rendered; name → run directory (the failing ones compared with the passing ones)."""
+    from harness.report._compare import record_comparison
+
+    built = {
         "passing": rollout(out, "passing"),
         "failing": rollout(out, "failing"),
         "inconclusive": rollout(out, "inconclusive"),
         "gameday-pass": gameday(out, True),
         "gameday-fail": gameday(out, False),
     }
+    for after, before in (("failing", "passing"), ("gameday-fail", "gameday-pass")):
+        record_comparison(built[after], built[before])
+    render_run(built["failing"])
+    render_gameday(built["gameday-fail"])
+    return built
 
 
 if __name__ == "__main__":  # render them for a look: python -m tests.report.kinds /tmp/kinds

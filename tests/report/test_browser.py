@@ -33,6 +33,8 @@ def browser():
 def test_every_report_kind_was_rendered(pages):
     assert len(pages) == 2 + 4 + 3 + 2  # failing: run + stage 10; passing: run + 3; inconclusive: run + 2; 2 game days
     assert {p.parent.name for p in pages} >= {"stage-10", "stage-50", "stage-100"}
+    compared = [p for p in pages if 'id="comparison"' in p.read_text()]
+    assert {p.parent.name for p in compared} == {kinds.FAILING_ID, kinds.GAMEDAY_FAIL_ID}  # checked at 390 px too
 
 
 @pytest.mark.parametrize("width", [390, 1400])
