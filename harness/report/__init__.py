@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-from harness.report._compare import (
-    Movement,
-    compare_runs,
-    comparison_lines,
-    comparison_markdown,
-    load_result,
-    previous_run,
-    resolve_compare_to,
-)
-from harness.report._explain import explain, reproduce_command
-from harness.report._gate import GateOutcome, gate
-from harness.report._junit import junit_tree, write_junit
-from harness.report._markdown import escape_md, format_check, format_value, summary_markdown
-from harness.report._model import SCHEMA_VERSION, Distribution, ResultBase, RunResult, Series, StageResult, Window
-from harness.report._render import environment, render_run, render_run_html, render_stage_html
-from harness.report._series import cost_series, endpoint_stats, latency_distributions, resource_series, sample_series
-from harness.report._store import (
-    latest_of,
-    load_run,
-    load_summary,
-    new_run_id,
-    resolve_run_dir,
-    save_run,
-    update_latest,
-    write_json,
-)
-from harness.report._svg import Mark, Rule, bar_chart, color_for, ecdf_chart, histogram_chart, interval_chart, line_chart
+from typing import TYPE_CHECKING
+
+from harness._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.report._compare import (
+        Movement,
+        compare_runs,
+        comparison_lines,
+        comparison_markdown,
+        load_result,
+        previous_run,
+        resolve_compare_to,
+    )
+    from harness.report._explain import explain, reproduce_command
+    from harness.report._gate import GateOutcome, gate
+    from harness.report._junit import junit_tree, write_junit
+    from harness.report._markdown import escape_md, format_check, format_value, summary_markdown
+    from harness.report._model import SCHEMA_VERSION, Distribution, ResultBase, RunResult, Series, StageResult, Window
+    from harness.report._render import environment, render_run, render_run_html, render_stage_html
+    from harness.report._series import cost_series, endpoint_stats, latency_distributions, resource_series, sample_series
+    from harness.report._store import (
+        latest_of,
+        load_run,
+        load_summary,
+        new_run_id,
+        resolve_run_dir,
+        save_run,
+        update_latest,
+        write_json,
+    )
+    from harness.report._svg import Mark, Rule, bar_chart, color_for, ecdf_chart, histogram_chart, interval_chart, line_chart
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -81,3 +86,55 @@ __all__ = [
     "write_json",
     "write_junit",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Movement": "harness.report._compare",
+    "compare_runs": "harness.report._compare",
+    "comparison_lines": "harness.report._compare",
+    "comparison_markdown": "harness.report._compare",
+    "load_result": "harness.report._compare",
+    "previous_run": "harness.report._compare",
+    "resolve_compare_to": "harness.report._compare",
+    "explain": "harness.report._explain",
+    "reproduce_command": "harness.report._explain",
+    "GateOutcome": "harness.report._gate",
+    "gate": "harness.report._gate",
+    "junit_tree": "harness.report._junit",
+    "write_junit": "harness.report._junit",
+    "escape_md": "harness.report._markdown",
+    "format_check": "harness.report._markdown",
+    "format_value": "harness.report._markdown",
+    "summary_markdown": "harness.report._markdown",
+    "SCHEMA_VERSION": "harness.report._model",
+    "Distribution": "harness.report._model",
+    "ResultBase": "harness.report._model",
+    "RunResult": "harness.report._model",
+    "Series": "harness.report._model",
+    "StageResult": "harness.report._model",
+    "Window": "harness.report._model",
+    "environment": "harness.report._render",
+    "render_run": "harness.report._render",
+    "render_run_html": "harness.report._render",
+    "render_stage_html": "harness.report._render",
+    "cost_series": "harness.report._series",
+    "endpoint_stats": "harness.report._series",
+    "latency_distributions": "harness.report._series",
+    "resource_series": "harness.report._series",
+    "sample_series": "harness.report._series",
+    "latest_of": "harness.report._store",
+    "load_run": "harness.report._store",
+    "load_summary": "harness.report._store",
+    "new_run_id": "harness.report._store",
+    "resolve_run_dir": "harness.report._store",
+    "save_run": "harness.report._store",
+    "update_latest": "harness.report._store",
+    "write_json": "harness.report._store",
+    "Mark": "harness.report._svg",
+    "Rule": "harness.report._svg",
+    "bar_chart": "harness.report._svg",
+    "color_for": "harness.report._svg",
+    "ecdf_chart": "harness.report._svg",
+    "histogram_chart": "harness.report._svg",
+    "interval_chart": "harness.report._svg",
+    "line_chart": "harness.report._svg",
+}, globals())
