@@ -184,6 +184,10 @@ def run_gameday(
     saved; with `require_export` a failed export marks the report incomplete
     and raises `ExportError` after it is written.
     """
+    from harness.chaos._ctk_gameday import is_ctk_file, run_ctk_gameday
+
+    if is_ctk_file(config.experiment):  # a Chaos Toolkit experiment: chaostoolkit-lib runs it
+        return run_ctk_gameday(config, exporter=exporter, events=events)
     experiment, slos, rps, duration = _plan(config)
     run_id = new_run_id("gameday")
     run_dir = config.out / run_id
