@@ -140,7 +140,7 @@ def test_a_ctk_latency_experiment_runs_under_load_with_its_journal_and_verdict(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_stop_signal_mid_method_removes_the_toxic_and_writes_an_incomplete_report(
     tmp_path: Path, toxiproxy: str, sig: signal.Signals
 ) -> None:
@@ -173,6 +173,8 @@ def test_a_stop_signal_mid_method_removes_the_toxic_and_writes_an_incomplete_rep
     assert report["complete"] is False and signal.Signals(sig).name in report["incomplete_reason"]
     journal = json.loads((run_dir / "journal.json").read_text())
     assert journal["status"] == "interrupted" and journal["run"][0]["status"] == "succeeded"
+    assert journal["rollbacks"] == []  # chaoslib played none: the harness's rollback removed the toxic
+    assert f"harness rollback: removed toxic 'slow-ai-routing' from {LINK}" in report["notes"]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["exit_code"] == 2 and summary["verdict"] != "pass"
 
