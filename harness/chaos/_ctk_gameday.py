@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from harness.chaos._gameday import GameDayConfig
     from harness.monitoring import MonitoringExporter
 
-__all__ = ["is_ctk_file", "run_ctk_gameday", "CtkSettings", "ctk_status_check"]
+__all__ = ["is_ctk_file", "run_ctk_gameday", "validate_ctk_file", "CtkSettings", "ctk_status_check"]
 
 EXTENSION = "xynergy-harness"
 """The name of the experiment's `extensions` entry that carries harness settings (CTK's own place for them)."""
@@ -312,6 +312,18 @@ def _plan(config: GameDayConfig) -> tuple[dict[str, Any], CtkSettings, dict[str,
     bound = config.duration or settings.duration or MAX_LOAD_S
     check_positive(("--rps", rps), ("--duration", bound))
     return experiment, settings, slos, rps, bound
+
+
+def validate_ctk_file(path: Path, topology: Path | None = None, slo_dir: Path = Path("slos")) -> dict[str, Any]:
+    """`harness validate` on a CTK file: chaoslib's checks, the links, configuration and harness settings."""
+    from harness.ctk._experiment import load_ctk_experiment
+
+    links, _ = names_in_use(topology, None)
+    experiment = load_ctk_experiment(path, links)
+    _check_configuration(experiment, str(path))
+    names = {s.name for s in load_slos(slo_dir)} if slo_dir.is_dir() else set(CtkSettings().slos) | {"failover"}
+    _settings(experiment, str(path), names)
+    return experiment
 
 
 def _check_configuration(experiment: Mapping[str, Any], source: str) -> None:

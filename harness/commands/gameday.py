@@ -95,6 +95,10 @@ def _run(args: argparse.Namespace) -> int:
             figures.append(f"{what} {text}" + ("" if what in fault["judge"] else " (not judged)"))
         print(f"  {fault['action']} ({fault['target']}): {', '.join(figures)}, "
               f"{fault['failed']}/{fault['requests']} requests failed during the fault")
+    for check in result.checks:  # service time and, beside it, from when each request was due
+        co = check.extra.get("co_corrected_ms")
+        if check.value is not None and co is not None:
+            print(f"  {check.name} ({check.scope}): {check.value:.1f} ms service time, {co:.1f} ms CO-corrected")
     for note in result.notes:
         if note.startswith(("monitoring export", "--require-export")):
             print(f"  {note}")

@@ -131,7 +131,8 @@ def test_a_ctk_latency_experiment_runs_under_load_with_its_journal_and_verdict(
     checks = {(c.name, str(c.scope)): c for c in result.checks}
     assert checks[("ctk-experiment", "chaos-toolkit")].verdict is Verdict.PASS
     assert ("recovery/slow-ai-routing", LINK) in checks
-    assert any(name == "latency-p95" and scope.startswith("steady-state before") for name, scope in checks)
+    [before] = [c for (name, scope), c in checks.items() if name == "latency-p95" and scope.startswith("steady-state before")]
+    assert before.extra["co_corrected_ms"] >= before.value  # from when each request was due: never less
     assert result.complete and result.exit_code == result.verdict.exit_code
     for name in ("index.html", "report.json", "summary.json", "junit.xml", "summary.md", "chaostoolkit.log"):
         assert (run_dir / name).is_file(), name
@@ -199,6 +200,17 @@ def test_a_ctk_file_naming_unknown_links_is_refused_before_anything_starts(
     assert code == 2
     assert "method[0]: no link 'edge->nowhere'" in err and "rollbacks[0]: no link 'edge->elsewhere'" in err
     assert "Traceback" not in err and not (tmp_path / "reports").exists()  # nothing ran, nothing written
+
+
+def test_harness_validate_checks_a_ctk_file_as_gameday_would(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, ctk_experiment(pause_s=1), "good.json")
+    bad_doc = ctk_experiment(pause_s=1)
+    bad_doc["method"][0]["provider"]["arguments"]["for_proxy"] = "edge->nowhere"
+    bad = write(tmp_path, bad_doc, "bad.json")
+    assert main(["validate", str(good)]) == 0
+    assert main(["validate", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: method[0]: no link 'edge->nowhere'" in err and str(good) not in err
 
 
 def test_harness_settings_in_the_extension_are_checked_all_at_once(
