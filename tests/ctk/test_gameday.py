@@ -93,6 +93,7 @@ class ToxicWatch:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # platform start, warm-up, 8 s fault, tail and report on a busy 2-core machine
 def test_a_ctk_latency_experiment_runs_under_load_with_its_journal_and_verdict(
     tmp_path: Path, toxiproxy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +142,7 @@ def test_a_ctk_latency_experiment_runs_under_load_with_its_journal_and_verdict(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_stop_signal_mid_method_removes_the_toxic_and_writes_an_incomplete_report(
     tmp_path: Path, toxiproxy: str, sig: signal.Signals
