@@ -95,10 +95,13 @@ def is_experiment_document(doc: Mapping[str, Any]) -> bool:
     return "kind" not in doc and isinstance(doc.get("method"), list)
 
 
-def validate_experiment_file(path: Path) -> Experiment:
+def validate_experiment_file(path: Path) -> object:
     """`harness validate` hook: the experiment checked against the default topology's names."""
+    from harness.chaos._ctk_gameday import is_ctk_file, validate_ctk_file
     from harness.slo import load_slos
 
+    if is_ctk_file(path):  # a Chaos Toolkit file: what `harness gameday` checks before it starts
+        return validate_ctk_file(path)
     slo_dir = Path("slos")
     names = [s.name for s in load_slos(slo_dir)] if slo_dir.is_dir() else None
     if names is None:

@@ -108,7 +108,11 @@ def _steady(
     steady state unknown. Such groups are named in `notes`, never silently
     dropped, and an SLO with no judgeable group at all stays INCONCLUSIVE.
     """
-    checks = _scoped(evaluate(slos, samples, min_samples=min_samples), scope)
+    from harness.load._verdict import co_corrected
+
+    # a game day's load is always open-model: the CO-corrected quantile goes beside each latency one
+    checks = _scoped(co_corrected(evaluate(slos, samples, min_samples=min_samples), slos, samples, open_model=True),
+                     scope)
     kept: list[Check] = []
     for slo in slos:
         mine = [c for c in checks if c.name == slo.name]
@@ -180,6 +184,10 @@ def run_gameday(
     saved; with `require_export` a failed export marks the report incomplete
     and raises `ExportError` after it is written.
     """
+    from harness.chaos._ctk_gameday import is_ctk_file, run_ctk_gameday
+
+    if is_ctk_file(config.experiment):  # a Chaos Toolkit experiment: chaostoolkit-lib runs it
+        return run_ctk_gameday(config, exporter=exporter, events=events)
     experiment, slos, rps, duration = _plan(config)
     run_id = new_run_id("gameday")
     run_dir = config.out / run_id

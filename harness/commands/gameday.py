@@ -20,12 +20,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Bring up the platform (or attach to one), check the steady state under load, run the "
         "experiment's fault timeline beside the load, always roll every fault back, then judge the steady "
         "state after, failover/recovery (slos/failover.yaml) and the experiment's checks. Writes "
-        "reports/<run-id>/ (index.html, report.json, summary.json, junit.xml, summary.md). Exit codes: 0 pass, "
+        "reports/<run-id>/ (index.html, report.json, summary.json, junit.xml, summary.md; journal.json for a Chaos "
+        "Toolkit file). Exit codes: 0 pass, "
         "1 a check failed or the steady state did not hold before chaos, 2 invalid input, inconclusive or "
         "incomplete, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (faults and traffic rolled back, Locust "
         "stopped, partial report written).",
     )
-    p.add_argument("experiment", metavar="FILE", help="experiment file, e.g. chaos/region-outage.yaml")
+    p.add_argument("experiment", metavar="FILE",
+                   help="experiment file: the harness's (chaos/region-outage.yaml) or a Chaos Toolkit experiment, "
+                   "JSON or YAML (chaos/ctk/latency-on-ai-routing.json), run by chaostoolkit-lib with "
+                   "chaostoolkit-toxiproxy pointed at the harness's Toxiproxy; its journal.json goes in the report")
     add_run_arguments(p)
     p.add_argument("--rps", type=float, metavar="RATE", help="target request rate (default: the file's load.rps, else 20)")
     p.add_argument("--duration", type=duration_arg, metavar="DURATION",
@@ -95,6 +99,10 @@ def _run(args: argparse.Namespace) -> int:
             figures.append(f"{what} {text}" + ("" if what in fault["judge"] else " (not judged)"))
         print(f"  {fault['action']} ({fault['target']}): {', '.join(figures)}, "
               f"{fault['failed']}/{fault['requests']} requests failed during the fault")
+    for check in result.checks:  # service time and, beside it, from when each request was due
+        co = check.extra.get("co_corrected_ms")
+        if check.value is not None and co is not None:
+            print(f"  {check.name} ({check.scope}): {check.value:.1f} ms service time, {co:.1f} ms CO-corrected")
     for line in tally.lines([] if result.faults else ["fault timeline"]):
         print(f"  {line}")
     for note in result.notes:

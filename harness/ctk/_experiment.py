@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from harness._exceptions import ExperimentError
 from harness.chaos._failover import FaultWindow
 
-__all__ = ["is_ctk_experiment", "load_ctk_experiment", "toxiproxy_configuration", "fault_windows"]
+__all__ = ["is_ctk_experiment", "load_ctk_experiment", "toxiproxy_configuration", "fault_windows", "fault_change"]
 
 _TOXI = "chaostoxi."
 #: chaostoolkit-toxiproxy activities that start a fault, and the kind of fault.
@@ -92,8 +92,23 @@ def load_ctk_experiment(path: str | Path, links: Collection[str]) -> dict[str, A
         elif proxy is not None and proxy not in links:
             problems.append(f"{where}: no link {proxy!r} in the topology (links: {', '.join(sorted(links))})")
     if problems:
-        raise ExperimentError("; ".join(problems), source=source)
+        raise ExperimentError.combine([ExperimentError(p, source=source) for p in problems])
     return experiment
+
+
+def fault_change(activity: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """("injected" | "removed", fault kind, proxy) for a chaostoolkit-toxiproxy activity that changes a fault."""
+    target = _toxi_target(activity)
+    if target is not None and target[0] == "reset":
+        return "removed", "reset", "every proxy"
+    if target is None or target[1] is None:
+        return None
+    func, proxy = target[0], target[1]
+    if func in _STARTS:
+        return "injected", _STARTS[func], proxy
+    if func in _ENDS:
+        return "removed", "toxic" if func == "delete_toxic" else func, proxy
+    return None
 
 
 def toxiproxy_configuration(toxiproxy_url: str) -> dict[str, Any]:
@@ -110,32 +125,32 @@ def _epoch(stamp: str) -> float:
 def fault_windows(journal: Mapping[str, Any], *, judge: tuple[str, ...] = ("failover", "recovery")) -> list[FaultWindow]:
     """When each chaostoolkit-toxiproxy fault was in force, from the run's journal.
 
-    A fault starts when its action completed (the toxic exists from then
-    on) and ends when a later activity (method or rollback) deleted that
-    toxic or re-enabled that proxy; never removed in the journal leaves
-    `removed_at` None (the harness's own rollback removes it anyway).
+    A fault (named after the activity that started it) starts when its
+    action completed (the toxic exists from then on) and ends when a later
+    activity (method or rollback) deleted that toxic, re-enabled that proxy
+    or reset every proxy; never removed in the journal leaves `removed_at`
+    None (the harness's own rollback removes it anyway).
     """
     runs = [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]
-    open_: dict[tuple[str, str], tuple[str, float]] = {}
+    open_: dict[tuple[str, str], tuple[str, str, float]] = {}
     windows: list[FaultWindow] = []
     for run in sorted(runs, key=lambda r: str(r.get("start", ""))):
         if run.get("status") != "succeeded":
             continue
         activity = run.get("activity") or {}
         target = _toxi_target(activity)
-        if target is None or target[1] is None:
+        if target is None or (target[1] is None and target[0] != "reset"):
             continue
-        func, proxy = target[0], target[1]
+        func, proxy = target[0], str(target[1])
         args = activity["provider"].get("arguments") or {}
         toxic = "" if func in ("disable_proxy", "enable_proxy") else str(args.get("toxic_name", ""))
         if func in _STARTS:
-            open_[(proxy, toxic)] = (_STARTS[func], _epoch(run["end"]))
+            open_[(proxy, toxic)] = (str(activity.get("name", func)), _STARTS[func], _epoch(run["end"]))
         elif func in _ENDS:
-            keys = [k for k in open_ if k[0] == proxy and (func == "reset" or k[1] == toxic)]
+            keys = [k for k in open_ if func == "reset" or k == (proxy, toxic)]
             for key in keys:
-                kind, start = open_.pop(key)
-                windows.append(FaultWindow(str(activity.get("name", func)), proxy, kind, start,
-                                           _epoch(run["end"]), judge))
-    for (proxy, _toxic), (kind, start) in open_.items():
-        windows.append(FaultWindow(f"{kind} on {proxy}", proxy, kind, start, None, judge))
+                name, kind, start = open_.pop(key)
+                windows.append(FaultWindow(name, key[0], kind, start, _epoch(run["end"]), judge))
+    for (proxy, _toxic), (name, kind, start) in open_.items():
+        windows.append(FaultWindow(name, proxy, kind, start, None, judge))
     return sorted(windows, key=lambda w: w.injected_at)

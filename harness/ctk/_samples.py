@@ -46,3 +46,20 @@ def write_mark(out_dir: str | Path, name: str, at: float) -> None:
     tmp = Path(out_dir) / (MARKS + ".tmp")
     tmp.write_text(json.dumps(marks), encoding="utf-8")
     tmp.replace(Path(out_dir) / MARKS)
+
+
+LOAD = "ctk-load.json"
+
+
+def write_load_model(out_dir: str | Path, rps: float | None) -> None:
+    """Record whether the load in `out_dir` is open-model (`rps`) or closed, for the SLO probes."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / LOAD).write_text(json.dumps({"rps": rps}), encoding="utf-8")
+
+
+def read_open_model(out_dir: str | Path) -> bool:
+    """True when the load in `out_dir` was open-model; unknown (no record) counts as open: judge everything."""
+    path = Path(out_dir) / LOAD
+    if not path.exists():
+        return True
+    return bool(json.loads(path.read_text(encoding="utf-8")).get("rps"))

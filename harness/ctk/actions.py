@@ -34,8 +34,11 @@ def run_load(
     """
     from harness.load import LocustConfig, run_locust
 
+    from harness.ctk._samples import write_load_model
+
     try:
         seconds = parse_duration(duration, field="duration")
+        write_load_model(out_dir, None if rps is None else float(rps))
         run = run_locust(LocustConfig(
             locustfile=Path(locustfile), host=host, out_dir=Path(out_dir), users=int(users),
             run_time_s=seconds, rps=None if rps is None else float(rps),

@@ -28,14 +28,17 @@ def slo_verdict(
     Returns `{"verdict": "pass"|"fail"|"inconclusive", "samples": n, "checks": [...]}`;
     a jsonpath tolerance on `$.verdict` reads it. No samples is INCONCLUSIVE.
     """
-    from harness.load._verdict import resolve_slos
+    from harness.ctk._samples import read_open_model
+    from harness.load._verdict import co_corrected, open_model_only, resolve_slos
     from harness.slo import evaluate
 
     try:
         window = None if last is None else parse_duration(last, field="last")
         frame = samples_of(out_dir, last_s=window)
-        slos, _ = resolve_slos(slo_dir)
+        open_model = read_open_model(out_dir)
+        slos, not_applicable = open_model_only(resolve_slos(slo_dir)[0], open_model=open_model)
         checks = evaluate(slos, frame, min_samples=int(min_samples)) if len(frame) else []
+        checks = co_corrected(checks, slos, frame, open_model=open_model)
     except HarnessError as exc:
         raise ActivityFailed(str(exc)) from None
     verdict = combine_verdicts(c.verdict for c in checks)
@@ -43,6 +46,7 @@ def slo_verdict(
         "verdict": verdict.value,
         "samples": int(len(frame)),
         "checks": [c.to_dict() for c in checks],
+        "not_applicable": not_applicable,
     }
 
 

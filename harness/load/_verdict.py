@@ -11,10 +11,11 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -23,9 +24,14 @@ from harness._verdicts import Check, Verdict, combine_verdicts, json_safe
 from harness.samples import read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
+from harness.slo._query import Query, apply_filter, parse_harness_spec, parse_query
 
 __all__ = [
+    "CO_KEY",
     "GENERATOR_PREFIX",
+    "LOAD_MODEL_LABEL",
+    "co_corrected",
+    "open_model_only",
     "RunVerdict",
     "combine_runs",
     "judge_samples",
@@ -39,6 +45,12 @@ __all__ = [
 #: INCONCLUSIVE means the generator could not keep its schedule: the run's
 #: timings are not evidence, so a breach becomes "inconclusive" (exit 2, not 1).
 GENERATOR_PREFIX = "generator/"
+
+#: An SLO labelled `load-model: open` is judged only on open-model (`--rps`) runs: in a closed
+#: model no request has a schedule, so there is no intended start to correct from.
+LOAD_MODEL_LABEL = "load-model"
+#: `Check.extra` key of the CO-corrected value beside a service-time latency quantile.
+CO_KEY = "co_corrected_ms"
 
 _STYLE = {Verdict.PASS: "bold green", Verdict.FAIL: "bold red", Verdict.INCONCLUSIVE: "bold yellow"}
 
@@ -107,7 +119,10 @@ def judge_samples(
     """
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
     frame = read_samples(paths)
-    checks = tuple(evaluate(slos, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
+    open_model = bool(target_rps)
+    judged, not_applicable = open_model_only(list(slos), open_model=open_model)
+    checks = tuple(evaluate(judged, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
+    checks = tuple(co_corrected(checks, judged, frame, open_model=open_model))
     checks += tuple(extra_checks)
     verdict, warnings = _with_generator_health(checks)
     return RunVerdict(
@@ -116,9 +131,66 @@ def judge_samples(
         samples=len(frame),
         samples_files=tuple(map(str, paths)),
         slo_source=slo_source,
-        extra={"judged_at": time.time()},
+        extra={"judged_at": time.time(), "load_model": "open" if open_model else "closed",
+               "not_applicable": not_applicable},
         warnings=warnings,
     )
+
+
+def open_model_only(slos: Sequence[SLO], *, open_model: bool) -> tuple[list[SLO], list[str]]:
+    """The SLOs this run can be judged on, and one line for each left out (stated, never silently absent)."""
+    if open_model:
+        return list(slos), []
+    kept, skipped = [], []
+    for slo in slos:
+        if str(slo.labels.get(LOAD_MODEL_LABEL, "")).lower() == "open":
+            skipped.append(f"{slo.name}: not applicable: closed-model run (no --rps): no request had an intended "
+                           "start, so the CO-corrected latency is the service time")
+        else:
+            kept.append(slo)
+    return kept, skipped
+
+
+def _latency_quantile(check: Check) -> Query | None:
+    """The query of a service-time latency quantile check (`p95(latency_ms)`), else None."""
+    text = check.extra.get("query")
+    if not isinstance(text, str):
+        return None
+    try:
+        query = parse_query(text)
+    except Exception:
+        return None
+    return query if query.kind in ("quantile", "median") and query.column == "latency_ms" else None
+
+
+def co_corrected(checks: Sequence[Check], slos: Sequence[SLO], frame: pd.DataFrame, *,
+                 open_model: bool) -> list[Check]:
+    """Each service-time latency quantile check with the same quantile of `co_latency_ms` beside it.
+
+    Same requests (the SLO's filter and the check's group), same estimator;
+    stored in `extra[CO_KEY]` (None on a closed-model run, where it would only
+    repeat the service time). Wait for a response before sending the next and
+    a slow server slows the load too, hiding its own latency: the corrected
+    figure counts from when each request was due.
+    """
+    by_name = {s.name: s for s in slos}
+    out = []
+    for check in checks:
+        query, slo = _latency_quantile(check), by_name.get(check.name)
+        if query is None or slo is None:
+            out.append(check)
+            continue
+        value = None
+        if open_model and "co_latency_ms" in frame.columns:
+            spec = parse_harness_spec(slo.indicator.source.spec, lambda f, p: SLOFileError(p, field=f))
+            sub = apply_filter(frame, spec.filter)
+            for column, wanted in (check.extra.get("group") or {}).items():
+                if column in sub.columns:
+                    sub = sub[sub[column].astype(str) == str(wanted)]
+            corrected = Query(f"{query.text} (co)", query.kind, "co_latency_ms", quantile=query.quantile)
+            value = corrected.compute(sub)
+        out.append(replace(check, extra={**check.extra, CO_KEY: value}))
+    return out
 
 
 def _with_generator_health(checks: Sequence[Check]) -> tuple[Verdict, tuple[str, ...]]:
@@ -154,16 +226,22 @@ def _fmt(value: float | None, unit: str) -> str:
 def print_verdict(result: RunVerdict, console: Console | None = None) -> None:
     """The verdict table: one row per check, then the overall verdict and exit code."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-    table = Table(title=f"SLO verdict ({result.samples} samples, SLOs from {result.slo_source})")
-    for col in ("SLO", "scope", "value", "objective", "samples", "verdict", "detail"):
+    model = result.extra.get("load_model", "")
+    table = Table(title=f"SLO verdict ({result.samples} samples, SLOs from {result.slo_source}"
+                        + (f", {model} model" if model else "") + ")")
+    for col in ("SLO", "scope", "value", "CO-corrected", "objective", "samples", "verdict", "detail"):
         table.add_column(col, overflow="fold")
     ops = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
     for c in result.checks:
+        co = "" if CO_KEY not in c.extra else (
+            _fmt(c.extra[CO_KEY], c.unit) if c.extra[CO_KEY] is not None else "n/a (closed model)")
         table.add_row(
-            c.name, c.scope, _fmt(c.value, c.unit), f"{ops.get(c.op, c.op)} {_fmt(c.objective, c.unit)}",
+            c.name, c.scope, _fmt(c.value, c.unit), co, f"{ops.get(c.op, c.op)} {_fmt(c.objective, c.unit)}",
             str(c.samples), f"[{_STYLE[c.verdict]}]{c.verdict.value.upper()}[/]", c.detail,
         )  # fmt: skip
     console.print(table)
+    for line in result.extra.get("not_applicable") or []:
+        console.print(line, style="dim", markup=False, soft_wrap=True)
     for warning in result.warnings:
         console.print(warning, style="bold yellow", markup=False, soft_wrap=True)
     console.print(f"verdict: [{_STYLE[result.verdict]}]{result.verdict.value.upper()}[/] (exit code {result.exit_code})")

@@ -65,10 +65,10 @@ def test_every_unknown_link_and_create_proxy_is_named_in_one_error(tmp_path: Pat
     path.write_text(json.dumps(bad))
     with pytest.raises(ExperimentError) as err:
         load_ctk_experiment(path, LINKS)
-    message = str(err.value)
-    assert "\n" not in message and str(path) in message
-    assert "method[0]: no link 'client->nowhere'" in message
-    assert "method[1]: create_proxy is refused" in message
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{path}: ") for line in lines)  # one line per problem
+    assert "method[0]: no link 'client->nowhere'" in lines[0]
+    assert "method[1]: create_proxy is refused" in lines[1]
 
 
 def test_chaostoolkit_lib_validation_errors_are_one_line(tmp_path: Path) -> None:
