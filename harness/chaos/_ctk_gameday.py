@@ -41,8 +41,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
+from harness._config import load_yaml_documents
 from harness._exceptions import ConfigError, ExperimentError, HarnessError
 from harness._verdicts import Check, Verdict
 from harness.chaos._experiment import HealthyRule
@@ -75,10 +75,10 @@ def is_ctk_file(path: Path) -> bool:
     from harness.ctk._experiment import is_ctk_experiment
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        docs = load_yaml_documents(path)  # JSON is YAML; hostile files are one ConfigError
+    except ConfigError:
         return False  # the harness loader names the problem
-    return is_ctk_experiment(data)
+    return len(docs) == 1 and is_ctk_experiment(docs[0])
 
 
 @dataclass(frozen=True)

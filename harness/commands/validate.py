@@ -142,7 +142,7 @@ def validate_files(paths: list[Path], *, topology: Path | None = None) -> list[s
             for path in slo_files:
                 names = [s.name for s in slos if s.source_file == str(path)]
                 lines.append(f"ok: {path} (SLO: {', '.join(names) or 'SLI only'})")
-    lines.extend(_validate_experiments(experiments, targets, slo_names, problems))
+    lines.extend(_validate_experiments(experiments, targets, slo_names, problems, topology))
     problems.raise_if_any()
     return lines
 
@@ -152,7 +152,9 @@ def _validate_experiments(
     targets: tuple[Collection[str], Collection[str]] | None,
     slo_names: list[str] | None,
     problems: Problems,
+    topology: Path | None = None,
 ) -> list[str]:
+    from harness.chaos._ctk_gameday import is_ctk_file, validate_ctk_file
     from harness.chaos._loader import load_experiment
     from harness.slo import load_slos
 
@@ -164,7 +166,12 @@ def _validate_experiments(
     lines = []
     for path in experiments:
         before = len(problems.errors)
-        problems.attempt(load_experiment, path, links=links, processes=processes, slos=slo_names)
+        if is_ctk_file(path):  # what `harness gameday --topology` checks before it starts
+            problems.attempt(validate_ctk_file, path, topology)
+            kind = "Chaos Toolkit experiment"
+        else:
+            problems.attempt(load_experiment, path, links=links, processes=processes, slos=slo_names)
+            kind = _EXPERIMENT_KIND
         if len(problems.errors) == before:
-            lines.append(f"ok: {path} ({_EXPERIMENT_KIND})")
+            lines.append(f"ok: {path} ({kind})")
     return lines

@@ -264,3 +264,21 @@ def test_the_experiments_own_outcome_is_a_check(tmp_path: Path) -> None:
     assert failed_action.verdict is Verdict.FAIL and "act" in failed_action.detail
     interrupted = ctk_status_check({"status": "interrupted", "deviated": False, "run": [], "rollbacks": []})
     assert interrupted.verdict is Verdict.INCONCLUSIVE and ctk_status_check({}).verdict is Verdict.INCONCLUSIVE
+
+
+def test_harness_validate_with_a_topology_checks_a_ctk_file_against_its_links(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate --topology` routes a CTK file to the CTK checks, against that topology's links."""
+    topology = tmp_path / "topo.yaml"
+    topology.write_text("name: custom\nentry: front\nservices:\n"
+                        "  front: {service: edge, upstreams: [ai-routing-engine]}\n"
+                        "  ai-routing-engine: {service: ai-routing-engine}\nredis: {mode: off}\n")
+    doc = ctk_experiment(pause_s=1)
+    for step in (doc["method"][0], doc["rollbacks"][0]):
+        step["provider"]["arguments"]["for_proxy"] = "front->ai-routing-engine"
+    path = write(tmp_path, doc, "custom.json")
+    assert main(["validate", "--topology", str(topology), str(path)]) == 0
+    assert f"ok: {path} (Chaos Toolkit experiment)" in capsys.readouterr().out
+    assert main(["validate", str(path)]) == 2  # the shipped topology has no such link
+    assert "no link 'front->ai-routing-engine'" in capsys.readouterr().err
