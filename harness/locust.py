@@ -56,7 +56,7 @@ from harness.load._verdict import (
 )
 from harness.load._webui import install as install_web_ui
 from harness.samples import Row, SampleWriter
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, judged_in
 
 __all__ = ["PacedUser", "SecurityFailure", "error_kind"]
 
@@ -371,7 +371,8 @@ class _Plugin:
         """(Re)load the SLOs when `--slo-dir` changed (the web UI can change it between runs)."""
         arg = str(getattr(self.env.parsed_options, "slo_dir", "") or "")
         if arg != self._slo_arg:
-            self.slos, self.slo_source = resolve_slos(arg or None)
+            slos, self.slo_source = resolve_slos(arg or None)
+            self.slos = judged_in(slos, "locust")
             self._slo_arg = arg
 
     # -- one test run (local runner or master) ---------------------------------------

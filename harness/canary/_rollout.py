@@ -42,7 +42,7 @@ from harness.report._model import RunResult, StageResult
 from harness.report._render import render_run
 from harness.report._series import cost_series
 from harness.report._store import new_run_id, save_run, update_latest
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO, load_slos
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, judged_in, load_slos
 
 if TYPE_CHECKING:
     from harness.monitoring import MonitoringExporter
@@ -346,7 +346,7 @@ def run_rollout(config: RolloutConfig, *, experiment: ExperimentHook | None = No
     listen to the run (see `harness.engine.Events`).
     """
     config.validate()
-    slos = load_slos(config.slo_dir)
+    slos = judged_in(load_slos(config.slo_dir), "rollout")
     prices = load_prices(config.prices)
     hook = experiment or (chaos_file_hook(config.experiment, slos=slos, topology=config.topology,
                                           attach=config.attach) if config.experiment else None)

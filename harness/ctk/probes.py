@@ -30,13 +30,13 @@ def slo_verdict(
     """
     from harness.ctk._samples import read_open_model
     from harness.load._verdict import co_corrected, open_model_only, resolve_slos
-    from harness.slo import evaluate
+    from harness.slo import evaluate, judged_in
 
     try:
         window = None if last is None else parse_duration(last, field="last")
         frame = samples_of(out_dir, last_s=window)
         open_model = read_open_model(out_dir)
-        slos, not_applicable = open_model_only(resolve_slos(slo_dir)[0], open_model=open_model)
+        slos, not_applicable = open_model_only(judged_in(resolve_slos(slo_dir)[0], "ctk"), open_model=open_model)
         checks = evaluate(slos, frame, min_samples=int(min_samples)) if len(frame) else []
         checks = co_corrected(checks, slos, frame, open_model=open_model)
     except HarnessError as exc:

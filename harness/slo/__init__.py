@@ -32,7 +32,17 @@ from harness._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, compare, evaluate, judge_measurement
-    from harness.slo._model import OPS, SLI, SLO, MetricSource, Objective, RatioMetric, load_slos, parse_slo_documents
+    from harness.slo._model import (
+        OPS,
+        SLI,
+        SLO,
+        MetricSource,
+        Objective,
+        RatioMetric,
+        judged_in,
+        load_slos,
+        parse_slo_documents,
+    )
     from harness.slo._query import HarnessSpec, Query, parse_query
     from harness.slo._registry import (
         Fail,
@@ -63,6 +73,7 @@ __all__ = [
     "evaluate",
     "file_validators",
     "judge_measurement",
+    "judged_in",
     "load_slos",
     "metric_source",
     "metric_source_types",
@@ -84,6 +95,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "MetricSource": "harness.slo._model",
     "Objective": "harness.slo._model",
     "RatioMetric": "harness.slo._model",
+    "judged_in": "harness.slo._model",
     "load_slos": "harness.slo._model",
     "parse_slo_documents": "harness.slo._model",
     "HarnessSpec": "harness.slo._query",

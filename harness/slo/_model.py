@@ -434,6 +434,25 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     return files
 
 
+RUNS_LABEL = "runs"
+"""An SLO's `metadata.labels.runs`: the kinds of run that judge it (comma-separated); absent: every kind."""
+
+
+def judged_in(slos: Iterable[SLO], run_kind: str) -> list[SLO]:
+    """The SLOs a kind of run (`locust`, `rollout`, `soak`, `ctk`, …) judges, by their `runs` label.
+
+    The CO-corrected latency SLO, for one, is for plain Locust runs: a rollout
+    compares revisions that share one load generator, so the generator's own
+    lateness must not become an absolute verdict on the canary.
+    """
+    kept = []
+    for slo in slos:
+        runs = slo.labels.get(RUNS_LABEL)
+        if runs is None or run_kind in {k.strip() for k in str(runs).split(",")}:
+            kept.append(slo)
+    return kept
+
+
 def load_slos(paths: str | Path | Iterable[str | Path]) -> list[SLO]:
     """Load and validate every SLO in the given files and/or directories (`*.yaml`, `*.yml`).
 

@@ -94,3 +94,14 @@ def test_an_slo_may_reference_an_sli_defined_in_another_file(tmp_path: Path) -> 
     )
     [slo] = load_slos(tmp_path)
     assert slo.indicator.threshold is not None and slo.indicator.threshold.spec["query"] == "p99(co_latency_ms)"
+
+
+def test_the_runs_label_picks_the_kinds_of_run_that_judge_an_slo():
+    """The CO-corrected latency gates plain Locust runs, never a rollout's canary (one generator serves both)."""
+    from harness.slo import judged_in
+
+    shipped = load_slos(Path(__file__).resolve().parents[2] / "slos")
+    names = {kind: {s.name for s in judged_in(shipped, kind)} for kind in ("locust", "rollout", "ctk")}
+    assert "latency-p95-co" in names["locust"]
+    assert "latency-p95-co" not in names["rollout"] and "latency-p95-co" not in names["ctk"]
+    assert {"latency-p95", "error-ratio"} <= names["rollout"] & names["locust"]  # unlabelled: every kind
