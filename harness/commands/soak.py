@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--duration", type=duration_arg, default=3600.0, metavar="DURATION",
                    help="how long the load runs, e.g. 60m (default: 60m)")
     p.add_argument("--rps", type=float, default=100.0, metavar="RATE", help="steady request rate (default: 100)")
-    p.add_argument("--snapshot-every", type=duration_arg, default=300.0, metavar="DURATION",
-                   help="judge and report the SLOs over each window this long, e.g. 5m (default: 5m)")
+    p.add_argument("--snapshot-every", type=duration_arg, metavar="DURATION",
+                   help="judge and report the SLOs over each window this long, e.g. 5m "
+                        "(default: 5m, or the whole --duration when shorter)")
     p.add_argument("--memory-warmup", type=duration_arg, metavar="DURATION",
                    help="RSS ignored at the start when fitting slopes (default: 10 %% of --duration, 5s to 5m)")
     p.set_defaults(func=_run)
@@ -44,7 +45,8 @@ def _run(args: argparse.Namespace) -> int:
 
         validate_defect(args.canary_defect, source="--canary-defect", field_name="")
     config = SoakConfig(
-        duration_s=args.duration, rps=args.rps, snapshot_every_s=args.snapshot_every, warmup_s=args.memory_warmup,
+        duration_s=args.duration, rps=args.rps, warmup_s=args.memory_warmup,
+        snapshot_every_s=args.snapshot_every if args.snapshot_every is not None else min(300.0, args.duration),
         topology=Path(args.topology) if args.topology else None, attach=Path(args.attach) if args.attach else None,
         canary_defect=args.canary_defect, out=Path(args.out), slo_dir=Path(args.slo_dir),
         locustfile=Path(args.locustfile), min_samples=args.min_samples, users=args.users, workers=args.workers,

@@ -100,3 +100,21 @@ def test_the_harness_processes_are_this_process_and_its_locust_children() -> Non
         for proc in (master, worker, other):
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["--duration", "0s"], "--duration"),
+    (["--rps", "-5"], "--rps"),
+    (["--duration", "30s", "--snapshot-every", "1m"], "--snapshot-every"),
+    (["--duration", "30s", "--memory-warmup", "1m"], "--memory-warmup"),
+    (["--locustfile", "no/such/file.py"], "--locustfile"),
+])  # fmt: skip
+def test_bad_flags_are_one_line_naming_the_flag_and_exit_2_before_anything_starts(
+    args: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    assert main(["soak", "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and flag in err[0], err
+    assert list(tmp_path.iterdir()) == []  # no run directory: nothing started
