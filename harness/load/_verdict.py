@@ -22,6 +22,7 @@ from harness._exceptions import SLOFileError
 from harness._verdicts import Check, Verdict, combine_verdicts, json_safe
 from harness.samples import read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
+from harness.slo._evaluate import needed_columns
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
 
 __all__ = [
@@ -106,7 +107,8 @@ def judge_samples(
     absolute latency FAIL inconclusive, never the service's fault.
     """
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
-    frame = read_samples(paths)
+    slos = list(slos)  # only the columns they read, strings as Categoricals: an hour-long soak's samples fit
+    frame = read_samples(paths, columns=needed_columns(slos, health_check=True), categorical=True)
     checks = tuple(evaluate(slos, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
     checks += tuple(extra_checks)
     verdict, warnings = _with_generator_health(checks)
