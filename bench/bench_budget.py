@@ -11,9 +11,12 @@ them by role, and divides by the requests the run's summary.json counted.
 Roles: orchestrator (the `harness rollout` process: live display, samplers,
 judge, reports), locust (the master, or the one process), locust-worker
 (with --workers), toxiproxy (embedded server), redis, platform (every
-xynergy service). Each rate's line ends with its top consumers (the three
-largest shares of the run's CPU), and the harness's own processes are
-summed apart from the platform's. Quote `uptime` with the figures.
+xynergy service). Two lines per rate: the whole run (platform boot, imports
+and the report included) and only the time Locust ran (the steady cost of
+the instrument under load, which is what scales with the rate). Each line
+ends with its top consumers (the three largest shares of that CPU), and the
+harness's own processes are summed apart from the platform's. Quote
+`uptime` with the figures.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ def measure(rate: int, stage_duration: str, warmup: str, stages: str, out: Path,
            "--warmup", warmup, "--no-live", "--out", str(out), "--workers", str(workers)]
     root = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cpu: dict[int, tuple[str, float]] = {}
+    # the CPU every process had used when Locust first appeared and when it last was seen: their
+    # difference is the steady state under load, without start-up, platform boot and the report
+    at_load_start: dict[int, float] | None = None
+    at_load_end: dict[int, float] = {}
     top = psutil.Process(root.pid)
     while root.poll() is None:
         try:
@@ -71,6 +78,11 @@ def measure(rate: int, stage_duration: str, warmup: str, stages: str, out: Path,
                 cpu[p.pid] = (role, t.user + t.system)
             except psutil.Error:
                 continue
+        loading = any(role.startswith("locust") for pid, (role, _) in cpu.items() if pid in {q.pid for q in procs})
+        if loading:
+            if at_load_start is None:
+                at_load_start = {pid: seconds for pid, (_, seconds) in cpu.items()}
+            at_load_end = {pid: seconds for pid, (_, seconds) in cpu.items()}
         time.sleep(0.5)
     _, err = root.communicate()
     summary_path = out / "latest" / "summary.json"
@@ -81,9 +93,13 @@ def measure(rate: int, stage_duration: str, warmup: str, stages: str, out: Path,
     files = sorted(summary_path.resolve().parent.glob("**/samples*.arrow"))
     requests = len(read_samples(files)) if files else sum(sum(s.get("requests", {}).values()) for s in summary["stages"])
     by_role: dict[str, float] = {}
-    for role, seconds in cpu.values():
+    under_load: dict[str, float] = {}
+    for pid, (role, seconds) in cpu.items():
         by_role[role] = by_role.get(role, 0.0) + seconds
-    return {"rate": rate, "requests": requests, "verdict": summary["verdict"], "cpu_s": by_role}
+        if at_load_start is not None and pid in at_load_end:
+            under_load[role] = under_load.get(role, 0.0) + at_load_end[pid] - at_load_start.get(pid, 0.0)
+    return {"rate": rate, "requests": requests, "verdict": summary["verdict"], "cpu_s": by_role,
+            "cpu_under_load_s": under_load}
 
 
 HARNESS_ROLES = ("orchestrator", "locust", "locust-worker", "toxiproxy")
@@ -107,16 +123,17 @@ def main() -> None:
     args = ap.parse_args()
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(f"{'req/s':>6} {'requests':>9} " + " ".join(f"{r:>13}" for r in ROLES) + f" {'harness':>9}"
-          + "   (CPU ms per 1,000 requests sent; start-up included)")
+          + "   (CPU ms per 1,000 requests sent: the whole run, then only while Locust ran)")
     for rate in (int(r) for r in args.rates.split(",")):
         with tempfile.TemporaryDirectory(prefix="bench-budget-") as tmp:
             result = measure(rate, args.stage_duration, args.warmup, args.stages, Path(tmp), args.workers)
         n = max(1, int(result["requests"]))  # type: ignore[call-overload]
-        cpu = result["cpu_s"]
-        assert isinstance(cpu, dict)
-        own = sum(cpu.get(r, 0.0) for r in HARNESS_ROLES)
-        print(f"{rate:>6} {n:>9} " + " ".join(f"{1e6 * cpu.get(r, 0.0) / n:>13.1f}" for r in ROLES)
-              + f" {1e6 * own / n:>9.1f}   verdict {result['verdict']}; top: {top_consumers(cpu)}")
+        for label, key in (("whole run", "cpu_s"), ("under load", "cpu_under_load_s")):
+            cpu = result[key]
+            assert isinstance(cpu, dict)
+            own = sum(cpu.get(r, 0.0) for r in HARNESS_ROLES)
+            print(f"{rate:>6} {n:>9} " + " ".join(f"{1e6 * cpu.get(r, 0.0) / n:>13.1f}" for r in ROLES)
+                  + f" {1e6 * own / n:>9.1f}   {label}; verdict {result['verdict']}; top: {top_consumers(cpu)}")
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
