@@ -1,6 +1,7 @@
 """Samples file format and analysis cost: why Arrow IPC, and 1M-10M samples judged in seconds.
 
     .venv/bin/python bench/bench_samples.py [--rows 1000000] [--big 1000000,10000000]
+    .venv/bin/python bench/bench_samples.py --only-streaming --lean-only --big 10000000   # the 10 M target alone
 
 Part 1 compares three formats for the samples file by what matters:
 the cost per row of writing inside Locust (append a tuple; flush a batch per
@@ -10,9 +11,11 @@ Part 2 measures the full analysis of the rows: `read_samples` + `evaluate`
 of the shipped SLOs, time and peak RSS (in a fresh process). Targets:
 < 5 s and < 500 MiB for 1M samples.
 Part 3 (issue 18 item 2): 1 M and 10 M samples (written batch by batch with
-numpy, as Locust would over a soak), read + judged by the shipped SLOs in a
-fresh process, all columns vs only the columns the SLOs read
-(`read_samples(path, columns=...)`), time and peak RSS. Targets: 10 M in
+numpy, as Locust would over a soak), read + judged in a fresh process by the
+shipped SLOs per revision and once more per revision and name, with the load
+generator's health: every column as plain strings vs the lean path (only
+`needed_columns(slos)`, strings as Categoricals, `read_samples(path,
+columns=..., categorical=True)`), time and peak RSS. Targets: 10 M in
 ≤ 10 s and ≤ 1 GiB, 1 M in ≤ 1 s. `uptime` is printed alongside.
 """
 
@@ -183,13 +186,13 @@ import sys, time
 t = time.perf_counter()
 from harness.samples import read_samples
 from harness.slo import evaluate, load_slos
+from harness.slo._evaluate import needed_columns
+sys.path.insert(0, sys.argv[4])
+from bench_samples import per_name
 slos = load_slos(sys.argv[2])
-columns = None
-if sys.argv[3] == "slo":  # the union of what each SLO reads (the evaluation's own choice of columns)
-    from harness.slo._evaluate import _needed_columns, _spec
-    columns = sorted({c for s in slos if _spec(s.indicator.source).measurement is None
-                      for c in _needed_columns(s, _spec(s.indicator.source))})
-frame = read_samples(sys.argv[1], columns=columns)
+slos += per_name(slos)
+columns, categorical = (None, False) if sys.argv[3] == "all" else (needed_columns(slos), True)
+frame = read_samples(sys.argv[1], columns=columns, categorical=categorical)
 read = time.perf_counter() - t
 checks = evaluate(slos, frame)
 elapsed = time.perf_counter() - t
@@ -198,17 +201,38 @@ print(f"{len(frame)} {len(checks)} {read:.2f} {elapsed:.2f} {int(hwm.split()[1])
 """
 
 
+def per_name(slos: list[Any]) -> list[Any]:
+    """The shipped sample SLOs once more, grouped by revision and request name (the issue's "per revision and name")."""
+    from dataclasses import replace
+
+    from harness.slo import parse_slo_documents
+
+    out = []
+    for slo in slos:
+        src = slo.indicator.source
+        if src.type != "harness" or "query" not in src.spec:
+            continue
+        doc = {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": f"{slo.name}-per-name"},
+               "spec": {"service": "xynergy", "budgetingMethod": slo.budgeting_method,
+                        "timeWindow": [{"duration": "10m"}],
+                        "indicator": {"spec": {"thresholdMetric": {"metricSource": {
+                            "type": "harness", "spec": {**src.spec, "groupBy": ["revision", "name"]}}}}},
+                        "objectives": [{k: v for k, v in (("op", o.op), ("value", o.value)) if v is not None}
+                                       for o in slo.objectives]}}  # fmt: skip
+        [copy] = parse_slo_documents([(f"{slo.name}-per-name.yaml", doc)])
+        out.append(replace(copy, source_file=slo.source_file))
+    return out
+
+
 def frame_columns(repo: Path) -> list[str]:
-    """The columns the shipped SLOs read (for the table's label)."""
+    """The columns the shipped SLOs (and the generator check) read, for the table's label."""
     from harness.slo import load_slos
-    from harness.slo._evaluate import _needed_columns, _spec
+    from harness.slo._evaluate import needed_columns
 
-    slos = load_slos(repo / "slos")
-    return sorted({c for s in slos if _spec(s.indicator.source).measurement is None
-                   for c in _needed_columns(s, _spec(s.indicator.source))})  # fmt: skip
+    return needed_columns(load_slos(repo / "slos"))
 
 
-def streaming(sizes: list[int], tmp: Path) -> None:
+def streaming(sizes: list[int], tmp: Path, modes: tuple[str, ...] = ("all", "slo")) -> None:
     repo = Path(__file__).resolve().parents[1]
     print("part 3: read + judge the shipped SLOs in a fresh process (time includes interpreter start and imports)")
     print(f"the SLOs' columns: {', '.join(frame_columns(repo))}")
@@ -216,12 +240,13 @@ def streaming(sizes: list[int], tmp: Path) -> None:
     for n in sizes:
         path = tmp / f"big-{n}.arrow"
         write_big(n, path)
-        for columns in ("all", "slo"):
-            out = subprocess.run([sys.executable, "-c", STREAMING, str(path), str(repo / "slos"), columns],
+        for columns in modes:
+            out = subprocess.run([sys.executable, "-c", STREAMING, str(path), str(repo / "slos"), columns,
+                                  str(Path(__file__).resolve().parent)],
                                  capture_output=True, text=True, check=True, cwd=repo,
                                  env={**os.environ, "PYTHONPATH": str(repo)}).stdout.split()  # fmt: skip
             rows, _, read, total, rss = out
-            label = "all 15" if columns == "all" else f"the SLOs' {len(frame_columns(repo))}"
+            label = "all 15" if columns == "all" else f"the SLOs' {len(frame_columns(repo))}, categorical"
             print(f"{int(rows):>11,} {label:>26} {read:>7} {total:>8} {rss:>13}")
         path.unlink()
 
@@ -231,13 +256,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big", default="1000000,10000000", help="sample counts for part 3 (comma-separated)")
     parser.add_argument("--only-streaming", action="store_true", help="run part 3 only")
+    parser.add_argument("--lean-only", action="store_true",
+                        help="part 3: only the lean path (the all-columns row of 10 M takes minutes and ~3 GiB)")
     args = parser.parse_args()
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory() as tmp:
         if not args.only_streaming:
             formats(args.rows, Path(tmp))
             analysis(args.rows, Path(tmp))
-        streaming([int(n) for n in args.big.split(",")], Path(tmp))
+        streaming([int(n) for n in args.big.split(",")], Path(tmp), ("slo",) if args.lean_only else ("all", "slo"))
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 

@@ -16,28 +16,30 @@ import pyarrow as pa
 
 from harness.samples import empty_samples
 
-__all__ = ["SampleTail"]
+__all__ = ["BatchTail", "SampleTail"]
 
 
-class SampleTail:
-    """The samples of `path` so far (`frame`), grown by `read_new()`."""
+class BatchTail:
+    """The complete record batches appended to `path` since the last `read_batches()`; keeps none.
+
+    For a reader that folds batches into something bounded (a soak's current
+    window, counters) instead of holding every row.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._offset = 0
         self._schema: pa.Schema | None = None
-        self._parts: list[pd.DataFrame] = []
-        self._frame: pd.DataFrame | None = None
         self.rows = 0
 
-    def read_new(self) -> int:
-        """Decode the complete batches written since the last call; returns how many rows they hold."""
+    def read_batches(self) -> list[pa.RecordBatch]:
+        """Decode the complete batches written since the last call (a message cut short is read next time)."""
         try:
             with self.path.open("rb") as fh:
                 fh.seek(self._offset)
                 data = fh.read()
         except FileNotFoundError:
-            return 0
+            return []
         reader = pa.BufferReader(pa.py_buffer(data))
         consumed, batches = 0, []
         while consumed < len(data):
@@ -53,11 +55,30 @@ class SampleTail:
             elif message.type == "record batch" and self._schema is not None:
                 batches.append(pa.ipc.read_record_batch(message, self._schema))
         self._offset += consumed
+        self.rows += int(sum(b.num_rows for b in batches))
+        return batches
+
+    @property
+    def schema(self) -> pa.Schema | None:
+        """The stream's schema, once read."""
+        return self._schema
+
+
+class SampleTail(BatchTail):
+    """The samples of `path` so far (`frame`), grown by `read_new()`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._parts: list[pd.DataFrame] = []
+        self._frame: pd.DataFrame | None = None
+
+    def read_new(self) -> int:
+        """Decode the complete batches written since the last call; returns how many rows they hold."""
+        batches = self.read_batches()
         new = int(sum(b.num_rows for b in batches))
         if new:
             self._parts.append(pa.Table.from_batches(batches, schema=self._schema).to_pandas())
             self._frame = None
-            self.rows += new
         return new
 
     @property

@@ -21,8 +21,9 @@ from rich.table import Table
 
 from harness._exceptions import SLOFileError
 from harness._verdicts import Check, Verdict, combine_verdicts, json_safe
-from harness.samples import read_samples
+from harness.samples import COLUMNS, read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
+from harness.slo._evaluate import needed_columns
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
 from harness.slo._query import Query, apply_filter, parse_harness_spec, parse_query
 
@@ -118,9 +119,13 @@ def judge_samples(
     absolute latency FAIL inconclusive, never the service's fault.
     """
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
-    frame = read_samples(paths)
     open_model = bool(target_rps)
     judged, not_applicable = open_model_only(list(slos), open_model=open_model)
+    # only the columns they read, strings as Categoricals: an hour-long soak's samples fit
+    columns = needed_columns(judged, health_check=True)
+    if open_model and "co_latency_ms" not in columns:  # the CO-corrected figure shown beside each latency
+        columns = [c for c in COLUMNS if c in {*columns, "co_latency_ms"}]
+    frame = read_samples(paths, columns=columns, categorical=True)
     checks = tuple(evaluate(judged, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
     checks = tuple(co_corrected(checks, judged, frame, open_model=open_model))
     checks += tuple(extra_checks)

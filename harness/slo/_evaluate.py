@@ -27,7 +27,7 @@ from harness._exceptions import SLOFileError
 from harness._verdicts import Check, Verdict
 from harness.samples import COLUMNS
 from harness.slo._model import SLO, MetricSource, Objective
-from harness.slo._query import HarnessSpec, apply_filter, parse_harness_spec
+from harness.slo._query import HarnessSpec, apply_filter, filter_rows, parse_harness_spec
 from harness.slo._registry import Fail, metric_source, register_metric_source
 from harness.stats import (
     SLO_ALPHA,
@@ -41,7 +41,8 @@ from harness.stats import (
 )
 from harness.slo._defaults import DEFAULT_MIN_SAMPLES
 
-__all__ = ["DEFAULT_MIN_SAMPLES", "HarnessMetricSource", "evaluate", "judge_measurement", "compare", "Uncertainty"]
+__all__ = ["DEFAULT_MIN_SAMPLES", "HarnessMetricSource", "evaluate", "judge_measurement", "compare", "needed_columns",
+           "Uncertainty"]
 
 _OPS = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__, "gte": float.__ge__}
 
@@ -83,13 +84,74 @@ def _spec(source: MetricSource) -> HarnessSpec:
     return parse_harness_spec(source.spec, fail)
 
 
-def _groups(frame: pd.DataFrame, by: tuple[str, ...]) -> Iterator[tuple[dict[str, str], pd.DataFrame]]:
+def _groups(
+    frame: pd.DataFrame, by: tuple[str, ...], rows: np.ndarray | None
+) -> list[tuple[dict[str, str], np.ndarray | None]]:
+    """Each group's key and row positions in `frame` (only `rows`; None: all rows), in sorted key order.
+
+    Groups are found on the group columns alone (Categorical codes when the
+    samples were read `categorical`); no frame is built here (`_take` builds
+    one group's at a time).
+    """
     if not by:
-        yield {}, frame
-        return
-    for key, sub in frame.groupby(list(by), sort=True, observed=True, dropna=False):
-        values = key if isinstance(key, tuple) else (key,)
-        yield dict(zip(by, map(str, values), strict=True)), sub
+        return [({}, rows)]
+    columns = [_codes(frame[name]) for name in by]
+    uniques = [values for _, values in columns]
+    radix = int(np.prod([max(1, len(v)) for v in uniques], dtype=np.float64))
+    kind = np.int16 if radix <= 1 << 15 else np.int32 if radix < 1 << 31 else np.int64
+    code = np.zeros(len(frame) if rows is None else len(rows), dtype=kind)
+    for column_codes, values in columns:  # one integer per row for the combination: mixed radix
+        np.multiply(code, len(values), out=code)
+        np.add(code, column_codes if rows is None else column_codes[rows], out=code, casting="same_kind")
+    del columns
+    if radix <= 1 << 20:
+        counts = np.bincount(code, minlength=1)
+        observed = np.flatnonzero(counts)
+        sizes = counts[observed]
+    else:
+        observed, sizes = np.unique(code, return_counts=True)
+    # a stable sort keeps each group's rows in file order; on 16-bit codes numpy's is a radix sort
+    order = np.argsort(code, kind="stable")
+    del code
+    if len(order) < 1 << 31:  # half the memory while the grouping is kept for the next SLO
+        order = order.astype(np.int32)
+    parts = np.split(order, np.cumsum(sizes)[:-1])
+    out: list[tuple[dict[str, str], np.ndarray | None]] = []
+    for k, where in zip(observed.tolist(), parts, strict=True):
+        key: list[str] = []
+        for values in reversed(uniques):
+            k, i = divmod(k, len(values))
+            key.append(str(values[i]))
+        out.append((dict(zip(by, reversed(key), strict=True)), where if rows is None else rows[where]))
+    return out
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, Any]:
+    """Integer codes of a column and the values they stand for, in sorted order (as groupby sorts)."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.is_monotonic_increasing:
+        if not column.hasnans:
+            return column.cat.codes.to_numpy(), column.cat.categories
+    codes, values = pd.factorize(column, sort=True, use_na_sentinel=False)
+    return codes, values
+
+
+def _take(frame: pd.DataFrame, rows: np.ndarray | None, columns: list[str]) -> pd.DataFrame:
+    """`columns` of `frame` at `rows`: the only copy a check makes, one group at a time.
+
+    A group that is every row (rows are sorted and unique) is the frame itself.
+    Columns are taken with numpy (a Categorical by its codes), which costs a
+    fraction of `DataFrame.iloc`; the result has a fresh RangeIndex.
+    """
+    if rows is None or len(rows) == len(frame):
+        return frame
+    data: dict[str, Any] = {}
+    for name in columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            data[name] = pd.Categorical.from_codes(column.cat.codes.to_numpy()[rows], dtype=column.dtype)
+        else:
+            data[name] = column.to_numpy()[rows]
+    return pd.DataFrame(data, copy=False)
 
 
 def _scope(group: Mapping[str, str]) -> str:
@@ -114,6 +176,55 @@ def _needed_columns(slo: SLO, spec: HarnessSpec) -> list[str]:
     return [c for c in COLUMNS if c in used]
 
 
+def _grouping(spec: HarnessSpec) -> tuple[Any, ...]:
+    """What decides an SLO's groups of rows: its filter and groupBy."""
+    return (spec.group_by, tuple(sorted(spec.filter.items())))
+
+
+def _check_columns(slo: SLO) -> list[str]:
+    """The columns one group's checks read: the queries', the good/bad sides' filters, `ts` for time slices.
+
+    Group-by columns are not among them (a group's key says their value), nor
+    the SLO's own filter (already applied). Never empty: a frame without
+    columns has no length either.
+    """
+    texts = [str(src.spec.get("query", "")) for src in _sources(slo)]
+    used = {c for c in COLUMNS if any(re.search(rf"\b{c}\b", t) for t in texts)}
+    if slo.indicator.ratio is not None:
+        for side in (slo.indicator.ratio.good, slo.indicator.ratio.bad):
+            if side is not None:
+                used |= set(side.spec.get("filter") or {})
+    if slo.budgeting_method == "Timeslices" or not used:
+        used.add("ts")
+    return [c for c in COLUMNS if c in used]
+
+
+#: What the load generator's health reads (`harness.stats.generator_health`).
+GENERATOR_COLUMNS = ("ts", "intended_ts", "latency_ms")
+
+
+def needed_columns(slos: Iterable[SLO], *, generator_check: bool = True, health_check: bool = False) -> list[str]:
+    """The sample columns `evaluate(slos, ...)` reads with these options, in file order.
+
+    Read only these (`read_samples(path, columns=needed_columns(slos), categorical=True)`)
+    and the verdicts are the same as over every column: 10 M samples fit in a
+    fraction of the memory (bench/bench_samples.py part 3). A plugin other than
+    the built-in `harness` source may read any column: then all are needed.
+    """
+    used: set[str] = set()
+    own = False
+    for slo in slos:
+        if slo.indicator.source.type != "harness":
+            return list(COLUMNS)
+        spec = _spec(slo.indicator.source)
+        if spec.measurement is None:
+            own = True
+            used |= set(_needed_columns(slo, spec))
+    if own and generator_check:
+        used |= set(GENERATOR_COLUMNS) | ({"revision"} if health_check else set())
+    return [c for c in COLUMNS if c in used]
+
+
 def _sources(slo: SLO) -> list[MetricSource]:
     sli = slo.indicator
     if sli.threshold is not None:
@@ -129,25 +240,45 @@ class HarnessMetricSource:
         """Parse the spec (query language in `harness.slo._query`)."""
         parse_harness_spec(spec, fail)
 
-    def evaluate(self, slo: SLO, samples: pd.DataFrame, *, min_samples: int, alpha: float = SLO_ALPHA) -> list[Check]:
+    def evaluate(
+        self, slo: SLO, samples: pd.DataFrame, *, min_samples: int, alpha: float = SLO_ALPHA,
+        groups_cache: dict[Any, Any] | None = None,
+    ) -> list[Check]:  # fmt: skip
         """One Check per objective and group; measurement SLOs yield none here.
 
         `alpha` is this SLO's error budget, split evenly across its objectives and groups.
+        `groups_cache` (a dict the caller keeps while `samples` stays unchanged)
+        lets SLOs with the same filter and groupBy share one grouping of the rows.
         """
         sli = slo.indicator
         spec = _spec(sli.source)
         if spec.measurement is not None:
             return []
-        frame = apply_filter(samples[_needed_columns(slo, spec)], spec.filter)
+        columns = _needed_columns(slo, spec)
+        missing = [c for c in columns if c not in samples.columns]
+        if missing:
+            raise KeyError(f"SLO {slo.name!r} reads sample column(s) {', '.join(missing)}, which were not read")
+        key = _grouping(spec)
+        cache = groups_cache if groups_cache is not None else {}
+        if key not in cache:
+            rows = filter_rows(samples, spec.filter)
+            empty = (len(samples) if rows is None else len(rows)) == 0
+            cache[key] = [] if empty else _groups(samples, spec.group_by, rows)
+        groups: list[tuple[dict[str, str], np.ndarray | None]] = cache[key]
+        if cache.get(("uses", key), 1) <= 1:  # no later SLO groups this way: free the positions
+            cache.pop(key)
+        else:
+            cache["uses", key] -= 1
         need = spec.min_samples or min_samples
-        if frame.empty:
+        if not groups:
             if spec.if_no_data == "skip":
                 return []
             return [self._check(slo, obj, i, None, 0, "all", spec, need, "no samples matched") for i, obj in enumerate(slo.objectives)]
         checks = []
-        groups = list(_groups(frame, spec.group_by))
         each = alpha / max(1, len(groups) * len(slo.objectives))
-        for group, sub in groups:
+        reads = _check_columns(slo)
+        for group, where in groups:
+            sub = _take(samples, where, reads)  # one group's columns at a time
             for i, obj in enumerate(slo.objectives):
                 value = self._value(slo, obj, sub)
                 unc = self._uncertainty(slo, obj, sub, each) if value is not None else None
@@ -315,12 +446,16 @@ def evaluate(
     checks: list[Check] = []
     own = [s for s in slos if s.indicator.source.type == "harness" and _spec(s.indicator.source).measurement is None]
     each = alpha / max(1, len(own))
+    groups: dict[Any, Any] = {}  # SLOs with the same filter and groupBy group the rows once
+    for slo in own:
+        uses = ("uses", _grouping(_spec(slo.indicator.source)))
+        groups[uses] = groups.get(uses, 0) + 1
     for slo in slos:
         plugin = metric_source(slo.indicator.source.type)
         if plugin is None:
             raise SLOFileError(f"metric source {slo.indicator.source.type!r} is not registered", source=slo.source_file)
         if isinstance(plugin, HarnessMetricSource):
-            checks.extend(plugin.evaluate(slo, samples, min_samples=min_samples, alpha=each))
+            checks.extend(plugin.evaluate(slo, samples, min_samples=min_samples, alpha=each, groups_cache=groups))
         else:
             checks.extend(plugin.evaluate(slo, samples, min_samples=min_samples))
     if generator_check and own and len(samples):
@@ -328,7 +463,7 @@ def evaluate(
         checks = downgrade_if_saturated(checks, health)
         if not health_check:
             return checks
-        revisions = samples["revision"].astype(str).unique() if "revision" in samples else []
+        revisions = [str(r) for r in pd.unique(samples["revision"])] if "revision" in samples else []
         scope = f"revision={revisions[0]}" if len(revisions) == 1 and revisions[0] != "all" else "all"
         downgraded = any("verdict_before_generator_check" in c.extra for c in checks)
         checks.append(health.to_check(scope, downgraded=downgraded))
