@@ -41,7 +41,7 @@ from harness.report._model import RunResult, Series, StageResult, Window
 from harness.report._render import render_run
 from harness.report._store import new_run_id, save_run, update_latest, write_json
 from harness.samples import read_samples
-from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos
+from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, judged_in, load_slos
 from harness.slo._evaluate import needed_columns
 from harness.soak._memory import HARNESS_INSTANCES, harness_sampler, leak_checks, slopes
 from harness.soak._window import Snapshot, SnapshotWindows
@@ -116,7 +116,7 @@ class _State:
 def run_soak(config: SoakConfig, *, events: Events | None = None, console: Console | None = None) -> RunResult:
     """Run one soak end to end on the run engine; return its (saved and rendered) result."""
     config.validate()
-    slos = load_slos(config.slo_dir)
+    slos = judged_in(load_slos(config.slo_dir), "soak")
     out = console or Console(stderr=True)
     run_id = new_run_id("soak")
     run_dir = config.out / run_id
