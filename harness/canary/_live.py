@@ -2,9 +2,10 @@
 
 From the first second: the platform start with each process as it becomes
 ready (`follow_platform_start`); then, per rollout stage, the Locust
-subprocess streams samples to disk and on every `samples_flushed` event this
-re-reads that file and shows stage, elapsed time, current RPS, p95 and error
-ratio per revision, and the verdicts so far; the last frame stays on screen.
+subprocess streams samples to disk and every `samples_flushed` event carries
+the rows just read, from which this shows stage, elapsed time, current RPS,
+p95 and error ratio per revision, and the verdicts so far; the last frame
+stays on screen.
 `RollbackTally` collects what the run undid, for the final lines.
 
     follow_platform_start(engine.events, console, live=True)
@@ -17,14 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from harness._exceptions import HarnessError
 from harness.engine import Events, FaultRemoved, RunFinished, SamplesFlushed, StageFinished, StageStarted, WeightSet
-from harness.samples import read_samples
 from harness.topology._platform import StartProgress
 
 __all__ = ["PlatformStart", "RollbackTally", "StageProgress", "follow_platform_start", "follow_stage_lines",
@@ -32,7 +32,15 @@ __all__ = ["PlatformStart", "RollbackTally", "StageProgress", "follow_platform_s
 
 
 class StageProgress:
-    """A `rich.live.Live` panel for one stage; call `refresh()` about once a second."""
+    """A `rich.live.Live` panel for one stage, kept from the rows each `samples_flushed` carries.
+
+    Counts per revision accumulate; only the last 10 s of rows are kept for
+    the rate and p95, so a refresh costs the same at the end of a stage as at
+    its start and never re-reads the samples file (its CPU is the load
+    generator's host's CPU).
+    """
+
+    RECENT_S = 10.0
 
     def __init__(self, console: Console, title: str, duration_s: float, warmup_s: float, samples: Path,
                  history: list[str]) -> None:
@@ -41,24 +49,34 @@ class StageProgress:
         self.warmup = warmup_s
         self.history = history
         self.started = time.time()
-        self._live = Live(self._render(None), console=console, refresh_per_second=2, transient=False)
+        self._counts: dict[str, list[int]] = {}  # revision → [requests, failures]
+        self._recent: pd.DataFrame | None = None
+        self._live = Live(self._render(), console=console, refresh_per_second=2, transient=False)
 
     def __enter__(self) -> StageProgress:
         self._live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.refresh()  # the final frame (every sample) stays on screen: transient=False
+        self.refresh()  # the final frame stays on screen: transient=False
         self._live.__exit__(None, None, None)
 
-    def refresh(self) -> None:
-        try:
-            frame = read_samples(self.samples) if self.samples.exists() else None
-        except (HarnessError, OSError):
-            frame = None
-        self._live.update(self._render(frame))
+    def add(self, rows: pd.DataFrame | None) -> None:
+        """Count the rows just read; keep the last `RECENT_S` seconds of them."""
+        if rows is None or not len(rows) or not {"ts", "revision", "ok", "latency_ms"} <= set(rows.columns):
+            return
+        rows = rows[["ts", "revision", "ok", "latency_ms"]]
+        for revision, group in rows.groupby(rows["revision"].astype(str), sort=False):
+            counts = self._counts.setdefault(str(revision), [0, 0])
+            counts[0] += len(group)
+            counts[1] += int((~group["ok"].astype(bool)).sum())
+        recent = rows if self._recent is None else pd.concat([self._recent, rows], ignore_index=True)
+        self._recent = recent[recent["ts"] >= float(recent["ts"].max()) - self.RECENT_S]
 
-    def _render(self, frame: object) -> Group:
+    def refresh(self) -> None:
+        self._live.update(self._render())
+
+    def _render(self) -> Group:
         elapsed = time.time() - self.started
         phase = "warm-up" if elapsed < self.warmup else "judged"
         head = Text.assemble(
@@ -69,17 +87,14 @@ class StageProgress:
         table = Table(box=None, pad_edge=False)
         for col in ("revision", "requests", "rps (last 5 s)", "p95 ms (last 10 s)", "error ratio"):
             table.add_column(col, justify="left" if col == "revision" else "right")
-        import pandas as pd
-
-        if isinstance(frame, pd.DataFrame) and len(frame):
-            now = float(frame["ts"].max())
-            for revision, group in frame.groupby("revision", sort=True):
-                recent = group[group["ts"] >= now - 5]
-                window = group[(group["ts"] >= now - 10) & group["ok"].astype(bool)]
-                p95 = float(np.quantile(window["latency_ms"], 0.95)) if len(window) else float("nan")
-                err = 1.0 - float(group["ok"].astype(bool).mean())
-                table.add_row(str(revision) or "?", str(len(group)), f"{len(recent) / 5:.0f}", f"{p95:.1f}",
-                              f"{err:.2%}")
+        recent = self._recent
+        now = float(recent["ts"].max()) if recent is not None and len(recent) else 0.0
+        for revision, (requests, failures) in sorted(self._counts.items()):
+            mine = recent[recent["revision"].astype(str) == revision] if recent is not None else None
+            last5 = 0 if mine is None else int((mine["ts"] >= now - 5).sum())
+            window = mine[mine["ok"].astype(bool)] if mine is not None else None
+            p95 = float(np.quantile(window["latency_ms"], 0.95)) if window is not None and len(window) else float("nan")
+            table.add_row(revision or "?", str(requests), f"{last5 / 5:.0f}", f"{p95:.1f}", f"{failures / requests:.2%}")
         return Group(head, table)
 
 
@@ -94,6 +109,7 @@ def follow_stages(events: Events, console: Console, history: list[str]) -> None:
 
     def flushed(e: SamplesFlushed) -> None:
         for progress in current:
+            progress.add(e.new)
             progress.refresh()
 
     def finished(e: StageFinished) -> None:
