@@ -210,7 +210,10 @@ def run_gameday(
     def finish(error: BaseException | None) -> None:
         if error is not None:
             if not chaos and not isinstance(error, KeyboardInterrupt):
-                return  # nothing was injected: a plain error, no report to write
+                # nothing was injected: a plain error, no report to write; listeners (the live
+                # displays, the metrics) still learn the run ended, so none is left running
+                engine.events.run_finished.fire(RunFinished(run_id, "inconclusive", 2, False, stop_reason(error)))
+                return
             result.complete, result.incomplete_reason = False, stop_reason(error)
         if not chaos:
             _export_and_finish(result, run_dir, exporter, config, judged=False)
