@@ -397,6 +397,12 @@ def run_ctk_gameday(
         if weight:
             engine.set_weight(weight, reason="gameday")
         snapshot = _Snapshot(platform)
+
+        def undo_experiment() -> None:  # on the engine's shielded rollback too, whatever stops the run
+            for line in snapshot.restore():
+                result.notes.append(f"harness rollback: {line}")
+
+        engine.on_rollback(undo_experiment)
         # no API key here: the configuration is copied into journal.json
         configuration = {**toxiproxy_configuration(platform.toxiproxy.url), "harness_edge_url": platform.edge_url}
 
@@ -447,8 +453,7 @@ def run_ctk_gameday(
                 stop_now.set()
             with signals_ignored():
                 try:
-                    for line in snapshot.restore():
-                        result.notes.append(f"harness rollback: {line}")
+                    undo_experiment()
                 except HarnessError as exc:
                     result.complete = False
                     result.incomplete_reason = f"rollback of the experiment's faults failed: {exc}"

@@ -104,6 +104,7 @@ class Engine:
         self.exporter, self.slos = exporter, list(slos)
         self._platform: PlatformHandle | None = None
         self._timelines: list[FaultTimeline] = []
+        self._undo: list[Callable[[], None]] = []
         self._routed = False
         self._stops: StopState | None = None
         self._kept: tuple[list[Event], list[ColdStart]] | None = None
@@ -154,11 +155,25 @@ class Engine:
         """Whether this run changed the traffic split (and so restores it on the way out)."""
         return self._routed
 
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Also run `undo` when the session rolls back (every stop path, signals held off).
+
+        For faults the engine did not inject itself, e.g. a Chaos Toolkit
+        experiment's toxics. `undo` must be idempotent; a `HarnessError` from it
+        is journaled, and the rest of the rollback still runs.
+        """
+        self._undo.append(undo)
+
     def rollback(self) -> None:
         """Undo every fault and put the traffic split back; idempotent, never raises."""
         for timeline in self._timelines:
             timeline.stop()
             timeline.rollback()
+        for undo in self._undo:
+            try:
+                undo()
+            except HarnessError as exc:
+                self.journal.append((time.time(), f"rollback failed: {exc}"))
         if self._routed and self._platform is not None:
             router = self.router_override or self._platform.router
             try:

@@ -101,8 +101,11 @@ def test_the_lean_read_gives_the_same_checks_as_the_full_read(
 
 
 def test_needed_columns_are_what_the_slos_and_the_generator_check_read() -> None:
-    assert needed_columns(SHIPPED, generator_check=False) == ["ts", "name", "ok", "error_kind", "latency_ms", "revision"]
-    assert needed_columns(SHIPPED) == ["ts", "intended_ts", "name", "ok", "error_kind", "latency_ms", "revision"]
+    columns = ["ts", "name", "ok", "error_kind", "latency_ms", "co_latency_ms", "revision"]  # co: latency-co.yaml
+    assert needed_columns(SHIPPED, generator_check=False) == columns
+    assert needed_columns(SHIPPED) == ["ts", "intended_ts", *columns[1:]]
+    service_time_only = [s for s in SHIPPED if s.name != "latency-p95-co"]
+    assert "co_latency_ms" not in needed_columns(service_time_only)
     measurements_only = [s for s in SHIPPED if s.name in ("cold-start", "failover", "memory")]
     assert needed_columns(measurements_only) == []
 
