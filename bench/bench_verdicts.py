@@ -162,7 +162,8 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
                  tail_fraction: float = 0.0, tail_ms: float = 150.0, error_add: float = 0.0,
                  cost_increase: float = 0.0, absolute: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Verdicts (stages, looks) of every family for one canary scenario, and whether each
-    family's estimate at the last look is on the good side (what `settle_at_max_duration` promotes)."""
+    family would settle at the last look: its estimate on the good side, or its interval never showing
+    the canary worse (what `settle_at_max_duration` promotes)."""
     nc = int(sim.n_canary[-1])
     looks_n = sim.n_canary
     x = sim.latency(rng, (batch, nc)).astype(np.float64) + shift_ms
@@ -187,7 +188,7 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
         floor = np.maximum(JUDGE.latency_min_relative * point, JUDGE.latency_min_absolute_ms)
         out[name] = gate(three_way(low, high, floor), enough)
         last = point_quantile(x, looks_n[-1:], q)[:, 0]
-        lean[name] = last - point[:, -1] < floor[:, -1]
+        lean[name] = (last - point[:, -1] < floor[:, -1]) | (low[:, -1] <= 0)  # or never shown worse
     # errors
     rate = BASE_ERROR + error_add
     errs = np.cumsum(rng.random((batch, nc)) < rate, axis=1)[:, looks_n - 1]
@@ -202,7 +203,8 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
     low = (c_lo - b_hi).reshape(shape)
     high = (c_hi_b - b_lo_b).reshape(shape)
     out["compare/errors"] = gate(three_way(low, high, JUDGE.error_min_increase), enough)
-    lean["compare/errors"] = errs[:, -1] / looks_n[-1] - base.errors[:, -1] / sim.n_base[-1] < JUDGE.error_min_increase
+    lean["compare/errors"] = ((errs[:, -1] / looks_n[-1] - base.errors[:, -1] / sim.n_base[-1] < JUDGE.error_min_increase)
+                              | (low[:, -1] <= 0))  # or never shown worse
     # cost: the tier choice at equal cache state; an increase moves small prompts to the large tier
     mix = TIER_MIX.copy()
     moved = cost_increase * float(TIER_MIX @ TIER_PRICES) / float(TIER_PRICES[2] - TIER_PRICES[0])
@@ -218,7 +220,7 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
         high = np.where(base.cost_lo_b > 0, c_hi_b[:, idx] / base.cost_lo_b, np.inf) - 1.0
     enough_cost = (looks_n >= COST.min_requests) & (sim.n_base >= COST.min_requests)
     out["cost/per-request"] = gate(three_way(low, high, COST.max_increase, strict=False), enough_cost)
-    lean["cost/per-request"] = cost.mean(axis=1) / base.cost_mean[:, -1] - 1.0 <= COST.max_increase
+    lean["cost/per-request"] = (cost.mean(axis=1) / base.cost_mean[:, -1] - 1.0 <= COST.max_increase) | (low[:, -1] <= 0)
     if absolute:  # the canary's own SLOs, with the truth exactly on the objective (worst case for a false FAIL)
         alpha = SLO_ALPHA / ABS_SLOS
         scale = 100.0 / TRUE_P95

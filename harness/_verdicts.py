@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["json_safe", "Verdict", "Check", "CheckKind", "Op", "Scope", "combine_verdicts"]
+__all__ = ["json_safe", "Verdict", "Check", "CheckKind", "Op", "Scope", "combine_verdicts", "op_symbol"]
 
 
 class Verdict(str, enum.Enum):
@@ -97,6 +97,14 @@ class Op(enum.StrEnum):
         """True when `value op objective`."""
         v, o = float(value), float(objective)
         return {Op.LT: v < o, Op.LTE: v <= o, Op.GT: v > o, Op.GTE: v >= o}[self]
+
+
+def op_symbol(op: str) -> str:
+    """`<`, `≤`, `>` or `≥` for an operator as a check carries it; anything else as it is (a report may be old)."""
+    try:
+        return Op(op).symbol
+    except ValueError:
+        return op
 
 
 _SCOPE_PAIR = re.compile(r"(?:^|(?<=[,\s]))(?P<key>[A-Za-z_][\w.-]*)=(?P<value>[^,]*?)(?=,|\s+[A-Za-z_][\w.-]*=|\s+\S*->|$)")

@@ -25,7 +25,7 @@ import pandas as pd
 from rich.console import Console
 
 from harness._exceptions import ConfigError, HarnessError
-from harness._verdicts import Check, Verdict
+from harness._verdicts import Check, Verdict, op_symbol
 from harness.canary._cost import CostConfig, PriceTable, Usage, load_prices, scrape_usage
 from harness.canary._hooks import ExperimentHook, StageContext, chaos_file_hook
 from harness.canary._judge import JudgeConfig
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RolloutConfig", "run_rollout", "failure_reason"]
 
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 LOOK_EVERY_S = 2.0
 """How often a running stage is re-judged on the samples so far."""
 
@@ -154,7 +153,7 @@ def failure_reason(stage: StageResult) -> str:
     if c.detail.startswith("too few samples"):
         detail += " (raise --max-stage-duration or --rps: the canary gets only its weight's share of the traffic)"
     return (f"stage {stage.weight} %: {c.name} [{c.scope}] {c.verdict.value}: {format_value(c.value, c.unit)} "
-            f"against {_OPS.get(c.op, c.op)} {format_value(c.objective, c.unit)}{detail}{more}")
+            f"against {op_symbol(c.op)} {format_value(c.objective, c.unit)}{detail}{more}")
 
 
 class _Rollout:

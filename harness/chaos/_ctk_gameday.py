@@ -294,14 +294,20 @@ def _journal_rows(journal: Mapping[str, Any], t0: float) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: r["started_at"] or 0.0)
 
 
-def _plan(config: GameDayConfig) -> tuple[dict[str, Any], CtkSettings, dict[str, SLO], float, float]:
-    """Validate everything before anything starts."""
+def _require_ctk(source: Path) -> None:
+    """One line and exit 2, not a traceback, when the `ctk` extra (chaostoolkit-lib, -toxiproxy) is missing."""
     try:
+        import chaoslib  # noqa: F401
         import chaostoxi  # noqa: F401  - the experiment's toxiproxy activities import it
-        from harness.ctk._experiment import load_ctk_experiment
     except ImportError as exc:
         raise ConfigError(f"a Chaos Toolkit experiment needs {exc.name}: pip install 'xynergy-harness[ctk]'",
-                          source=str(config.experiment)) from None
+                          source=str(source)) from None
+
+
+def _plan(config: GameDayConfig) -> tuple[dict[str, Any], CtkSettings, dict[str, SLO], float, float]:
+    """Validate everything before anything starts."""
+    from harness.ctk._experiment import load_ctk_experiment
+
     config.load().validate()
     slos = {s.name: s for s in load_slos(config.slo_dir)}
     links, _ = names_in_use(config.topology, config.attach)
@@ -316,6 +322,7 @@ def _plan(config: GameDayConfig) -> tuple[dict[str, Any], CtkSettings, dict[str,
 
 def validate_ctk_file(path: Path, topology: Path | None = None, slo_dir: Path = Path("slos")) -> dict[str, Any]:
     """`harness validate` on a CTK file: chaoslib's checks, the links, configuration and harness settings."""
+    _require_ctk(path)
     from harness.ctk._experiment import load_ctk_experiment
 
     links, _ = names_in_use(topology, None)
@@ -346,6 +353,7 @@ def run_ctk_gameday(
     config: GameDayConfig, *, exporter: MonitoringExporter | None = None, events: Events | None = None
 ) -> GameDayResult:
     """Run a Chaos Toolkit experiment under load on the engine; judge, save and render it like any game day."""
+    _require_ctk(config.experiment)
     from chaoslib.experiment import run_experiment
 
     from harness.chaos._gameday import _canary_weight, _export_and_finish, _steady
@@ -363,9 +371,9 @@ def run_ctk_gameday(
         experiment={"title": experiment.get("title"), "description": experiment.get("description", ""),
                     "source": str(config.experiment), "tags": list(experiment.get("tags") or []),
                     "format": "chaostoolkit", "harness": {"slos": list(settings.slos), "judge": list(settings.judge)}},
-        config={"rps": rps, "duration_s": bound, "topology": str(config.topology or "default"),
+        config={"rps": rps, "topology": str(config.topology or "default"),
                 "attached": config.attach is not None, "canary_defect": config.canary_defect or "",
-                "canary_weight": weight},
+                "canary_weight": weight, **({"duration_s": bound} if config.duration else {}), **config.extra},
     )  # fmt: skip
     load_dir = run_dir / "load"
     journal: dict[str, Any] = {}
@@ -392,8 +400,13 @@ def run_ctk_gameday(
         engine.events.run_finished.fire(
             RunFinished(run_id, result.verdict.value, result.exit_code, result.complete, result.reason))
 
-    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform"),
-                        finish) as platform:
+    from rich.console import Console
+
+    from harness.canary._live import follow_platform_start
+
+    follow_platform_start(engine.events, Console(stderr=True), live=config.live)
+    with engine.session(platform_for(config.topology, config.attach, config.canary_defect, run_dir / "platform",
+                                     progress=engine.events.platform_progress.fire), finish) as platform:
         if weight:
             engine.set_weight(weight, reason="gameday")
         snapshot = _Snapshot(platform)

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness._exceptions import SLOFileError
-from harness._verdicts import Check, Verdict, combine_verdicts, json_safe
+from harness._verdicts import Check, Verdict, combine_verdicts, json_safe, op_symbol
 from harness.samples import COLUMNS, read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo_documents
 from harness.slo._evaluate import needed_columns
@@ -236,12 +236,11 @@ def print_verdict(result: RunVerdict, console: Console | None = None) -> None:
                         + (f", {model} model" if model else "") + ")")
     for col in ("SLO", "scope", "value", "CO-corrected", "objective", "samples", "verdict", "detail"):
         table.add_column(col, overflow="fold")
-    ops = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
     for c in result.checks:
         co = "" if CO_KEY not in c.extra else (
             _fmt(c.extra[CO_KEY], c.unit) if c.extra[CO_KEY] is not None else "n/a (closed model)")
         table.add_row(
-            c.name, c.scope, _fmt(c.value, c.unit), co, f"{ops.get(c.op, c.op)} {_fmt(c.objective, c.unit)}",
+            c.name, c.scope, _fmt(c.value, c.unit), co, f"{op_symbol(c.op)} {_fmt(c.objective, c.unit)}",
             str(c.samples), f"[{_STYLE[c.verdict]}]{c.verdict.value.upper()}[/]", c.detail,
         )  # fmt: skip
     console.print(table)

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from harness.load._verdict import RunVerdict, combine_runs
+from harness._verdicts import op_symbol
 
 __all__ = ["TAB_KEY", "install", "verdict_rows"]
 
@@ -31,7 +32,6 @@ _COLUMNS = (
     ("verdict", "Verdict"),
     ("detail", "Detail"),
 )
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -48,7 +48,7 @@ def verdict_rows(runs: Sequence[RunVerdict]) -> list[dict[str, str]]:
         for c in result.checks:
             rows.append({
                 "run": str(index), "name": c.name, "scope": c.scope, "value": _fmt(c.value, c.unit),
-                "objective": f"{_OPS.get(c.op, c.op)} {_fmt(c.objective, c.unit)}", "samples": str(c.samples),
+                "objective": f"{op_symbol(c.op)} {_fmt(c.objective, c.unit)}", "samples": str(c.samples),
                 "verdict": c.verdict.value.upper(), "detail": c.detail,
             })  # fmt: skip
         rows.append({

@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from harness._verdicts import Check, Verdict
+from harness._verdicts import Check, Verdict, op_symbol
 from harness.report._markdown import display_unit, format_value
 from harness.report._model import ResultBase, Series, Window
 from harness.report._svg import Mark, Rule, bar_chart, interval_chart, line_chart
@@ -33,7 +33,6 @@ __all__ = [
     "fault_marks",
 ]
 
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
 
 def anchor(check: Check) -> str:
@@ -78,7 +77,7 @@ def explain(check: Check) -> str:
         allowed = f", allowed +{o:.1f} {check.unit}" if o is not None else ""
         return f"canary {what} {v:+.1f} {check.unit}{rel_text} over baseline{allowed}"
     scope = "" if check.scope in ("all", "") else f" ({check.scope})"
-    must = f", objective {_OPS.get(check.op, check.op)} {format_value(o, check.unit)}" if o is not None else ""
+    must = f", objective {op_symbol(check.op)} {format_value(o, check.unit)}" if o is not None else ""
     value = "never happened" if v is None else format_value(v, check.unit)
     return f"{check.name}{scope}: {value}{must}"
 

@@ -29,14 +29,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness._exceptions import ReportError
-from harness._verdicts import Verdict, combine_verdicts
+from harness._verdicts import Verdict, combine_verdicts, op_symbol
 from harness.report._markdown import format_value
 from harness.report._store import load_summary
 
 __all__ = ["GateOutcome", "Recomputed", "gate", "print_gate", "recompute", "read_summary"]
 
 _STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 _KINDS = ("rollout", "gameday")
 _CHECK_LISTS = ("checks", "comparisons", "cost")
 
@@ -255,7 +254,7 @@ def print_gate(outcome: GateOutcome, console: Console | None = None, *, all_chec
                 f"[{_STYLE.get(str(c.get('verdict', '')), '')}]{escape(str(c.get('verdict')))}[/]",
                 escape(f"{c.get('name')} ({c.get('scope', 'all')})"),
                 escape(_number(c.get("value"), unit)),
-                escape(f"{_OPS.get(op, str(op)) if isinstance(op, str) else ''} {_number(c.get('objective'), unit)}"),
+                escape(f"{op_symbol(op) if isinstance(op, str) else ''} {_number(c.get('objective'), unit)}"),
                 escape(str(c.get("samples", ""))),
             )
     out.print(table)

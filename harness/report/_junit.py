@@ -11,13 +11,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness._verdicts import Check, Verdict
+from harness._verdicts import Check, Verdict, op_symbol
 from harness.report._model import ResultBase
 
 __all__ = ["junit_tree", "write_junit"]
 
 
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
 
 def _fmt(check: Check) -> str:
@@ -25,7 +24,7 @@ def _fmt(check: Check) -> str:
     from harness.report._markdown import format_check
 
     value = "no data" if check.value is None else format_check(check)
-    objective = "" if check.objective is None else f" against {_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"
+    objective = "" if check.objective is None else f" against {op_symbol(check.op)} {format_check(check, 'objective')}"
     return f"{value}{objective} over {check.samples} samples"
 
 

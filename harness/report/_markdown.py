@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from harness._verdicts import Check, Verdict
+from harness._verdicts import Check, Verdict, op_symbol
 from harness.report._model import RunResult
 
 __all__ = ["summary_markdown", "format_value", "format_change", "format_check", "escape_md", "check_rows", "CHECK_HEADER", "display_unit"]
@@ -30,7 +30,6 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.4g} {unit}".strip()
 
 
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
 
 def format_change(value: float | None, unit: str) -> str:
@@ -85,7 +84,7 @@ def _row(check: Check, stage: int | None = None) -> str:
         f"{_ICON[check.verdict]} {check.verdict.value}",
         f"**{escape_md(check.name)}** ({escape_md(check.scope)})",
         escape_md(format_check(check)),
-        escape_md("—" if check.objective is None else f"{_OPS.get(check.op, check.op)} {format_check(check, 'objective')}"),
+        escape_md("—" if check.objective is None else f"{op_symbol(check.op)} {format_check(check, 'objective')}"),
         str(check.samples),
         escape_md(check.detail),
     ]

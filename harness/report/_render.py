@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 import harness
-from harness._verdicts import Check
+from harness._verdicts import Check, op_symbol
 from harness.report._explain import (
     anchor,
     check_card_chart,
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["environment", "render_run", "render_stage_html", "render_run_html", "stage_steps"]
 
-_OPS = {"lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
 
 
 def _when(epoch: float) -> str:
@@ -135,7 +134,7 @@ def environment() -> jinja2.Environment:
         ecdf_chart=ecdf_chart,
         bar_chart=bar_chart,
         fmt=format_value,
-        op=lambda o: _OPS.get(o, o),
+        op=op_symbol,
         when=_when,
         series=_series,
         cold_bars=_cold_bars,

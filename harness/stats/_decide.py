@@ -53,26 +53,33 @@ def decide(low: float, high: float, op: str, objective: float) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-def _cost_not_shown_higher(c: Check) -> bool:
-    """A cost comparison whose interval still reaches 'no increase at all'.
+def _not_shown_worse(c: Check) -> bool:
+    """A canary-vs-baseline check (comparison or cost) whose interval still reaches 'no difference at all'.
 
-    Per-request prices are heavy-tailed (a cache hit costs nothing, a large
-    model call 60 times a small one), so a canary's few thousand requests
-    leave its estimate wandering tens of percent either side of the truth:
-    the estimate's side says nothing. What the stage can say is whether it
-    showed the canary costlier at all; when it did not, cost does not hold
-    the rollout back (a regression it could show, it FAILs long before).
+    Its interval is on the difference, canary minus baseline (a ratio minus 1
+    for cost), so 0 means no change. Per-request prices are heavy-tailed and
+    a p95 of a bimodal latency moves tens of percent between two samples of the
+    same code, so at a stage's last look the estimate's side of the minimum
+    effect says little: a healthy canary's estimate lands beyond it often
+    enough to hold one healthy rollout in four back (measured). What a stage
+    can say is whether it showed the canary worse at all; when it did not, the
+    check does not hold the rollout back. A regression it could show beyond
+    the minimum effect, it FAILs at an earlier look.
     """
-    return c.kind == "cost" and c.interval is not None and c.interval[0] <= 0.0
+    if c.kind not in ("comparison", "cost") or c.interval is None:
+        return False
+    low, high = c.interval
+    return low <= 0.0 if c.op in ("lt", "lte") else high >= 0.0
 
 
 def settle_at_max_duration(checks: Iterable[Check]) -> list[Check]:
     """The stage's last word when its maximum duration ran out with checks still undecided.
 
-    An INCONCLUSIVE check whose estimate is on the good side of its objective
-    ("no regression found", not "proven equivalent") becomes PASS, its detail
-    saying how large a miss its interval still allows; one whose estimate is
-    on the bad side stays INCONCLUSIVE (never promotes, never a FAIL). Checks
+    An INCONCLUSIVE check whose estimate is on the good side of its objective,
+    or a canary-vs-baseline check whose interval never showed the canary worse
+    at all ("no regression found", not "proven equivalent"), becomes PASS, its
+    detail saying how large a miss its interval still allows; any other stays
+    INCONCLUSIVE (never promotes, never a FAIL). Checks
     undecided for other reasons stay as they are: no interval or value, too
     few samples (`extra["thin"]`), or a saturated load generator. FAIL and
     PASS are final already. The false-FAIL guarantee is untouched (no FAIL
@@ -88,13 +95,15 @@ def settle_at_max_duration(checks: Iterable[Check]) -> list[Check]:
             and c.objective is not None
             and not c.extra.get("thin")
             and "verdict_before_generator_check" not in c.extra
-            and (good_side(float(c.value), c.op, float(c.objective)) or _cost_not_shown_higher(c))
+            and (good_side(float(c.value), c.op, float(c.objective)) or _not_shown_worse(c))
         )
         if settle:
-            assert c.interval is not None
+            assert c.interval is not None and c.value is not None and c.objective is not None
+            why = ("estimate within the objective" if good_side(float(c.value), c.op, float(c.objective))
+                   else "the canary was never shown worse")
             c = replace(c, verdict=Verdict.PASS, samples_needed=None,
-                        detail=(f"no regression found by the maximum duration (estimate within the objective, not "
-                                f"proven: the interval still reaches {c.interval[1]:.4g}); {c.detail}"),
+                        detail=(f"no regression found by the maximum duration ({why}, not proven: the interval "
+                                f"still reaches {c.interval[1]:.4g}); {c.detail}"),
                         extra={**c.extra, "settled_at_max_duration": True})
         out.append(c)
     return out

@@ -83,3 +83,26 @@ def test_chaostoolkit_lib_validation_errors_are_one_line(tmp_path: Path) -> None
 def test_toxiproxy_configuration_points_at_the_harness_server() -> None:
     assert toxiproxy_configuration("http://127.0.0.1:18474/") == {
         "toxiproxy_url": "http://127.0.0.1:18474", "toxiproxy_host": "127.0.0.1", "toxiproxy_port": 18474}
+
+
+def test_without_the_ctk_extra_a_ctk_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A base install (no chaostoolkit-lib) names the missing extra for validate and gameday, never a traceback."""
+    import subprocess
+    import sys
+
+    hide = (  # chaoslib and chaostoxi are not importable, as in `pip install xynergy-harness` without [ctk]
+        "import sys\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('chaoslib', 'chaostoxi'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        "from harness.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    example = Path(__file__).resolve().parents[2] / "chaos" / "ctk" / "latency-on-ai-routing.json"
+    for args in (["validate", str(example)], ["gameday", str(example), "--out", str(tmp_path)]):
+        run = subprocess.run([sys.executable, "-c", hide, *args], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2, run.stderr
+        assert "pip install 'xynergy-harness[ctk]'" in run.stderr and "Traceback" not in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1

@@ -54,3 +54,21 @@ def test_the_stage_page_draws_cost_over_time_and_calls_by_tier_per_revision(tmp_
     assert "Cost per million requests over time, by revision" in page
     assert "Model calls by tier, baseline" in page and "Model calls by tier, canary" in page
     assert "(calls/s) (calls/s)" not in page
+
+
+def test_calls_charts_follow_the_revision_names_the_run_used(tmp_path):
+    """A router names revisions after the deployment (Cloud Run), not baseline/canary: the charts stay."""
+    import json
+
+    from harness.report import render_run
+
+    run_dir = kinds.rollout(tmp_path, "failing")
+    report = run_dir / "stage-10" / "report.json"
+    data = json.loads(report.read_text())
+    for line in data["series"]:
+        if line["chart"] == "calls-canary":
+            line["chart"] = "calls-checkout-00012-abc"
+    report.write_text(json.dumps(data))
+    render_run(run_dir)
+    page = (run_dir / "stage-10" / "index.html").read_text()
+    assert "Model calls by tier, checkout-00012-abc" in page and "Model calls by tier, baseline" in page

@@ -1,4 +1,4 @@
-"""At the maximum duration an undecided check leaning to pass promotes; one leaning to fail never does."""
+"""At the maximum duration an undecided check that never showed the canary worse promotes; one that did never does."""
 
 from __future__ import annotations
 
@@ -18,12 +18,21 @@ def test_an_undecided_healthy_tail_is_promoted_at_the_end_and_says_it_was_not_pr
     assert settled.extra["settled_at_max_duration"] is True
 
 
-def test_an_undecided_check_leaning_to_fail_stays_inconclusive_and_nothing_becomes_a_fail():
-    leaning_fail = compare_errors(2, 2000, 3, 200)  # +1.4 pp on 200 requests: suggestive, unproven
+def test_an_undecided_check_that_showed_the_canary_worse_stays_inconclusive_and_nothing_becomes_a_fail():
+    shown_worse = compare_errors(10, 10000, 30, 2000)  # +1.4 pp, interval above 0, not wholly above the 0.5 pp
     thin = compare_errors(0, 50, 0, 50)
-    assert leaning_fail.verdict is Verdict.INCONCLUSIVE
-    settled = settle_at_max_duration([leaning_fail, thin])
+    assert shown_worse.verdict is Verdict.INCONCLUSIVE and shown_worse.interval is not None
+    assert 0.0 < shown_worse.interval[0] < 0.005 < shown_worse.interval[1]
+    settled = settle_at_max_duration([shown_worse, thin])
     assert [c.verdict for c in settled] == [Verdict.INCONCLUSIVE, Verdict.INCONCLUSIVE]
+
+
+def test_a_comparison_estimate_beyond_the_minimum_effect_promotes_only_if_no_worsening_was_shown() -> None:
+    """The fresh-clone main job's healthy 50 % stage: p95 +8.5 ms against a 7.9 ms minimum effect, [-15.1, +29.4]."""
+    noisy = compare_errors(2, 2000, 3, 200)  # +1.4 pp on 200 requests: the interval still reaches 0
+    assert noisy.verdict is Verdict.INCONCLUSIVE and noisy.interval is not None and noisy.interval[0] <= 0.0
+    [after] = settle_at_max_duration([noisy])
+    assert after.verdict is Verdict.PASS and after.extra["settled_at_max_duration"]
 
 
 def test_a_noisy_cost_estimate_on_the_bad_side_settles_only_if_no_increase_was_shown() -> None:
