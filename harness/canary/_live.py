@@ -14,6 +14,7 @@ stays on screen.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -153,8 +154,13 @@ class PlatformStart:
         self.total = 0
         self.began = 0.0
         self._display: Live | None = None
+        self._lock = threading.RLock()  # processes start in parallel threads; close() may come from another
 
     def __call__(self, e: StartProgress) -> None:
+        with self._lock:
+            self._step(e)
+
+    def _step(self, e: StartProgress) -> None:
         if e.state == "starting":
             self.total, self.began = e.total, e.ts
             if self.live:
@@ -177,9 +183,10 @@ class PlatformStart:
 
     def close(self) -> None:
         """Stop the live line (the start failed or finished)."""
-        if self._display is not None:
-            self._display.stop()
-            self._display = None
+        with self._lock:
+            if self._display is not None:
+                self._display.stop()
+                self._display = None
 
     def _line(self) -> Text:
         done = ", ".join(f"{name} ready {s:.1f} s" for name, s in self.ready[-3:])

@@ -90,9 +90,6 @@ class GameDayProgress:
         """Take new samples; returns the moments they revealed (a failover, a recovery) as lines."""
         cols = [c for c in ("ts", "ok", "latency_ms", "region") if c in new.columns]
         self.samples = pd.concat([self.samples, new[cols]], ignore_index=True) if len(self.samples) else new[cols].copy()
-        cutoff = self.now() - 120.0  # enough for any fault's failover and the rate window; bounded memory
-        if self.samples["ts"].min() < cutoff and not any(f.removed_at is None for f in self.faults):
-            self.samples = self.samples[self.samples["ts"] >= cutoff].reset_index(drop=True)
         said: list[str] = []
         now = self.now()
         for f in self.faults:
@@ -105,6 +102,12 @@ class GameDayProgress:
                 f.recovery_s = first_sustained_healthy(self.samples, f.removed_at, now, self.rule)
                 if f.recovery_s is not None:
                     said.append(f"recovered: {f.recovery_s:.1f} s after {f.action} ({f.target}) was removed")
+        # keep what a pending failover or recovery still reads, and the rate window: bounded by the longest fault
+        pending = [f.injected_at for f in self.faults if f.failover_s is None and f.removed_at is None]
+        pending += [f.removed_at for f in self.faults if f.removed_at is not None and f.recovery_s is None]
+        cutoff = min([now - RATE_WINDOW_S, *pending])
+        if len(self.samples) and float(self.samples["ts"].min()) < cutoff:
+            self.samples = self.samples[self.samples["ts"] >= cutoff].reset_index(drop=True)
         return said
 
     def phase_text(self) -> str:

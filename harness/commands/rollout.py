@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="judged time after which undecided checks are settled or inconclusive (default: 60s)")
     p.add_argument("--warmup", type=duration_arg, default=10.0, metavar="DURATION",
                    help="unjudged time at the start of each stage (default: 10s)")
-    p.add_argument("--rps", type=float, default=200.0, metavar="RATE", help="target arrival rate, requests/s (default: 200)")
+    p.add_argument("--rps", type=float, default=100.0, metavar="RATE",
+                   help="target arrival rate, requests/s (default: 100, what a 2-core machine carries with the platform on it)")
     p.add_argument("--experiment", metavar="FILE", help="chaos experiment run inside every stage (default: none)")
     p.add_argument("--baseline-ref", metavar="REF",
                    help="run the baseline's services from this git ref, built in its own environment "

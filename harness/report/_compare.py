@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,8 +183,13 @@ def resolve_compare_to(value: str, *, kind: str, reports: str | Path, run_dir: s
 
 
 def record_comparison(run_dir: str | Path, before: str | Path) -> None:
-    """Remember that the run at `run_dir` is compared with `before` (re-renders keep the comparison)."""
-    write_json(Path(run_dir) / COMPARISON_FILE, {"before": str(Path(before).resolve())})
+    """Remember that the run at `run_dir` is compared with `before` (re-renders keep the comparison).
+
+    The path is relative to the run, so a reports directory moved or archived
+    as a whole (a CI artifact) keeps its comparisons.
+    """
+    write_json(Path(run_dir) / COMPARISON_FILE,
+               {"before": os.path.relpath(Path(before).resolve(), Path(run_dir).resolve())})
 
 
 def recorded_comparison(run_dir: str | Path, after: ResultBase) -> tuple[str, list[Movement]] | None:
@@ -192,7 +198,7 @@ def recorded_comparison(run_dir: str | Path, after: ResultBase) -> tuple[str, li
     if not file.is_file():
         return None
     try:
-        before_dir = Path(json.loads(file.read_text())["before"])
+        before_dir = Path(run_dir) / json.loads(file.read_text())["before"]  # an absolute path stays absolute
         before = load_result(before_dir)
         moves = compare_runs(before, after)
     except (OSError, ValueError, KeyError, TypeError, ReportError):

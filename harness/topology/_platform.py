@@ -141,7 +141,7 @@ class Platform:
 
         plan = self.plan
         self._started = []
-        self._tell("starting", "", None)
+        self._tell(self._progress_event("starting", "", None))
         if plan.toxiproxy is not None:
             self._launch(plan.toxiproxy, ready=lambda: _toxiproxy_up(plan.toxiproxy_url), probe=None)
         self._toxiproxy = ToxiproxyClient(plan.toxiproxy_url)
@@ -175,11 +175,18 @@ class Platform:
         own = [p for p in (plan.toxiproxy, plan.redis) if p is not None]
         return len(own) + sum(not i.external for i in plan.instances.values())
 
-    def _tell(self, state: str, name: str, ready_s: float | None) -> None:
-        if self._progress is not None and self._started is not None:
-            if state == "ready":
-                self._started.append(name)
-            self._progress(StartProgress(state, name, ready_s, len(self._started), self._total()))
+    def _progress_event(self, state: str, name: str, ready_s: float | None) -> StartProgress | None:
+        """The start-up step to report (counted here, under the caller's lock when processes start in parallel)."""
+        if self._progress is None or self._started is None:
+            return None
+        if state == "ready":
+            self._started.append(name)
+        return StartProgress(state, name, ready_s, len(self._started), self._total())
+
+    def _tell(self, event: StartProgress | None) -> None:
+        """Fire a start-up step; never under the platform's lock (a listener may write to a slow terminal)."""
+        if event is not None and self._progress is not None:
+            self._progress(event)
 
     def close(self) -> None:
         """Remove toxics, stop every child (edge first, Toxiproxy last), end threads. Idempotent."""
@@ -250,7 +257,8 @@ class Platform:
             self.cold_starts.append(cs)
             self.instances[name].cold_start = cs
             self.instances[name].state = "running"
-            self._tell("ready", name, cs.ready_s)
+            ready = self._progress_event("ready", name, cs.ready_s)
+        self._tell(ready)
         return cs
 
     def _start_failure(self, child: Child, what: str | None = None) -> ServiceStartError:

@@ -128,3 +128,17 @@ def _write_samples(frame: pd.DataFrame, path) -> None:
     with SampleWriter(path) as writer:
         for record in frame.to_dict("records"):
             writer.add(tuple(record.get(c, empty[c]) for c in COLUMNS))
+
+
+def test_a_recorded_comparison_survives_moving_the_reports_directory(tmp_path):
+    """CI archives reports/ as an artifact: the comparison must not point at the runner's old path."""
+    import shutil
+
+    from harness.report._compare import record_comparison, recorded_comparison
+
+    before, after = kinds.rollout(tmp_path / "reports", "passing"), kinds.rollout(tmp_path / "reports", "failing")
+    record_comparison(after, before)
+    moved = tmp_path / "artifact" / "reports"
+    shutil.move(str(tmp_path / "reports"), str(moved))
+    found = recorded_comparison(moved / after.name, load_result(moved / after.name))
+    assert found is not None and found[0] == load_result(moved / before.name).run_id and found[1]
