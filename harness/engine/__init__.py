@@ -6,11 +6,11 @@ driving it; see docs/architecture.md ("The engine").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from harness._lazy import lazy_exports
+from harness._lazy import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from harness.engine._events import (
         CheckJudged,
         EventHook,
@@ -53,7 +53,7 @@ __all__ = [
     "integrity_check",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+__getattr__, __dir__ = _lazy_exports(__name__, {
     "CheckJudged": "harness.engine._events",
     "EventHook": "harness.engine._events",
     "Events": "harness.engine._events",

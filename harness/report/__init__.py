@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from harness._lazy import lazy_exports
+from harness._lazy import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from harness.report._compare import (
         Movement,
         compare_runs,
@@ -87,7 +87,7 @@ __all__ = [
     "write_junit",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+__getattr__, __dir__ = _lazy_exports(__name__, {
     "Movement": "harness.report._compare",
     "compare_runs": "harness.report._compare",
     "comparison_lines": "harness.report._compare",

@@ -26,11 +26,11 @@ check other files (e.g. chaos experiments) next to SLO files.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from harness._lazy import lazy_exports
+from harness._lazy import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from harness.slo._evaluate import DEFAULT_MIN_SAMPLES, HarnessMetricSource, compare, evaluate, judge_measurement
     from harness.slo._model import (
         OPS,
@@ -83,7 +83,7 @@ __all__ = [
     "register_metric_source",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+__getattr__, __dir__ = _lazy_exports(__name__, {
     "DEFAULT_MIN_SAMPLES": "harness.slo._defaults",
     "HarnessMetricSource": "harness.slo._evaluate",
     "compare": "harness.slo._evaluate",

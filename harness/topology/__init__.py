@@ -11,11 +11,11 @@ See docs/topology.md for the topology file and docs/architecture.md for the cont
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
-from harness._lazy import lazy_exports
+from harness._lazy import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from harness.topology._coldstart import PROBES, ColdStart, ColdStartSummary, Probe, summarize
     from harness.topology._control import AttachedPlatform, ControlServer
     from harness.topology._launch import InstancePlan, LinkPlan, PlatformPlan, make_plan
@@ -87,7 +87,7 @@ def _register_validator() -> None:
 
 _register_validator()
 
-__getattr__, __dir__ = lazy_exports(__name__, {
+__getattr__, __dir__ = _lazy_exports(__name__, {
     "PROBES": "harness.topology._coldstart",
     "ColdStart": "harness.topology._coldstart",
     "ColdStartSummary": "harness.topology._coldstart",

@@ -16,7 +16,7 @@ import harness.slo
 def test_every_name_in_all_is_exported_and_every_public_name_is_in_all(module: object) -> None:
     names = set(module.__all__)  # type: ignore[attr-defined]
     assert all(hasattr(module, n) for n in names)
-    public = {n for n in vars(module) if not n.startswith("_") and n not in ("annotations",)}
+    public = {n for n in dir(module) if not n.startswith("_") and n not in ("annotations",)}
     imported_modules = {n for n in public if type(getattr(module, n)).__name__ == "module"}
     if module is harness.load or module is harness.slo:
         assert public - imported_modules == names
