@@ -246,6 +246,11 @@ def judge_stage(
         checks.append(Check(name="samples", verdict=Verdict.INCONCLUSIVE, value=0.0, objective=float(min_samples),
                             op="gte", samples=0, scope="stage", kind="slo",
                             detail="no samples in the judged window: nothing to judge the stage on"))
+    notes = []
+    if inputs.weight >= 100:
+        notes.append("no baseline runs beside the canary at 100 %: judged on absolute SLOs only; canary and "
+                     "baseline were compared at the partial stages (an earlier stage's baseline would confound "
+                     "time and load share with code)")
     cost_by_rev: dict[str, dict[str, Any]] = {}
     base = can = None
     if prices is not None and {cfg.baseline_revision, cfg.canary_revision} <= set(inputs.usage):
@@ -288,6 +293,7 @@ def judge_stage(
         requests={str(k): int(v) for k, v in judged["revision"].value_counts().items()} if len(judged) else {},
         cost=cost_by_rev,
         endpoints=endpoint_stats(judged, latency_column=cfg.latency_column),
+        notes=notes,
     )
     stage.judge()
     if not len(judged) and stage.verdict is Verdict.PASS:  # belt and braces: zero judged samples never pass
