@@ -3,7 +3,42 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
 
 # Tests never import locust into this process (it gevent-patches everything);
 # if something does by accident, at least do not patch.
 os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def toxiproxy() -> Iterator[str]:
+    """An embedded Toxiproxy server of the test's own, so it outlives an interrupted run and its proxies can be read."""
+    from harness.toxiproxy import ToxiproxyClient
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "harness", "toxiproxy", "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    client = ToxiproxyClient(url)
+    deadline = time.monotonic() + 15
+    while not client.ping():
+        assert time.monotonic() < deadline, "embedded toxiproxy did not start"
+        time.sleep(0.1)
+    yield url
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:  # a busy machine: do not leave it behind
+        server.kill()
+        server.wait(10)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -20,28 +18,6 @@ from harness.toxiproxy import ToxiproxyClient
 
 ROOT = Path(__file__).parents[2]
 LINK = "ai-routing-engine->internal-ai.primary"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def toxiproxy() -> Iterator[str]:
-    """An embedded Toxiproxy server of our own, so it outlives the interrupted game day."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "harness", "toxiproxy", "--port", str(port)])
-    url = f"http://127.0.0.1:{port}"
-    client = ToxiproxyClient(url)
-    deadline = time.monotonic() + 15
-    while not client.ping():
-        assert time.monotonic() < deadline, "embedded toxiproxy did not start"
-        time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(10)
 
 
 def wait_for(predicate: object, timeout: float) -> bool:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from harness.samples import SampleWriter
-from tests.ctk.conftest import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
