@@ -43,6 +43,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness._exceptions import HarnessError
+from harness.engine._host import HostCPU
 from harness.load._transport import MasterCollector, WorkerBatcher
 from harness._verdicts import Check, Verdict
 from harness.load._verdict import (
@@ -338,6 +339,7 @@ class _Plugin:
         self.results: list[RunVerdict] = []
         self._run_open = False
         self._cpu_peak = 0.0
+        self._host: HostCPU | None = None
         self._flusher: gevent.Greenlet | None = None
         if opts is None or getattr(opts, "no_capture", False):
             return
@@ -394,6 +396,7 @@ class _Plugin:
         recorder.writer = writer
         recorder.sink = writer.appender()  # rows are only appended; the flusher below writes them
         self._cpu_peak = 0.0
+        self._host = HostCPU()  # how contended the host was over this run (PSI), for the generator's health
         self._run_open = True
         self._start_flusher(writer, recorder.flush_interval)
 
@@ -452,6 +455,7 @@ class _Plugin:
                 writer.path, self.slos, slo_source=self.slo_source,
                 min_samples=int(getattr(opts, "min_samples", DEFAULT_MIN_SAMPLES)), extra_checks=extra,
                 target_rps=float(getattr(opts, "rps", 0) or 0) or None,
+                cpu_pressure=self._host.pressure() if self._host is not None else None,
             )  # fmt: skip
         except HarnessError as exc:  # e.g. the web UI's --slo-dir names no SLO files
             print(f"harness: error: {exc}", file=sys.stderr, flush=True)

@@ -245,7 +245,7 @@ class _Rollout:
 
         def inputs(samples: pd.DataFrame, usage: dict[str, Usage], ended: float, judged_to: float) -> StageInputs:
             return StageInputs(
-                host_cpu_percent=host_cpu.percent(),
+                host_cpu_percent=host_cpu.percent(), host_cpu_pressure=host_cpu.pressure(),
                 weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples,
                 usage={r: usage[r] - before[r] for r in usage if r in before}, resources=_resources(platform),
                 cold_starts=[c.as_dict() for c in platform.cold_starts], canary_instance=self.canary,

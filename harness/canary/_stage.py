@@ -72,6 +72,8 @@ class StageInputs:
     """End of the judged window (None: everything after `judged_from`). Requests
     started after it — while Locust shuts down — are charted but not judged."""
     host_cpu_percent: float | None = None
+    host_cpu_pressure: float | None = None
+    """Percent of the stage some runnable task waited for a CPU (PSI); None where the kernel has no PSI."""
     """The host's CPU busy share over the judged window (None: not measured): tells a
     starved load generator from one whose users were held by slow responses."""
 
@@ -108,14 +110,15 @@ def _slo_checks(slos: Sequence[SLO], judged: pd.DataFrame, inputs: StageInputs, 
     checks: list[Check] = []
     canary = judged[judged["revision"] == canary_rev]
     cpu = None if inputs.host_cpu_percent is None else [inputs.host_cpu_percent]
-    mine = evaluate(own, canary, min_samples=min_samples, cpu_percent=cpu)
+    pressure = inputs.host_cpu_pressure
+    mine = evaluate(own, canary, min_samples=min_samples, cpu_percent=cpu, cpu_pressure=pressure)
     if canary.empty:  # no canary sample at all: say whose samples are missing, not "all"
         mine = [_rescope(c, f"revision={canary_rev}") for c in mine]
     checks.extend(mine)
     if inputs.weight < 100:
         # the whole stage's traffic is where the load generator's own health is judged
         whole = evaluate(own, judged.assign(revision="all"), min_samples=min_samples, health_check=True,
-                         target_rps=target_rps, cpu_percent=cpu)
+                         target_rps=target_rps, cpu_percent=cpu, cpu_pressure=pressure)
         checks.extend(c if c.scope != "revision=all" else _rescope(c, "all") for c in whole)
     if remote:
         from harness.monitoring import monitoring_window

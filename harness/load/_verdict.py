@@ -111,12 +111,14 @@ def judge_samples(
     min_samples: int = DEFAULT_MIN_SAMPLES,
     extra_checks: Iterable[Check] = (),
     target_rps: float | None = None,
+    cpu_pressure: float | None = None,
 ) -> RunVerdict:
     """Read samples, evaluate every SLO, combine into one verdict (no data → INCONCLUSIVE).
 
     The load generator's own health (`generator/health`: pacer lateness,
-    achieved vs `target_rps`) is judged too: a starved generator makes an
-    absolute latency FAIL inconclusive, never the service's fault.
+    achieved vs `target_rps`, the host's `cpu_pressure` over the run) is
+    judged too: a starved generator or a contended host makes an absolute
+    latency FAIL inconclusive, never the service's fault.
     """
     paths = [samples_files] if isinstance(samples_files, (str, os.PathLike)) else list(samples_files)
     open_model = bool(target_rps)
@@ -126,7 +128,8 @@ def judge_samples(
     if open_model and "co_latency_ms" not in columns:  # the CO-corrected figure shown beside each latency
         columns = [c for c in COLUMNS if c in {*columns, "co_latency_ms"}]
     frame = read_samples(paths, columns=columns, categorical=True)
-    checks = tuple(evaluate(judged, frame, min_samples=min_samples, health_check=True, target_rps=target_rps))
+    checks = tuple(evaluate(judged, frame, min_samples=min_samples, health_check=True, target_rps=target_rps,
+                            cpu_pressure=cpu_pressure))
     checks = tuple(co_corrected(checks, judged, frame, open_model=open_model))
     checks += tuple(extra_checks)
     verdict, warnings = _with_generator_health(checks)

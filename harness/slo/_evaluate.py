@@ -428,6 +428,7 @@ def evaluate(
     health_check: bool = False,
     target_rps: float | None = None,
     cpu_percent: Sequence[float] | None = None,
+    cpu_pressure: float | None = None,
 ) -> list[Check]:
     """Judge every sample-based SLO over `samples` (a `read_samples` frame).
 
@@ -437,8 +438,9 @@ def evaluate(
     whole call, split evenly across the sample-based SLOs (and within each,
     across objectives and groups). With `generator_check` (default) the load
     generator's health is measured over the samples (pacer lateness, and
-    `target_rps` / host `cpu_percent` when given) and a saturated generator
-    turns absolute latency FAILs into INCONCLUSIVE; `health_check` also
+    `target_rps` / host `cpu_percent` / `cpu_pressure` when given) and a
+    saturated generator or contended host turns absolute latency FAILs into
+    INCONCLUSIVE; `health_check` also
     appends the `generator/health` check itself (the plugin's end-of-run
     verdict and the stage judge ask for it).
     """
@@ -459,7 +461,7 @@ def evaluate(
         else:
             checks.extend(plugin.evaluate(slo, samples, min_samples=min_samples))
     if generator_check and own and len(samples):
-        health = generator_health(samples, target_rps=target_rps, cpu_percent=cpu_percent)
+        health = generator_health(samples, target_rps=target_rps, cpu_percent=cpu_percent, cpu_pressure=cpu_pressure)
         checks = downgrade_if_saturated(checks, health)
         if not health_check:
             return checks

@@ -6,9 +6,12 @@ generator's own host, and an absolute latency FAIL may be the generator's
 fault, not the platform's. The samples carry both the intended and the
 actual start of every request, so lateness = ts − intended_ts. With the
 target rate and the host's CPU, when known, they say whether the generator
-was saturated. Canary-vs-baseline comparisons see the same starvation on
-both sides and still count; only absolute latency verdicts are downgraded
-(FAIL → INCONCLUSIVE, "load generator saturated: …").
+was saturated. A contended host (PSI: runnable tasks waiting for a CPU) is
+the same confound one level down: every hop of a request queues for a CPU
+the platform shares with Locust and the harness. Canary-vs-baseline
+comparisons see both on both sides and still count; only absolute latency
+verdicts are downgraded (FAIL → INCONCLUSIVE, "load generator saturated: …"
+or "host CPU contended: …").
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import pandas as pd
 from harness._verdicts import Check, Verdict
 
 __all__ = ["GeneratorConfig", "GeneratorHealth", "generator_health", "downgrade_if_saturated", "LATENCY_COLUMNS"]
+
+_CONTENDED = "host CPU contended:"
+#: Reasons that can only make measured latency worse, never better.
+_INFLATE_ONLY = ("pacer lateness", _CONTENDED)
 
 #: Checks over these columns are absolute latency verdicts the generator can spoil.
 LATENCY_COLUMNS = ("latency_ms", "co_latency_ms")
@@ -41,6 +48,9 @@ class GeneratorConfig:
     """Achieved rate below this share of the target rate is saturation."""
     max_cpu_percent: float = 90.0
     """Mean host CPU at or above this during the window is saturation."""
+    max_cpu_pressure: float = 20.0
+    """PSI: a share of wall time (%) with some runnable task waiting for a CPU at or above this is a contended
+    host, where every hop of a request may queue for a CPU. Like pacer lateness it only inflates latency."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class GeneratorHealth:
     cpu_percent: float | None
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    cpu_pressure: float | None = None
 
     @property
     def saturated(self) -> bool:
@@ -74,13 +85,21 @@ class GeneratorHealth:
             parts.append(f"{self.achieved_rps:.1f} req/s achieved{target}")
         if self.cpu_percent is not None:
             parts.append(f"host CPU {self.cpu_percent:.0f} %")
+        if self.cpu_pressure is not None:
+            parts.append(f"tasks waiting for a CPU {self.cpu_pressure:.0f} % of the time")
         parts.extend(self.notes)
         return "; ".join(parts) if parts else "no figures"
 
+    def why(self) -> str:
+        """The reasons under one heading: the generator's, or only the host's contention."""
+        only_host = all(r.startswith(_CONTENDED) for r in self.reasons)
+        return ("" if only_host else "load generator saturated: ") + "; ".join(self.reasons)
+
     @property
     def late_only(self) -> bool:
-        """Saturated only by pacer lateness: the planned load still arrived (rate and CPU fine)."""
-        return self.saturated and all(r.startswith("pacer lateness") for r in self.reasons)
+        """Saturated only in ways that inflate latency (a late pacer, a contended host): the planned load
+        still arrived and the host had cycles, so a verdict that is not a latency FAIL stands."""
+        return self.saturated and all(r.startswith(_INFLATE_ONLY) for r in self.reasons)
 
     def to_check(self, scope: str = "all", *, downgraded: bool = True) -> Check:
         """The `generator/health` check: PASS, or INCONCLUSIVE naming the saturation.
@@ -93,10 +112,10 @@ class GeneratorHealth:
         """
         if self.late_only and not downgraded:
             verdict = Verdict.PASS
-            detail = ("pacer late, but the planned load arrived and no latency verdict rests on it "
-                      "(lateness only inflates measured latency): " + "; ".join(self.reasons))
+            detail = ("pacer late or host contended, but the planned load arrived and no latency verdict "
+                      "rests on it (both only inflate measured latency): " + "; ".join(self.reasons))
         elif self.saturated:
-            verdict, detail = Verdict.INCONCLUSIVE, "load generator saturated: " + "; ".join(self.reasons)
+            verdict, detail = Verdict.INCONCLUSIVE, self.why()
         else:
             verdict, detail = Verdict.PASS, "load generator kept its schedule: " + self.summary()
         return Check(
@@ -105,7 +124,7 @@ class GeneratorHealth:
             extra={"paced_samples": self.paced, "lateness_p50_ms": self.lateness_p50_ms,
                    "lateness_p95_ms": self.lateness_p95_ms, "lateness_max_ms": self.lateness_max_ms,
                    "achieved_rps": self.achieved_rps, "target_rps": self.target_rps,
-                   "cpu_percent": self.cpu_percent, "saturated": self.saturated, "reasons": list(self.reasons),
+                   "cpu_percent": self.cpu_percent, "cpu_pressure": self.cpu_pressure, "saturated": self.saturated, "reasons": list(self.reasons),
                    "summary": self.summary()},
         )  # fmt: skip
 
@@ -121,11 +140,13 @@ def generator_health(
     cpu_percent: Sequence[float] | None = None,
     window: tuple[float, float] | None = None,
     config: GeneratorConfig | None = None,
+    cpu_pressure: float | None = None,
 ) -> GeneratorHealth:
     """Measure the generator over `samples` (optionally only requests started inside `window`).
 
     `target_rps` is the schedule's rate (None: unknown, not judged);
-    `cpu_percent` host CPU readings (0-100 per the whole host) taken during the window.
+    `cpu_percent` host CPU readings (0-100 per the whole host) taken during the window;
+    `cpu_pressure` the share of the window (%) some runnable task waited for a CPU (`HostCPU.pressure`).
     """
     cfg = config or GeneratorConfig()
     frame = samples
@@ -160,7 +181,8 @@ def generator_health(
             del lat
             limit = max(cfg.max_lateness_ms, cfg.max_lateness_relative * lat_p95)
             idle_host = cpu_percent is not None and len(cpu_percent) > 0 and \
-                float(np.mean(np.asarray(cpu_percent, dtype=float))) < cfg.max_cpu_percent
+                float(np.mean(np.asarray(cpu_percent, dtype=float))) < cfg.max_cpu_percent and \
+                (cpu_pressure is None or cpu_pressure < cfg.max_cpu_pressure)
             if p95 > limit and idle_host:
                 # the host had CPU to spare: Locust's users were held by slow responses, so the
                 # lateness is the platform's latency showing, not the generator starving
@@ -182,7 +204,11 @@ def generator_health(
         cpu = float(np.mean(np.asarray(cpu_percent, dtype=float)))
         if cpu >= cfg.max_cpu_percent:
             reasons.append(f"host CPU {cpu:.0f} % ≥ {cfg.max_cpu_percent:.0f} %")
-    return GeneratorHealth(n, paced, p50, p95, worst, limit, achieved, target_rps, cpu, tuple(reasons), tuple(notes))
+    if cpu_pressure is not None and cpu_pressure >= cfg.max_cpu_pressure:
+        reasons.append(f"{_CONTENDED} a runnable task waited for a CPU {cpu_pressure:.0f} % of the time "
+                       f"(≥ {cfg.max_cpu_pressure:.0f} %): latency includes queueing for the host's CPUs")
+    return GeneratorHealth(n, paced, p50, p95, worst, limit, achieved, target_rps, cpu, tuple(reasons), tuple(notes),
+                           cpu_pressure)
 
 
 def downgrade_if_saturated(checks: Sequence[Check], health: GeneratorHealth) -> list[Check]:
@@ -194,7 +220,7 @@ def downgrade_if_saturated(checks: Sequence[Check], health: GeneratorHealth) -> 
     if not health.saturated:
         return list(checks)
     out = []
-    why = "load generator saturated: " + "; ".join(health.reasons)
+    why = health.why()
     for c in checks:
         query = str(c.extra.get("query", ""))
         latency = c.unit == "ms" or any(col in query for col in LATENCY_COLUMNS)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from harness._verdicts import Verdict
 from harness.canary._judge import judge_samples
+from harness.engine._host import cpu_pressure_total_us
 from harness.slo import evaluate, load_slos
 from harness.stats import generator_health
 
@@ -84,3 +85,35 @@ def test_a_late_pacer_that_still_delivered_the_load_does_not_hold_back_a_passing
     # the same lateness beside a missed rate is saturation that blocks
     [_, starved] = evaluate(SLOS, late, health_check=True, target_rps=300.0)
     assert starved.verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_contended_host_turns_an_absolute_latency_fail_into_inconclusive_naming_the_host():
+    # the generator kept its schedule, but tasks queued for a CPU 45 % of the time (PSI): the latency
+    # measured on this host is not the revision's to answer for
+    rng = np.random.default_rng(8)
+    frame = _samples(rng, 2000, 300.0, lateness_ms=0.5)
+    [check, health] = evaluate(SLOS, frame, health_check=True, target_rps=100.0, cpu_pressure=45.0)
+    assert check.verdict is Verdict.INCONCLUSIVE and check.detail.startswith("host CPU contended")
+    assert check.extra["verdict_before_generator_check"] == "fail"
+    assert health.verdict is Verdict.INCONCLUSIVE and health.extra["cpu_pressure"] == 45.0
+    # the same samples on an uncontended host: the FAIL stands
+    [standing, _] = evaluate(SLOS, frame, health_check=True, target_rps=100.0, cpu_pressure=5.0)
+    assert standing.verdict is Verdict.FAIL
+
+
+def test_contention_alone_never_holds_back_a_passing_stage():
+    rng = np.random.default_rng(9)
+    frame = _samples(rng, 2000, 10.0, lateness_ms=0.5)
+    [check, health] = evaluate(SLOS, frame, health_check=True, target_rps=100.0, cpu_pressure=60.0)
+    assert check.verdict is Verdict.PASS
+    assert health.verdict is Verdict.PASS and "host CPU contended" in health.detail
+
+
+def test_cpu_pressure_is_read_from_the_kernels_psi_file(tmp_path: Path) -> None:
+    psi = tmp_path / "cpu"
+    psi.write_text("some avg10=54.34 avg60=46.15 avg300=34.79 total=297260035\n"
+                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    assert cpu_pressure_total_us(psi) == 297260035
+    assert cpu_pressure_total_us(tmp_path / "absent") is None
+    psi.write_text("garbage\n")
+    assert cpu_pressure_total_us(psi) is None
