@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,3 +43,24 @@ def toxiproxy() -> Iterator[str]:
     except subprocess.TimeoutExpired:  # a busy machine: do not leave it behind
         server.kill()
         server.wait(10)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@pytest.fixture(autouse=True)
+def _stop_signals_restored() -> Iterator[None]:
+    """Every test leaves SIGINT/SIGTERM/SIGHUP as it found them.
+
+    A run judged in-process that left a stop signal ignored would hand that
+    to every process the suite starts afterwards (an ignored disposition is
+    inherited across exec), and their Ctrl-C tests would hang far away from
+    the cause. Restored either way, so one leak fails one test.
+    """
+    before = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    yield
+    after = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+    leaked = {signal.Signals(sig).name: after[sig] for sig in _STOP_SIGNALS if after[sig] != before[sig]}
+    assert not leaked, f"the test left stop signals changed: {leaked}"

@@ -45,13 +45,15 @@ def _config(tmp_path: Path, slo_dir: str, **kw: object) -> RolloutConfig:
 @pytest.mark.slow
 def test_a_healthy_canary_is_promoted_through_every_stage_and_the_gate_passes(tmp_path, slo_dir):
     run_dir, run = run_rollout(_config(tmp_path, slo_dir))
-    # the invariant that holds on a busy machine: a healthy canary is never rolled back. Six-second
-    # stages may leave an anytime-valid check undecided (INCONCLUSIVE), never failed.
-    assert run.verdict is not Verdict.FAIL and not run.rolled_back, run.reason
+    # the invariant that holds on a busy machine: a healthy canary is never failed. Six-second stages
+    # (or a saturated generator) may leave a check undecided: the rollout then stops at that stage, puts
+    # the traffic back and exits 2 (INCONCLUSIVE), never 1.
+    assert run.verdict is not Verdict.FAIL, run.reason
     assert not [c for s in run.stages for c in s.checks if c.verdict is Verdict.FAIL]
     if run.verdict is not Verdict.PASS:  # undecided: the run stops there and says so
         assert run.exit_code == 2 and main(["gate", str(run_dir)]) == 2
         return
+    assert not run.rolled_back
     assert [s.weight for s in run.stages] == [50, 100]
     assert run.stages[0].requests["canary"] > 100 and run.stages[0].requests["baseline"] > 100
     names = {c.name for c in run.stages[0].checks}
