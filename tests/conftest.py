@@ -47,6 +47,15 @@ def toxiproxy() -> Iterator[str]:
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+# A suite started in the background (`cmd &` in a script, `nohup`) inherits SIGINT and
+# SIGHUP ignored, and every process it starts would inherit that too: the tests that press
+# Ctrl-C or hang up on a harness process would test the shell's job control, not the
+# harness. They test what a terminal does, so the suite starts from the defaults.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
 
 @pytest.fixture(autouse=True)
 def _stop_signals_restored() -> Iterator[None]:
