@@ -26,6 +26,7 @@ from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, load_slos, parse_slo
 from harness.slo._evaluate import needed_columns
 from harness.slo._defaults import DEFAULT_SLO_DOCUMENTS
 from harness.slo._query import Query, apply_filter, parse_harness_spec, parse_query
+from harness.stats._generator import is_latency_check
 
 __all__ = [
     "CO_KEY",
@@ -204,15 +205,18 @@ def co_corrected(checks: Sequence[Check], slos: Sequence[SLO], frame: pd.DataFra
 def _with_generator_health(checks: Sequence[Check]) -> tuple[Verdict, tuple[str, ...]]:
     """The overall verdict, and one warning per generator check that was INCONCLUSIVE.
 
-    A saturated generator turns a FAIL into INCONCLUSIVE: the breach may be the
-    generator's own lateness, not the service's (issue 13 item 5).
+    A saturated generator turns a latency FAIL into INCONCLUSIVE: the breach
+    may be the generator's own lateness, not the service's. A FAIL it cannot
+    have caused (a security failure, a CORS grant) stands.
     """
     verdict = combine_verdicts(c.verdict for c in checks)
     starved = [c for c in checks if c.name.startswith(GENERATOR_PREFIX) and c.verdict is Verdict.INCONCLUSIVE]
     warnings = tuple(f"load generator saturated: {c.detail or c.name}" for c in starved)
-    if starved and verdict is Verdict.FAIL:
+    failed = [c for c in checks if c.verdict is Verdict.FAIL]
+    if starved and failed and all(is_latency_check(c) for c in failed):
         verdict = Verdict.INCONCLUSIVE
     return verdict, warnings
+
 
 
 def combine_runs(results: Iterable[RunVerdict]) -> int:

@@ -26,7 +26,8 @@ import pandas as pd
 
 from harness._verdicts import Check, Verdict
 
-__all__ = ["GeneratorConfig", "GeneratorHealth", "generator_health", "downgrade_if_saturated", "LATENCY_COLUMNS"]
+__all__ = ["GeneratorConfig", "GeneratorHealth", "generator_health", "downgrade_if_saturated", "is_latency_check",
+           "LATENCY_COLUMNS"]
 
 _CONTENDED = "host CPU contended:"
 #: Reasons that can only make measured latency worse, never better.
@@ -211,6 +212,12 @@ def generator_health(
                            cpu_pressure)
 
 
+def is_latency_check(check: Check) -> bool:
+    """A verdict over measured latency: what a late generator or a contended host inflates."""
+    query = str(check.extra.get("query", ""))
+    return check.unit == "ms" or any(col in query for col in LATENCY_COLUMNS)
+
+
 def downgrade_if_saturated(checks: Sequence[Check], health: GeneratorHealth) -> list[Check]:
     """Absolute latency FAILs become INCONCLUSIVE when the generator was saturated.
 
@@ -222,9 +229,7 @@ def downgrade_if_saturated(checks: Sequence[Check], health: GeneratorHealth) -> 
     out = []
     why = health.why()
     for c in checks:
-        query = str(c.extra.get("query", ""))
-        latency = c.unit == "ms" or any(col in query for col in LATENCY_COLUMNS)
-        if c.verdict is Verdict.FAIL and c.kind == "slo" and latency:
+        if c.verdict is Verdict.FAIL and c.kind == "slo" and is_latency_check(c):
             extra: dict[str, Any] = {**c.extra, "verdict_before_generator_check": c.verdict.value}
             c = replace(c, verdict=Verdict.INCONCLUSIVE, detail=f"{why} (would FAIL: {c.detail})".strip(), extra=extra)
         out.append(c)

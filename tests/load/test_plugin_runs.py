@@ -98,17 +98,23 @@ def test_each_swarm_from_the_web_ui_gets_its_own_verdict_and_the_exit_code_combi
 
     runs = body["runs"]
     assert [r["run"] for r in runs] == [1, 2] and not body["running"]
-    assert [r["verdict"] for r in runs] == ["pass", "fail"], output[-3000:]
+    # the slow swarm never passes: it FAILs, or, when a busy machine starved the generator, is
+    # INCONCLUSIVE saying so (a breach a starved generator measured is not the service's)
+    slow = runs[1]["verdict"]
+    assert runs[0]["verdict"] == "pass" and slow in ("fail", "inconclusive"), output[-3000:]
+    if slow == "inconclusive":
+        assert "load generator saturated" in output, output[-3000:]
     for run, (before, after) in zip(runs, (first, second), strict=True):
         # each verdict covers only its own swarm (≤ one request per user in flight at stop is not a sample)
         assert after - before - 20 <= run["samples"] <= after - before
     assert Path(runs[0]["samples_files"][0]) == tmp_path / "s.arrow"
     assert Path(runs[1]["samples_files"][0]) == tmp_path / "s-run2.arrow"
-    assert json.loads((tmp_path / "s-run2.verdict.json").read_text())["verdict"] == "fail"
+    assert json.loads((tmp_path / "s-run2.verdict.json").read_text())["verdict"] == slow
     [table] = [t for t in rows if t["key"] == "harness-slo-verdict"]
-    assert {(r["run"], r["verdict"]) for r in table["data"] if r["name"] == "verdict"} == {("1", "PASS"), ("2", "FAIL")}
+    assert {(r["run"], r["verdict"]) for r in table["data"] if r["name"] == "verdict"} == \
+        {("1", "PASS"), ("2", slow.upper())}
     assert output.count("SLO verdict") == 2  # printed at each stop, not again at quit
-    assert body["exit_code"] == proc.returncode == 1
+    assert body["exit_code"] == proc.returncode == (1 if slow == "fail" else 2)
 
 
 SATURATED_LOCUSTFILE = '''
