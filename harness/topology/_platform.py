@@ -338,9 +338,15 @@ class Platform:
         return self._record("kill", name, child.pid)
 
     def freeze(self, name: str) -> Event:
-        """SIGSTOP: the process hangs with its sockets open (a stalled service)."""
+        """SIGSTOP: the process hangs with its sockets open (a stalled service).
+
+        Returns once the kernel shows it stopped (at most 2 s): SIGSTOP is
+        delivered asynchronously, and on a busy host the process ran on for
+        a moment after the event the fault's timeline counts from.
+        """
         child = self._child(name)
         child.signal(signal.SIGSTOP)
+        _await_stopped(child.pid, timeout=2.0)
         self.instances[name].state = "frozen"
         return self._record("freeze", name, child.pid)
 
@@ -419,6 +425,22 @@ class Platform:
         with self._lock:
             self.events.append(event)
         return event
+
+
+def _await_stopped(pid: int, timeout: float) -> bool:
+    """True once the kernel reports `pid` stopped (SIGSTOP delivered), False if it did not within `timeout`."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_STOPPED:
+                return True
+        except psutil.Error:
+            return False  # gone: nothing left to wait for
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _toxiproxy_up(url: str) -> bool:
