@@ -55,6 +55,7 @@ def _stage_row(stage: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         if c.get("verdict") != "pass"
     ]
     decided = next((n for n in notes if n.startswith("decided after")), "")
+    health = next((c for c in stage.get("checks", []) if c.get("name") == "generator/health"), {})
     return {
         "weight": stage["weight"],
         "verdict": stage["verdict"],
@@ -63,6 +64,9 @@ def _stage_row(stage: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "decided": decided,
         "requests": stage.get("requests", {}),
         "not_passed": not_passed,
+        # the host during the stage: busy share and PSI (share of time a runnable task waited for a CPU)
+        "host_cpu_percent": (health.get("extra") or {}).get("cpu_percent"),
+        "host_cpu_pressure": (health.get("extra") or {}).get("cpu_pressure"),
     }
 
 
@@ -105,7 +109,11 @@ def _judged(stage: dict[str, Any]) -> float:
 
 
 def _print_row(row: dict[str, Any]) -> None:
-    stages = "  ".join(f"{s['weight']}%:{s['verdict']}/{_judged(s):g}s" for s in row.get("stages", []))
+    def host(s: dict[str, Any]) -> str:
+        psi = s.get("host_cpu_pressure")
+        return "" if psi is None else f" (PSI {psi:.0f} %)"
+
+    stages = "  ".join(f"{s['weight']}%:{s['verdict']}/{_judged(s):g}s{host(s)}" for s in row.get("stages", []))
     print(f"{row['label']:<14} exit {row['exit_code']}  {row['verdict']:<12} {row['wall_s']:>6.1f} s  "
           f"load {row['load_before']:.1f}→{row['load_after']:.1f}  {stages}", flush=True)
     for s in row.get("stages", []):
