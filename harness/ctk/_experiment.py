@@ -81,14 +81,20 @@ def load_ctk_experiment(path: str | Path, links: Collection[str]) -> dict[str, A
         ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
         raise ExperimentError(str(exc).strip().splitlines()[0], source=source) from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # chaoslib's validator on a wrongly shaped field
+        raise ExperimentError(f"not a valid Chaos Toolkit experiment: {type(exc).__name__}: {exc}",
+                              source=source) from None
     problems = []
     for where, activity in _activities(experiment):
         target = _toxi_target(activity)
         if target is None:
             continue
         func, proxy = target
-        if func == "create_proxy":
-            problems.append(f"{where}: create_proxy is refused: every link is already a proxy of the topology")
+        if func in ("create_proxy", "delete_proxy", "modify_proxy"):
+            # every link is already a proxy of the topology, and a run restores toxics and the enabled
+            # flag on every stop path, not a deleted or redirected proxy
+            problems.append(f"{where}: {func} is refused: links are the topology's proxies; "
+                            "use toxics or disable/enable_proxy")
         elif proxy is not None and proxy not in links:
             problems.append(f"{where}: no link {proxy!r} in the topology (links: {', '.join(sorted(links))})")
     if problems:

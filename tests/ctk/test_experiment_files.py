@@ -106,3 +106,28 @@ def test_without_the_ctk_extra_a_ctk_file_is_one_line_and_exit_2(tmp_path: Path)
         assert run.returncode == 2, run.stderr
         assert "pip install 'xynergy-harness[ctk]'" in run.stderr and "Traceback" not in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("func", ["delete_proxy", "modify_proxy"])
+def test_proxy_changes_no_rollback_could_undo_are_refused_before_anything_starts(tmp_path: Path, func: str) -> None:
+    # a run restores toxics and the enabled flag on every stop path, not a deleted or redirected link
+    import json
+
+    change = {"type": "action", "name": "change-proxy",
+              "provider": {"type": "python", "module": "chaostoxi.proxy.actions", "func": func,
+                           "arguments": {"proxy_name": "client->edge"}}}  # fmt: skip
+    path = tmp_path / "change.json"
+    path.write_text(json.dumps({**EXPERIMENT, "method": [*EXPERIMENT["method"], change]}))
+    with pytest.raises(ExperimentError, match=f"method\\[1\\]: {func} is refused"):
+        load_ctk_experiment(path, LINKS)
+
+
+@pytest.mark.parametrize("field", [{"extensions": 5}, {"configuration": [1, 2]}])
+def test_a_wrongly_shaped_field_chaoslib_trips_over_is_one_line_not_a_traceback(tmp_path: Path, field: dict) -> None:
+    import json
+
+    path = tmp_path / "shape.json"
+    path.write_text(json.dumps({**EXPERIMENT, **field}))
+    with pytest.raises(ExperimentError) as err:
+        load_ctk_experiment(path, LINKS)
+    assert len(str(err.value).splitlines()) == 1 and str(err.value).startswith(f"{path}: ")
