@@ -250,18 +250,18 @@ class _Snapshot:
         self.before = {name: (info.enabled, {t.name for t in self.client.toxics(name)})
                        for name, info in self.client.proxies().items()}  # fmt: skip
 
-    def restore(self) -> list[str]:
-        """Remove toxics added since, re-enable proxies disabled since; what was undone, one line each."""
-        undone: list[str] = []
+    def restore(self) -> list[tuple[str, str, str]]:
+        """Remove toxics added since, re-enable proxies disabled since; what was undone: (action, kind, link)."""
+        undone: list[tuple[str, str, str]] = []
         for name, info in self.client.proxies().items():
             enabled, toxics = self.before.get(name, (True, set()))
             for toxic in self.client.toxics(name):
                 if toxic.name not in toxics:
                     self.client.remove_toxic(name, toxic.name)
-                    undone.append(f"removed toxic {toxic.name!r} from {name}")
+                    undone.append((toxic.name, "toxic", name))
             if enabled and not info.enabled:
                 self.client.enable(name)
-                undone.append(f"re-enabled {name}")
+                undone.append(("disable", "disable", name))
         return undone
 
 
@@ -385,7 +385,9 @@ def run_ctk_gameday(
     def finish(error: BaseException | None) -> None:
         if error is not None:
             if not journal and not began and not isinstance(error, KeyboardInterrupt):
-                return  # nothing ran: a plain error, no report to write
+                # nothing ran: a plain error, no report to write; the live displays still learn the run ended
+                engine.events.run_finished.fire(RunFinished(run_id, "inconclusive", 2, False, stop_reason(error)))
+                return
             result.complete, result.incomplete_reason = False, stop_reason(error)
         samples = outcome[0].samples if outcome else _read(load_dir / "samples.arrow")
         result.ended_at = result.ended_at or time.time()
@@ -412,8 +414,11 @@ def run_ctk_gameday(
         snapshot = _Snapshot(platform)
 
         def undo_experiment() -> None:  # on the engine's shielded rollback too, whatever stops the run
-            for line in snapshot.restore():
-                result.notes.append(f"harness rollback: {line}")
+            for action, kind, link in snapshot.restore():
+                what = f"removed toxic {action!r} from {link}" if kind == "toxic" else f"re-enabled {link}"
+                result.notes.append(f"harness rollback: {what}")
+                # the final lines and the metrics say what the run undid, as for a harness experiment
+                engine.events.fault_removed.fire(FaultRemoved(action, kind, link, "rolled-back"))
 
         engine.on_rollback(undo_experiment)
         # no API key here: the configuration is copied into journal.json
@@ -544,11 +549,13 @@ def _analyse(result: GameDayResult, journal: Mapping[str, Any], samples: pd.Data
     if journal.get("status") == "interrupted" and result.complete:
         result.complete, result.incomplete_reason = False, "the Chaos Toolkit experiment was interrupted"
     chosen = [slos[n] for n in settings.slos]
-    first = min((f.injected_at for f in faults), default=None)
+    # the steady state before chaos: up to the first fault, else the method's first activity (a
+    # process or http action leaves no fault window), else the whole run (the method never ran)
+    method_starts = [t for r in journal.get("run") or [] if (t := _epoch(r.get("start"))) is not None]
+    first = min((f.injected_at for f in faults), default=min(method_starts, default=None))
     if chosen:
-        before = samples[samples["ts"] < first] if first is not None else samples.iloc[0:0]
-        if first is not None:
-            result.checks.extend(steady(chosen, before, min_samples, "steady-state before", result.notes))
+        before = samples[samples["ts"] < first] if first is not None else samples
+        result.checks.extend(steady(chosen, before, min_samples, "steady-state before", result.notes))
         last = max((f.removed_at or run_end for f in faults), default=t0)
         after = samples[(samples["ts"] >= max(last, run_end - settings.tail)) & (samples["ts"] < run_end)]
         if result.complete:
