@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "input, inconclusive or incomplete, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (load stopped, traffic "
         "restored, partial report written). See docs/soak.md.",
     )
-    add_run_arguments(p)
+    add_run_arguments(p, compare=False)  # a soak is not compared with another run (yet)
     p.add_argument("--duration", type=duration_arg, default=3600.0, metavar="DURATION",
                    help="how long the load runs, e.g. 60m (default: 60m)")
     p.add_argument("--rps", type=float, default=100.0, metavar="RATE", help="steady request rate (default: 100)")

@@ -18,8 +18,9 @@ __all__ = ["add_compare_argument", "add_run_arguments", "command_line", "compare
            "run_metrics"]
 
 
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """Platform, load and output flags: same names, metavars and defaults for every run."""
+def add_run_arguments(p: argparse.ArgumentParser, *, compare: bool = True) -> None:
+    """Platform, load and output flags: same names, metavars and defaults for every run
+    (`--compare-to` only where the run compares itself with another: `compare`)."""
     p.add_argument("--topology", metavar="FILE", help="topology file (default: the packaged xynergy topology)")
     p.add_argument("--attach", metavar="STATE_FILE",
                    help="use the platform `harness up --detach` runs (its state file) instead of starting one")
@@ -37,7 +38,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="reports", metavar="DIR", help="report directory (default: reports/)")
     p.add_argument("--no-live", action="store_true",
                    help="plain progress lines instead of the live display (default: live)")
-    add_compare_argument(p)
+    if compare:
+        add_compare_argument(p)
     p.add_argument("--metrics-port", type=int, metavar="PORT",
                    help="serve the run's own Prometheus /metrics on 127.0.0.1:PORT while it runs "
                         "(0: a free port; default: off)")
@@ -81,7 +83,9 @@ def command_line(argv: list[str] | None = None) -> str:
     runner): then the report builds the command from the recorded config.
     """
     if argv is None:
-        if Path(sys.argv[0]).name not in ("harness", "__main__.py"):
+        entry = Path(sys.argv[0])
+        # the console script, or `python -m harness` (whose argv[0] is harness/__main__.py), nothing else
+        if entry.name != "harness" and not (entry.name == "__main__.py" and entry.parent.name == "harness"):
             return ""
         argv = sys.argv[1:]
     return shlex.join(["harness", *argv])

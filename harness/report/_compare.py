@@ -174,7 +174,7 @@ def resolve_compare_to(value: str, *, kind: str, reports: str | Path, run_dir: s
     try:
         other = json.loads((run / "summary.json").read_text())
         other_kind = other.get("kind", "rollout")
-    except (OSError, ValueError, AttributeError) as exc:
+    except (OSError, ValueError, AttributeError, RecursionError, MemoryError) as exc:
         reason = "no such directory" if not run.exists() else f"no readable summary.json ({type(exc).__name__})"
         raise ConfigError(f"{value}: {reason}; give a run directory or `previous`", field="--compare-to") from None
     if other_kind != kind:

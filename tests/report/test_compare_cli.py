@@ -56,6 +56,12 @@ def test_a_bad_compare_to_is_one_line_and_exit_2(tmp_path, capsys):
     assert "gameday run, not a rollout run" in err and "Traceback" not in err
     assert main(["rollout", "--compare-to", str(tmp_path / "nope")]) == 2  # refused before anything starts
     assert "--compare-to" in capsys.readouterr().err
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "summary.json").write_text("[" * 100_000 + "]" * 100_000)  # a hostile file: one line, not a traceback
+    assert main(["report", str(run), "--compare-to", str(deep)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--compare-to" in err
 
 
 def test_the_gate_prints_the_stages_that_never_ran(tmp_path, capsys):
