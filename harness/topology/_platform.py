@@ -247,12 +247,13 @@ class Platform:
         t_ready = wait_until(ready, timeout=self.ready_timeout, alive=alive)
         if t_ready is None:
             raise self._start_failure(child)
+        waited = cpu_wait_s(child.pid)  # by the time it was ready: the start's own queueing, not the probe's
         t_ok = wait_until(probe, timeout=self.ready_timeout, alive=alive) if probe else None
         if probe is not None and t_ok is None:
             if not child.alive() or not plan.defect:  # a defective canary may fail its probe: no first-ok time
                 raise self._start_failure(child, what="answered /readyz but its first real request never succeeded")
         cs = ColdStart(name, child.pid, child.spawned_at, t_ready - child.spawned_mono,
-                       None if t_ok is None else t_ok - child.spawned_mono, cpu_wait_s(child.pid))
+                       None if t_ok is None else t_ok - child.spawned_mono, waited)
         with self._lock:
             self.cold_starts.append(cs)
             self.instances[name].cold_start = cs
