@@ -241,11 +241,17 @@ class _Rollout:
         extras: list[StageExtras | None] = []
         hook = self._start_hook(weight, started, judged_from, deadline, extras)
 
-        host_cpu = HostCPU()  # started now; read over the stage so far at every judgement
+        # the host over the judged window: read from its start (a timer) to each judgement; before the
+        # window starts, over the stage so far. Locust's start-up and the warm-up are not the stage's load.
+        hosts = [HostCPU()]
+        window_opens = threading.Timer(max(0.0, judged_from - time.time()), lambda: hosts.append(HostCPU()))
+        window_opens.daemon = True
+        window_opens.start()
 
         def inputs(samples: pd.DataFrame, usage: dict[str, Usage], ended: float, judged_to: float) -> StageInputs:
+            host = hosts[-1]
             return StageInputs(
-                host_cpu_percent=host_cpu.percent(), host_cpu_pressure=host_cpu.pressure(),
+                host_cpu_percent=host.percent(), host_cpu_pressure=host.pressure(),
                 weight=weight, started_at=started, judged_from=judged_from, ended_at=ended, samples=samples,
                 usage={r: usage[r] - before[r] for r in usage if r in before}, resources=_resources(platform),
                 cold_starts=[c.as_dict() for c in platform.cold_starts], canary_instance=self.canary,
@@ -276,6 +282,7 @@ class _Rollout:
                 look=look if cfg.min_s < cfg.max_s else None, look_every_s=LOOK_EVERY_S,
             )  # fmt: skip
         finally:
+            window_opens.cancel()
             self.stop.set()
             if hook is not None:
                 hook.join(timeout=30)

@@ -66,16 +66,17 @@ class StageInputs:
     canary_instance: str = "ai-routing-engine@canary"
     first_canary_stage: bool = False
     reference: pd.DataFrame | None = None
-    """Judged samples of the previous stage (baseline for a 100 % stage)."""
+    """Judged samples of an earlier stage: the baseline of a partial stage short of its own (a 100 % stage
+    compares nothing)."""
     extras: StageExtras | None = None
     judged_to: float | None = None
     """End of the judged window (None: everything after `judged_from`). Requests
     started after it — while Locust shuts down — are charted but not judged."""
     host_cpu_percent: float | None = None
-    host_cpu_pressure: float | None = None
-    """Percent of the stage some runnable task waited for a CPU (PSI); None where the kernel has no PSI."""
     """The host's CPU busy share over the judged window (None: not measured): tells a
     starved load generator from one whose users were held by slow responses."""
+    host_cpu_pressure: float | None = None
+    """Percent of the judged window some runnable task waited for a CPU (PSI); None where the kernel has none."""
 
 
 def judged_window(samples: pd.DataFrame, start: float, end: float | None) -> pd.DataFrame:
