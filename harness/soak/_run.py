@@ -44,7 +44,7 @@ from harness.samples import read_samples
 from harness.slo import DEFAULT_MIN_SAMPLES, SLO, evaluate, judged_in, load_slos
 from harness.slo._evaluate import needed_columns
 from harness.soak._memory import HARNESS_INSTANCES, harness_sampler, leak_checks, slopes
-from harness.soak._window import Snapshot, SnapshotWindows
+from harness.soak._window import WHOLE_RUN_ALPHA, Snapshot, SnapshotWindows
 from harness.stats import settle_at_max_duration
 
 if TYPE_CHECKING:
@@ -218,7 +218,8 @@ def _conclude(run: RunResult, state: _State, slos: list[SLO], config: SoakConfig
     if samples_file.exists():
         frame = read_samples(samples_file, columns=needed_columns(slos, health_check=True), categorical=True)
         rows = len(frame)
-        judged = evaluate(slos, frame, min_samples=config.min_samples, health_check=True, target_rps=config.rps)
+        judged = evaluate(slos, frame, min_samples=config.min_samples, alpha=WHOLE_RUN_ALPHA, health_check=True,
+                          target_rps=config.rps)
         # the whole duration ran: the last look, settled as a stage's at its maximum duration
         stage.checks += settle_at_max_duration(judged) if run.complete else judged
         stage.requests = {str(k): int(v) for k, v in frame["revision"].value_counts(sort=False).items() if v} \
@@ -229,10 +230,16 @@ def _conclude(run: RunResult, state: _State, slos: list[SLO], config: SoakConfig
     stage.checks.append(_windows_check(state.snapshots))
     warm = config.memory_warmup_s
     platform_rss = state.platform_rss if state.platform_rss is not None else pd.DataFrame()
+    leaks: list[Check] = []
     if not platform_rss.empty and "ts" in platform_rss:
         platform_rss = platform_rss[platform_rss["ts"] >= run.started_at]
         own = [i for i in platform_rss["instance"].unique() if i not in HARNESS_INSTANCES]
-        stage.checks += leak_checks(platform_rss, warmup_s=warm, harness=False, only=own)
+        leaks = leak_checks(platform_rss, warmup_s=warm, harness=False, only=own)
+    if not leaks:  # missing input is INCONCLUSIVE, never a soak that passes without a leak verdict
+        leaks = [Check(name="memory-leak", verdict=Verdict.INCONCLUSIVE, value=None, objective=None, op="lte",
+                       unit="MiB/h", scope="platform", kind="resource",
+                       detail="no RSS samples of the platform's processes: memory growth not judged")]
+    stage.checks += leaks
     harness_rss = pd.concat([f for f in (state.harness_rss, platform_rss[platform_rss["instance"].isin(HARNESS_INSTANCES)]
                                          if not platform_rss.empty else None) if f is not None and not f.empty],
                             ignore_index=True) if state.harness_rss is not None else pd.DataFrame()  # fmt: skip

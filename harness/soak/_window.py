@@ -24,7 +24,7 @@ from harness.slo import SLO, evaluate
 from harness.slo._evaluate import needed_columns
 from harness.stats import SLO_ALPHA, settle_at_max_duration
 
-__all__ = ["Snapshot", "SnapshotWindows"]
+__all__ = ["WHOLE_RUN_ALPHA", "Snapshot", "SnapshotWindows"]
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,17 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+#: The whole run's share of the false-FAIL budget; the windows share the rest.
+WHOLE_RUN_ALPHA = SLO_ALPHA / 2
+
+
 @dataclass
 class SnapshotWindows:
     """Windows of `every_s` from `t0`; `add` new batches, `due(now)` judges every window that has closed.
 
-    Each window is judged with `alpha` split evenly over the planned windows
-    (Bonferroni), so looking every few minutes for an hour does not multiply
+    Each window is judged with half the run's `alpha` split evenly over the
+    planned windows (Bonferroni; the whole run's judgement at the end gets the
+    other half), so looking every few minutes for an hour does not multiply
     the false-FAIL rate of the run. A window that ran its whole length is its
     own last look: undecided checks leaning the good way are settled as at a
     stage's maximum duration (`harness.stats.settle_at_max_duration`).
@@ -87,7 +92,7 @@ class SnapshotWindows:
     def __post_init__(self) -> None:
         self.columns = needed_columns(self.slos, health_check=True) or ["ts"]
         self.planned = max(1, math.ceil(self.duration_s / self.every_s))
-        self.alpha = SLO_ALPHA / self.planned
+        self.alpha = SLO_ALPHA / 2 / self.planned  # the other half: the whole run's judgement (WHOLE_RUN_ALPHA)
 
     def add(self, batches: Sequence[pa.RecordBatch]) -> None:
         """Keep the SLOs' columns of new batches (copies: nothing of the batch stays alive)."""
@@ -103,7 +108,8 @@ class SnapshotWindows:
         return sum(t.num_rows for t in self._rows)
 
     def window(self, index: int) -> tuple[float, float]:
-        return self.t0 + index * self.every_s, self.t0 + (index + 1) * self.every_s
+        """The index-th window; the last ends with the run (a duration not a multiple of `every_s`)."""
+        return self.t0 + index * self.every_s, min(self.t0 + (index + 1) * self.every_s, self.t0 + self.duration_s)
 
     def due(self, now: float) -> list[Snapshot]:
         """Judge every window that closed at least `flush_lag_s` before `now`."""

@@ -16,6 +16,7 @@ from harness.engine._tail import BatchTail
 from harness.samples import SampleWriter
 from harness.slo import load_slos
 from harness.soak import SnapshotWindows, harness_pids, leak_checks
+from harness.soak._window import WHOLE_RUN_ALPHA
 from harness.stats import SLO_ALPHA
 
 SLOS = [s for s in load_slos(Path(__file__).resolve().parents[2] / "slos") if s.name in ("latency-p95", "error-ratio")]
@@ -64,6 +65,18 @@ def test_a_run_stopped_inside_a_window_judges_it_as_partial(tmp_path: Path) -> N
     first, second = windows.rest(T0 + 14.0)
     assert (first.partial, second.partial, first.samples, second.samples) == (False, True, 200, 80)
     assert "partial" in second.line(T0) and "00:10-00:20" in second.line(T0)
+
+
+def test_the_windows_and_the_whole_run_share_one_alpha_and_the_last_window_ends_with_the_run(tmp_path: Path) -> None:
+    windows = SnapshotWindows(SLOS, T0, every_s=300.0, duration_s=720.0, min_samples=30)  # 12 m in 5 m windows
+    assert windows.planned == 3 and windows.alpha * windows.planned + WHOLE_RUN_ALPHA == pytest.approx(SLO_ALPHA)
+    assert windows.window(2) == (T0 + 600.0, T0 + 720.0)
+    path = tmp_path / "samples.arrow"
+    with SampleWriter(path, flush_interval=3600) as writer:
+        _write(writer, T0, 720.0, 1.0)
+    windows.add(BatchTail(path).read_batches())
+    snaps = windows.rest(T0 + 720.5)  # the run ended on time: its shorter last window is whole, not partial
+    assert [(s.samples, s.partial) for s in snaps] == [(300, False), (300, False), (120, False)]
 
 
 def _rss(instance: str, mib_per_h: float, seconds: int = 600, base_mib: float = 100.0) -> pd.DataFrame:
