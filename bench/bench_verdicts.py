@@ -158,6 +158,11 @@ JUDGE = JudgeConfig()
 COST = CostConfig()
 
 
+def _not_shown_worse(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The settle rule's 'never shown worse': an interval bounded on both sides that still reaches 0."""
+    return np.isfinite(low) & np.isfinite(high) & (low <= 0)
+
+
 def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int, *, shift_ms: float = 0.0,
                  tail_fraction: float = 0.0, tail_ms: float = 150.0, error_add: float = 0.0,
                  cost_increase: float = 0.0, absolute: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -188,7 +193,7 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
         floor = np.maximum(JUDGE.latency_min_relative * point, JUDGE.latency_min_absolute_ms)
         out[name] = gate(three_way(low, high, floor), enough)
         last = point_quantile(x, looks_n[-1:], q)[:, 0]
-        lean[name] = (last - point[:, -1] < floor[:, -1]) | (low[:, -1] <= 0)  # or never shown worse
+        lean[name] = (last - point[:, -1] < floor[:, -1]) | _not_shown_worse(low[:, -1], high[:, -1])
     # errors
     rate = BASE_ERROR + error_add
     errs = np.cumsum(rng.random((batch, nc)) < rate, axis=1)[:, looks_n - 1]
@@ -204,7 +209,7 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
     high = (c_hi_b - b_lo_b).reshape(shape)
     out["compare/errors"] = gate(three_way(low, high, JUDGE.error_min_increase), enough)
     lean["compare/errors"] = ((errs[:, -1] / looks_n[-1] - base.errors[:, -1] / sim.n_base[-1] < JUDGE.error_min_increase)
-                              | (low[:, -1] <= 0))  # or never shown worse
+                              | _not_shown_worse(low[:, -1], high[:, -1]))
     # cost: the tier choice at equal cache state; an increase moves small prompts to the large tier
     mix = TIER_MIX.copy()
     moved = cost_increase * float(TIER_MIX @ TIER_PRICES) / float(TIER_PRICES[2] - TIER_PRICES[0])
@@ -220,7 +225,8 @@ def judge_canary(rng: np.random.Generator, sim: Sim, base: Baseline, batch: int,
         high = np.where(base.cost_lo_b > 0, c_hi_b[:, idx] / base.cost_lo_b, np.inf) - 1.0
     enough_cost = (looks_n >= COST.min_requests) & (sim.n_base >= COST.min_requests)
     out["cost/per-request"] = gate(three_way(low, high, COST.max_increase, strict=False), enough_cost)
-    lean["cost/per-request"] = (cost.mean(axis=1) / base.cost_mean[:, -1] - 1.0 <= COST.max_increase) | (low[:, -1] <= 0)
+    lean["cost/per-request"] = ((cost.mean(axis=1) / base.cost_mean[:, -1] - 1.0 <= COST.max_increase)
+                                | _not_shown_worse(low[:, -1], high[:, -1]))
     if absolute:  # the canary's own SLOs, with the truth exactly on the objective (worst case for a false FAIL)
         alpha = SLO_ALPHA / ABS_SLOS
         scale = 100.0 / TRUE_P95

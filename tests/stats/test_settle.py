@@ -44,3 +44,16 @@ def test_a_noisy_cost_estimate_on_the_bad_side_settles_only_if_no_increase_was_s
     [noisy_after, shown_after] = settle_at_max_duration([noisy, shown])
     assert noisy_after.verdict is Verdict.PASS and noisy_after.extra["settled_at_max_duration"]
     assert shown_after.verdict is Verdict.INCONCLUSIVE  # shown costlier, not shown beyond the limit: never promotes
+
+
+def test_an_interval_open_on_one_side_never_settles_a_regression_it_could_not_have_shown() -> None:
+    """A canary 147 ms slower at p95 over a 6 s stage: [-inf, +204.7] reaches 0 only because it is unbounded."""
+    import math
+
+    from harness._verdicts import Check
+
+    open_tail = Check("compare/latency-p95", Verdict.INCONCLUSIVE, 146.7, 5.0, "lt", unit="ms", kind="comparison",
+                      interval=(-math.inf, 204.7))
+    open_cost = Check("cost/per-request", Verdict.INCONCLUSIVE, 0.32, 0.10, "lte", kind="cost",
+                      interval=(-1.0, math.inf))
+    assert [c.verdict for c in settle_at_max_duration([open_tail, open_cost])] == [Verdict.INCONCLUSIVE] * 2
