@@ -125,7 +125,7 @@ def judge_samples(
     open_model = bool(target_rps)
     judged, not_applicable = open_model_only(list(slos), open_model=open_model)
     # only the columns they read, strings as Categoricals: an hour-long soak's samples fit
-    columns = needed_columns(judged, health_check=True)
+    columns = needed_columns(judged, health_check=True) or ["ts"]  # measurement SLOs only: still count the rows
     if open_model and "co_latency_ms" not in columns:  # the CO-corrected figure shown beside each latency
         columns = [c for c in COLUMNS if c in {*columns, "co_latency_ms"}]
     frame = read_samples(paths, columns=columns, categorical=True)

@@ -216,7 +216,8 @@ def _conclude(run: RunResult, state: _State, slos: list[SLO], config: SoakConfig
     samples_file = run_dir / "load" / "samples.arrow"
     rows = 0
     if samples_file.exists():
-        frame = read_samples(samples_file, columns=needed_columns(slos, health_check=True), categorical=True)
+        frame = read_samples(samples_file, columns=needed_columns(slos, health_check=True) or ["ts"],
+                             categorical=True)  # measurement SLOs only: still count the rows
         rows = len(frame)
         judged = evaluate(slos, frame, min_samples=config.min_samples, alpha=WHOLE_RUN_ALPHA, health_check=True,
                           target_rps=config.rps)

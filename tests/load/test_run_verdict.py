@@ -28,3 +28,18 @@ def test_a_breach_the_generator_cannot_cause_stands_beside_a_starved_generator()
 
 def test_a_healthy_generator_leaves_every_breach_standing() -> None:
     assert _with_generator_health([_check("latency-p95", Verdict.FAIL, "ms")])[0] is Verdict.FAIL
+
+
+def test_a_run_judged_on_measurement_slos_only_still_counts_its_samples(tmp_path) -> None:
+    from pathlib import Path
+
+    from harness.load._verdict import judge_samples
+    from harness.samples import SampleWriter
+    from harness.slo import load_slos
+
+    slos = [s for s in load_slos(Path(__file__).resolve().parents[2] / "slos") if s.name == "cold-start"]
+    path = tmp_path / "s.arrow"
+    with SampleWriter(path, flush_interval=3600) as writer:
+        for i in range(40):
+            writer.add((1.0 + i, 1.0 + i, "GET /", "GET", 200, True, "", 5.0, 5.0, 10, "baseline", "", "w0", "", ""))
+    assert judge_samples(path, slos).samples == 40
