@@ -9,7 +9,6 @@ rule may be applied after every request without inflating the error rates.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable
 from dataclasses import replace
 
