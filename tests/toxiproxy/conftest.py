@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.toxiproxy import ProxyInfo, ProxySpec, ToxiproxyClient
+from tests.conftest import free_port  # noqa: F401 - re-exported for this package's tests
 
 
 def start_embedded() -> tuple[subprocess.Popen[str], str]:
@@ -152,12 +153,6 @@ def echo() -> Iterator[EchoServer]:
     server = EchoServer()
     yield server
     server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def connect(info: ProxyInfo, timeout: float = 5.0) -> socket.socket:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import httpx
 from fastapi import FastAPI
 
 from xynergy import ServiceConfig
+from tests.conftest import free_port
 
 API_KEY = "test-key-1"
 OTHER_KEY = "test-key-2"
@@ -43,12 +43,6 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def asgi(app: FastAPI) -> httpx.ASGITransport:
     """A transport that sends an upstream's requests to ``app`` in-process."""
     return httpx.ASGITransport(app=app)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
